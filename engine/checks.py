@@ -1,0 +1,101 @@
+"""Deploy-time checks of a parsed bundle: topics, scripts, conditions, timers, expressions.
+
+Everything that will run is compiled through the sandbox here, so an unsafe or broken
+script is refused at deploy time with its element and line, not found at run time.
+"""
+import ast
+
+from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .errors import Problem
+from .sandbox import check_source
+from .specs import ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of
+from . import timers
+
+
+def _all_specs(info):
+    yield info.spec
+    yield from info.subprocess_specs.values()
+
+
+def _event_definitions(ts):
+    d = getattr(ts, "event_definition", None)
+    if d is None:
+        return []
+    return list(getattr(d, "event_definitions", None) or [d])
+
+
+def check_bundle(bundle, handlers):
+    problems = []
+    seen = set()
+
+    def problem(element, message, offset=None):
+        file, line = bundle.where(element)
+        if offset and line:
+            message = f"line {offset} of the expression: {message}"
+        problems.append(Problem(message, file=file, element=element, line=line))
+
+    def code(element, source, mode, what):
+        if source is None or not str(source).strip():
+            return
+        for line, msg in check_source(str(source), mode):
+            problem(element, f"{what}: {msg}", offset=line if mode == "exec" else None)
+
+    for info in bundle.processes.values():
+        for spec in _all_specs(info):
+            for ts in spec.task_specs.values():
+                element = getattr(ts, "bpmn_id", None) or ts.name
+                if (spec.name, ts.name) in seen:
+                    continue
+                seen.add((spec.name, ts.name))
+                if isinstance(ts, ScriptTask):
+                    code(element, ts.script, "exec", "script")
+                for condition, target in getattr(ts, "cond_task_specs", None) or []:
+                    source = condition.args[0] if hasattr(condition, "args") else condition
+                    code(element, source, "eval", f"condition of the flow to {target}")
+                for attr in ("condition", "cardinality"):
+                    value = getattr(ts, attr, None)
+                    if isinstance(value, str):
+                        code(element, value, "eval", attr)
+                if isinstance(ts, ExternalTask):
+                    if ts.topic not in handlers:
+                        known = ", ".join(handlers.topics()) or "none"
+                        problem(element, f"no handler is registered for topic {ts.topic!r} (known: {known})")
+                if isinstance(ts, (ExternalTask, QihuUserTask)):
+                    for name, p in list(ts.in_params) + list(ts.out_params):
+                        for expr in p.expressions():
+                            code(element, expr, "eval", f"parameter {name}")
+                if isinstance(ts, QihuUserTask):
+                    for attr, raw in ts.assignment.items():
+                        expr = expression_of(raw)
+                        if expr is not None:
+                            code(element, expr, "eval", f"camunda:{attr}")
+                        elif attr == "priority":
+                            try:
+                                int(raw)
+                            except ValueError:
+                                problem(element, f"camunda:priority {raw!r} is not a number or ${{expression}}")
+                for d in _event_definitions(ts):
+                    if isinstance(d, TimerEventDefinition):
+                        _check_timer(d, element, problem, code)
+                    elif isinstance(d, QihuMessageEventDefinition) and d.expression:
+                        code(element, d.expression, "eval", "message payload")
+                    elif type(d).__name__ == "ConditionalEventDefinition":
+                        code(element, d.expression, "eval", "condition")
+    return problems
+
+
+def _check_timer(d, element, problem, code):
+    try:
+        literal = ast.literal_eval(d.expression)
+    except (ValueError, SyntaxError):
+        literal = None
+    if isinstance(literal, str):
+        try:
+            timers.validate_literal(d, literal)
+        except Exception:
+            problem(element, f"timer {getattr(d, 'raw', literal)!r} is not a valid ISO 8601 "
+                             "date, duration or cycle (e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")
+    else:
+        code(element, d.expression, "eval", "timer expression")

@@ -1,0 +1,268 @@
+"""`qihu` command line: deploy, definitions, start, tasks, complete, worker, serve, demo."""
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import DeployError, QihuError
+
+BUNDLED_BPMN = Path(__file__).resolve().parent.parent / "bpmn"
+
+
+def _engine():
+    from .engine import Engine
+    return Engine()
+
+
+def _json_arg(text, what):
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise click.UsageError(f"{what} is not valid JSON: {e.msg} at column {e.colno}")
+    if not isinstance(value, dict):
+        raise click.UsageError(f"{what} must be a JSON object")
+    return value
+
+
+def _out(obj):
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+class QihuGroup(click.Group):
+    """Turns engine errors into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DeployError as e:
+            click.echo(f"error: {e}", err=True)
+            for p in e.problems[1:]:
+                click.echo(f"  {p}", err=True)
+            sys.exit(2)
+        except QihuError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=QihuGroup)
+@click.option("-v", "--verbose", is_flag=True, help="log more")
+def main(verbose):
+    """qihu 企呼: BPMN engine for enterprise-appeal mechanisms."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--name", help="deployment name")
+@click.option("--user", help="who deploys")
+def deploy(files, name, user):
+    """Deploy .bpmn/.dmn files (or folders of them) as one bundle."""
+    r = _engine().repository.deploy(list(files), name=name, user=user)
+    if not r.created:
+        click.echo("unchanged: identical content is already deployed")
+    for d in r.definitions:
+        click.echo(f"{d['key']} v{d['version']}" + ("" if d["new"] else " (unchanged)"))
+
+
+@main.command()
+@click.option("--all-versions", is_flag=True)
+def definitions(all_versions):
+    """List deployed definitions (latest versions)."""
+    for d in _engine().repository.definitions(latest_only=not all_versions):
+        click.echo(f"{d['key']}\tv{d['version']}\t{d['name'] or ''}")
+
+
+@main.command()
+@click.argument("key")
+@click.option("--data", help="initial variables, a JSON object")
+@click.option("--business-key")
+@click.option("--version", type=int)
+@click.option("--user")
+def start(key, data, business_key, version, user):
+    """Start an instance of KEY."""
+    e = _engine()
+    iid = e.runtime.start(key, _json_arg(data, "--data"), business_key=business_key, version=version, user=user)
+    click.echo(iid)
+    for t in e.tasks.list(instance_id=iid):
+        click.echo(f"  task {t['id']}  {t['name']}  groups={','.join(t['candidate_groups'])}", err=True)
+
+
+@main.command()
+@click.option("--user", help="only tasks this user may work on (own + groups)")
+@click.option("--instance")
+@click.option("--json", "as_json", is_flag=True)
+def tasks(user, instance, as_json):
+    """List open user tasks."""
+    rows = _engine().tasks.list(user=user, instance_id=instance, limit=500)
+    if as_json:
+        return _out(rows)
+    for t in rows:
+        who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"])
+        due = t["due_at"] or "-"
+        click.echo(f"{t['id']}\t{t['definition_key']}\t{t['name']}\t{who}\tdue {due}")
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--user", required=True)
+@click.option("--data", help="form data, a JSON object")
+def complete(task_id, user, data):
+    """Complete a task with form data."""
+    e = _engine()
+    try:
+        e.tasks.complete(task_id, user, _json_arg(data, "--data"))
+    except QihuError as err:
+        errors = getattr(err, "errors", None)
+        if errors:
+            for k, v in errors.items():
+                click.echo(f"  {k}: {v}", err=True)
+        raise
+    click.echo("completed")
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--user", required=True)
+def claim(task_id, user):
+    """Claim a task."""
+    _engine().tasks.claim(task_id, user)
+    click.echo("claimed")
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--user", required=True)
+def unclaim(task_id, user):
+    """Give a claimed task back to its groups."""
+    _engine().tasks.unclaim(task_id, user)
+    click.echo("unclaimed")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--business-key")
+@click.option("--correlation", help="correlation values, a JSON object")
+@click.option("--data", help="payload, a JSON object")
+@click.option("--all", "to_all", is_flag=True, help="deliver to every matching instance")
+def message(name, business_key, correlation, data, to_all):
+    """Correlate a message to waiting instances (or start the definition it starts)."""
+    _out(_engine().runtime.correlate(name, business_key=business_key, correlation=_json_arg(correlation, "--correlation"),
+                                     payload=_json_arg(data, "--data"), all=to_all))
+
+
+@main.command()
+@click.option("--key")
+@click.option("--status")
+def instances(key, status):
+    """List instances."""
+    for i in _engine().runtime.instances(key=key, status=status):
+        click.echo(f"{i['id']}\t{i['definition_key']}\t{i['status']}\t{i['business_key'] or ''}\t{i['started_at']}")
+
+
+@main.command()
+@click.argument("instance_id")
+def show(instance_id):
+    """An instance: state, variables, open tasks, incidents and audit trail."""
+    e = _engine()
+    _out({"instance": e.runtime.get(instance_id), "data": e.runtime.data(instance_id),
+          "tasks": e.tasks.list(instance_id=instance_id), "incidents": e.runtime.incidents(instance_id),
+          "history": e.history.events(instance_id)})
+
+
+@main.command()
+@click.argument("instance_id")
+@click.option("--reason")
+def cancel(instance_id, reason):
+    _engine().runtime.cancel(instance_id, reason=reason)
+    click.echo("cancelled")
+
+
+@main.command()
+@click.argument("instance_id")
+def suspend(instance_id):
+    _engine().runtime.suspend(instance_id)
+    click.echo("suspended")
+
+
+@main.command()
+@click.argument("instance_id")
+def resume(instance_id):
+    _engine().runtime.resume(instance_id)
+    click.echo("resumed")
+
+
+@main.command()
+def incidents():
+    """Open incidents (failing handlers)."""
+    for i in _engine().runtime.incidents():
+        click.echo(f"{i['id']}\t{i['instance_id']}\t{i['element_id']}\t{i['topic']}\t"
+                   f"{i['error_type']}: {i['message']}\tretries left {i['retries_left']}")
+
+
+@main.command()
+@click.argument("incident_id", type=int)
+def retry(incident_id):
+    """Call the failed handler again now."""
+    _engine().runtime.retry_incident(incident_id)
+    click.echo("retried")
+
+
+@main.command()
+@click.argument("incident_id", type=int)
+@click.option("--data", help="the handler's result, supplied by hand (JSON object)")
+@click.option("--user")
+def resolve(incident_id, data, user):
+    """Complete the failed task with data given by hand."""
+    _engine().runtime.resolve_incident(incident_id, _json_arg(data, "--data"), user=user)
+    click.echo("resolved")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="one sweep, then exit")
+def worker(once):
+    """Fire due timers and handler retries."""
+    from .worker import Worker
+    w = Worker(_engine())
+    if once:
+        click.echo(f"fired {w.run_once()}")
+    else:
+        w.run_forever()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--no-worker", is_flag=True, help="do not run the embedded timer worker")
+def serve(host, port, no_worker):
+    """Run the web app (with an embedded worker unless --no-worker)."""
+    from web.app import create_app
+    app = create_app(embedded_worker=not no_worker)
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def demo(host, port):
+    """Deploy the bundled diagrams, add demo users, and serve with an embedded worker."""
+    from .demo import seed
+    e = _engine()
+    for line in seed(e, BUNDLED_BPMN):
+        click.echo(line)
+    from web.app import create_app
+    app = create_app(engine=e, embedded_worker=True)
+    click.echo(f"qihu demo on http://{host}:{port}/  (Ctrl-C to stop)")
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.command("db-upgrade")
+def db_upgrade():
+    """Apply database migrations (also done automatically on start)."""
+    from .engine import Engine
+    Engine(migrate=True)
+    click.echo("database is up to date")

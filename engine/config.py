@@ -1,0 +1,41 @@
+"""Settings from the environment (twelve-factor): one source for CLI, web and worker."""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_database_url() -> str:
+    # A SQLite file in a local data folder: zero set-up for the demo and for developers.
+    data_dir = Path(os.environ.get("QIHU_DATA_DIR", "data"))
+    return f"sqlite:///{data_dir / 'qihu.sqlite3'}"
+
+
+@dataclass
+class Settings:
+    database_url: str = field(default_factory=_default_database_url)
+    secret_key: str = "dev-only-change-me"
+    worker_poll_interval: float = 0.5
+    script_time_limit: float = 2.0
+    handler_retries: int = 3
+    handler_retry_backoff: float = 10.0
+
+    @classmethod
+    def from_env(cls, env=None) -> "Settings":
+        env = os.environ if env is None else env
+        s = cls()
+        if env.get("QIHU_DATABASE_URL"):
+            s.database_url = env["QIHU_DATABASE_URL"]
+        if env.get("QIHU_SECRET_KEY"):
+            s.secret_key = env["QIHU_SECRET_KEY"]
+        for name, attr, conv in [
+            ("QIHU_WORKER_POLL_INTERVAL", "worker_poll_interval", float),
+            ("QIHU_SCRIPT_TIME_LIMIT", "script_time_limit", float),
+            ("QIHU_HANDLER_RETRIES", "handler_retries", int),
+            ("QIHU_HANDLER_RETRY_BACKOFF", "handler_retry_backoff", float),
+        ]:
+            if env.get(name):
+                try:
+                    setattr(s, attr, conv(env[name]))
+                except ValueError:
+                    raise ValueError(f"{name}={env[name]!r} is not a valid {conv.__name__}") from None
+        return s

@@ -1,0 +1,60 @@
+"""Errors the engine raises to its callers (CLI, REST, library users)."""
+
+
+class QihuError(Exception):
+    """Base class: every engine error carries a one-line human message."""
+
+
+class NotFound(QihuError):
+    pass
+
+
+class Conflict(QihuError):
+    """Someone else changed the same instance or task first (optimistic lock lost)."""
+
+
+class InvalidState(QihuError):
+    """The operation does not fit the current state (e.g. completing a completed task)."""
+
+
+class Forbidden(QihuError):
+    pass
+
+
+class ValidationFailed(QihuError):
+    """Submitted data does not match a form."""
+
+    def __init__(self, message, errors=None):
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+class Problem:
+    """One problem found in a deployed file: what and where."""
+
+    __slots__ = ("file", "element", "line", "message")
+
+    def __init__(self, message, file=None, element=None, line=None):
+        self.message, self.file, self.element, self.line = message, file, element, line
+
+    def __str__(self):
+        where = ":".join(str(p) for p in (self.file, self.line) if p)
+        if self.element:
+            where = f"{where} [{self.element}]" if where else f"[{self.element}]"
+        return f"{where}: {self.message}" if where else self.message
+
+    def as_dict(self):
+        return {"file": self.file, "element": self.element, "line": self.line, "message": self.message}
+
+    def __repr__(self):
+        return f"Problem({str(self)!r})"
+
+
+class DeployError(QihuError):
+    """A bundle cannot be deployed; nothing was stored. Lists every problem found."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        head = str(self.problems[0]) if self.problems else "deployment rejected"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(head + more)

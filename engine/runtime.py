@@ -1,0 +1,626 @@
+"""Runtime: start instances, run engine steps, serve external tasks, correlate messages,
+fire timers; cancel, suspend, resume. Every change to an instance is one transaction
+that writes its state, its inbox rows, subscriptions, due jobs and audit events together.
+"""
+import hashlib
+import json
+import threading
+import traceback
+import uuid
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, delete
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import state as state_mod
+from . import timers
+from .errors import Conflict, InvalidState, NotFound, QihuError
+from .handlers import HandlerRegistry
+from .models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate, utcnow
+from .specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
+
+MAX_ENGINE_TASKS = 100_000   # per transaction: a runaway automatic loop becomes an error, not a hang
+INCIDENT = "qihu_incident"
+
+
+class EngineStepError(QihuError):
+    """A script, condition or expression failed while the engine ran; nothing was saved."""
+
+    def __init__(self, message, element=None, line=None, file=None):
+        super().__init__(message)
+        self.element, self.line, self.file = element, line, file
+
+
+def correlation_key(values):
+    if not values:
+        return None
+    canon = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def _all_tasks(wf):
+    yield from wf.tasks.values()
+    for sp in wf.subprocesses.values():
+        yield from sp.tasks.values()
+
+
+class _Ctx:
+    """What one transaction does to one instance."""
+
+    def __init__(self, session, row, wf, user, now):
+        self.session, self.row, self.wf, self.user, self.now = session, row, wf, user, now
+        self.history = []
+        self.outbox = []          # (message name, payload, business key) thrown to other instances
+        self.ran = 0
+        self.start_message = None
+        self.failed = set()       # external tasks that failed in this transaction
+
+    def log(self, type_, element_id=None, task_id=None, data=None, user=None):
+        self.history.append(HistoryEvent(instance_id=self.row.id, at=self.now, type=type_, element_id=element_id,
+                                         task_id=task_id, user=user or self.user, data=data))
+
+
+class Runtime:
+    def __init__(self, engine):
+        self.engine = engine
+        self._cache = OrderedDict()      # instance id -> (version, workflow): skip re-reading state
+        self._cache_lock = threading.Lock()
+        self.cache_size = 256
+
+    # -- loading and saving --------------------------------------------------------------
+    def _take(self, row):
+        """The instance's workflow: the cached object if it is at the stored version."""
+        with self._cache_lock:
+            hit = self._cache.pop(row.id, None)
+        if hit is not None and hit[0] == row.version:
+            return hit[1]
+        definition = self.engine.db_get_definition(row.definition_id)
+        info = self.engine.repository.process(definition)
+        return state_mod.loads(row.state, info.spec, info.subprocess_specs, self.engine.script_engine)
+
+    def _put(self, row, wf):
+        with self._cache_lock:
+            self._cache[row.id] = (row.version, wf)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _evict(self, instance_id):
+        with self._cache_lock:
+            self._cache.pop(instance_id, None)
+
+    def _row(self, session, instance_id, lock=False):
+        q = select(Instance).where(Instance.id == instance_id)
+        if lock:
+            q = q.with_for_update()
+        row = session.scalars(q).first()
+        if row is None:
+            raise NotFound(f"no instance {instance_id}")
+        return row
+
+    def _transact(self, instance_id, fn, user=None, lock=False, require_running=True):
+        """Run fn(ctx) on the instance in one transaction; save everything or nothing."""
+        try:
+            with self.engine.db.write() as s:
+                row = self._row(s, instance_id, lock=lock)
+                if require_running and row.status != "running":
+                    raise InvalidState(f"instance {instance_id} is {row.status}")
+                wf = self._take(row)
+                ctx = _Ctx(s, row, wf, user, self.engine.clock.now())
+                try:
+                    result = fn(ctx)
+                    self._save(ctx)
+                except BaseException:
+                    self._evict(row.id)
+                    raise
+            self._put(row, wf)
+        except StaleDataError:
+            self._evict(instance_id)
+            raise Conflict(f"instance {instance_id} was changed by someone else at the same time; "
+                           "reload and try again") from None
+        self._deliver_outbox(ctx)
+        return result
+
+    def _save(self, ctx):
+        self._advance(ctx)
+        if ctx.start_message is not None:
+            # A message start event waits only after the first steps; then it can catch.
+            name, payload = ctx.start_message
+            ctx.start_message = None
+            ctx.wf.catch(BpmnEvent(QihuMessageEventDefinition(name), payload={"payload": payload, "result_var": None}))
+            self._advance(ctx)
+        self._sync(ctx)
+        row = ctx.row
+        row.state = state_mod.dumps(ctx.wf)
+        row.updated_at = ctx.now
+        ctx.session.add_all(ctx.history)
+        ctx.session.flush()
+
+    # -- the engine loop -----------------------------------------------------------------
+    def _advance(self, ctx):
+        wf = ctx.wf
+        if ctx.row.status != "running":
+            return
+
+        def did_complete(task):
+            ctx.ran += 1
+            if ctx.ran > MAX_ENGINE_TASKS:
+                raise EngineStepError(f"more than {MAX_ENGINE_TASKS} automatic steps in one go: "
+                                      "an endless loop without a wait state?", element=task.task_spec.bpmn_id)
+            spec = task.task_spec
+            # An external task only starts here; its completion is logged as handler_called.
+            if spec.bpmn_id is not None and not spec.manual and task.state == TaskState.COMPLETED:
+                kind = "timer_fired" if timers.is_timer(spec) else "element_completed"
+                ctx.log(kind, spec.bpmn_id, str(task.id))
+
+        try:
+            while True:
+                while wf._do_engine_steps(did_complete_task=did_complete):
+                    state_mod.prune(wf)   # keep the tree short inside long automatic loops
+                state_mod.prune(wf)
+                if self._serve_external(ctx):
+                    continue
+                wf.refresh_timers()
+                if any(t.state == TaskState.READY and not t.task_spec.manual for t in _all_tasks(wf)):
+                    continue
+                break
+        except SpiffWorkflowException as e:
+            raise self._step_error(ctx, e) from e
+        for event in wf.get_events():
+            if isinstance(event.event_definition, MessageEventDefinition):
+                payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
+                ctx.outbox.append((event.event_definition.name, payload, ctx.row.business_key))
+                ctx.log("message_thrown", data={"message": event.event_definition.name})
+
+    def _step_error(self, ctx, e):
+        task = getattr(e, "task", None)
+        element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
+        definition = self.engine.db_get_definition(ctx.row.definition_id)
+        file, line = self.engine.repository.bundle(definition.deployment_id).where(element) if element else (None, None)
+        msg = str(e).split("\n")[0]
+        detail = getattr(e, "line_number", None)
+        if detail:
+            msg += f" (script line {detail})"
+        where = f"{file}:{line} [{element}] " if element else ""
+        return EngineStepError(f"{where}{msg}", element=element, line=line, file=file)
+
+    def _serve_external(self, ctx):
+        """Serve STARTED external tasks: call the topic's handler, complete the task."""
+        served = False
+        for task in list(_all_tasks(ctx.wf)):
+            spec = task.task_spec
+            if (task.state != TaskState.STARTED or not isinstance(spec, ExternalTask)
+                    or task.id in ctx.failed or task.internal_data.get(INCIDENT)):
+                continue
+            self._call_handler(ctx, task)
+            served = True
+        return served
+
+    def _call_handler(self, ctx, task, retries=None):
+        spec = task.task_spec
+        se = self.engine.script_engine
+        try:
+            func = self.engine.handlers.get(spec.topic)
+            if func is None:
+                raise LookupError(f"no handler is registered for topic {spec.topic!r}")
+            if spec.in_params:
+                inputs = {n: p.evaluate(se, dict(task.data)) for n, p in spec.in_params}
+            else:
+                inputs = dict(task.data)
+            result = HandlerRegistry.call(func, inputs)
+            if result is None:
+                result = {}
+            if not isinstance(result, dict):
+                raise TypeError(f"handler for {spec.topic!r} returned {type(result).__name__}, not a dict")
+        except Exception as e:
+            self._incident(ctx, task, e, retries)
+            return
+        if spec.out_params:
+            scope = {**task.data, **result}
+            for n, p in spec.out_params:
+                task.data[n] = p.evaluate(se, scope)
+        else:
+            task.data.update(result)
+        ctx.log("handler_called", spec.bpmn_id, str(task.id), {"topic": spec.topic, "result": _jsonable(result)})
+        open_incident = ctx.session.scalars(select(Incident).where(
+            Incident.task_id == str(task.id), Incident.status == "open")).first()
+        if open_incident is not None:
+            open_incident.status, open_incident.resolved_at = "resolved", ctx.now
+            ctx.log("incident_resolved", spec.bpmn_id, str(task.id), {"incident": open_incident.id})
+        task.complete()
+
+    def _incident(self, ctx, task, exc, retries=None):
+        spec = task.task_spec
+        settings = self.engine.settings
+        inc = ctx.session.scalars(select(Incident).where(
+            Incident.task_id == str(task.id), Incident.status == "open")).first()
+        if inc is None:
+            left = settings.handler_retries if retries is None else retries
+            inc = Incident(instance_id=ctx.row.id, task_id=str(task.id), element_id=spec.bpmn_id, topic=spec.topic,
+                           status="open", created_at=ctx.now, retries_left=left)
+            ctx.session.add(inc)
+        elif retries is not None:
+            inc.retries_left = retries
+        inc.error_type = type(exc).__name__
+        inc.message = str(exc) or type(exc).__name__
+        inc.traceback = "".join(traceback.format_exception(exc))
+        ctx.session.flush()
+        task.internal_data[INCIDENT] = inc.id
+        ctx.failed.add(task.id)
+        if inc.retries_left > 0:
+            inc.retries_left -= 1
+            backoff = settings.handler_retry_backoff * (2 ** max(0, settings.handler_retries - inc.retries_left - 1))
+            ctx.session.add(Job(instance_id=ctx.row.id, task_id=str(task.id), element_id=spec.bpmn_id,
+                                kind="retry", due_at=ctx.now + timedelta(seconds=backoff)))
+        ctx.log("incident", spec.bpmn_id, str(task.id),
+                {"incident": inc.id, "topic": spec.topic, "error": f"{inc.error_type}: {inc.message}",
+                 "retries_left": inc.retries_left})
+
+    # -- keeping the rows in step with the tree --------------------------------------------
+    def _sync(self, ctx):
+        s, row, wf = ctx.session, ctx.row, ctx.wf
+        tasks = {str(t.id): t for t in _all_tasks(wf)}
+
+        # inbox rows
+        ready = {tid: t for tid, t in tasks.items() if t.state == TaskState.READY and t.task_spec.manual}
+        open_rows = {r.id: r for r in s.scalars(select(Task).where(Task.instance_id == row.id, Task.status == "ready"))}
+        for tid, r in open_rows.items():
+            if tid not in ready:
+                t = tasks.get(tid)
+                r.status = "completed" if t is not None and t.state == TaskState.COMPLETED else "cancelled"
+                r.completed_at = r.completed_at or ctx.now
+                if r.status == "cancelled":
+                    ctx.log("task_cancelled", r.element_id, tid)
+        for tid, t in ready.items():
+            if tid not in open_rows:
+                self._create_task_row(ctx, t)
+
+        # message subscriptions
+        wanted = {}
+        for tid, t in tasks.items():
+            if t.state == TaskState.WAITING:
+                for d in _definitions(t.task_spec):
+                    if isinstance(d, MessageEventDefinition):
+                        wanted[(tid, d.name)] = t
+        have = {(x.task_id, x.message_name): x for x in s.scalars(select(Subscription).where(Subscription.instance_id == row.id))}
+        for k, x in have.items():
+            if k not in wanted:
+                s.delete(x)
+        for (tid, name), t in wanted.items():
+            if (tid, name) not in have:
+                keys = [k.strip() for k in (t.task_spec.extensions or {}).get("correlationKeys", "").split(",") if k.strip()]
+                values = {k: t.data.get(k) for k in keys}
+                s.add(Subscription(instance_id=row.id, task_id=tid, message_name=name, business_key=row.business_key,
+                                   correlation_key=correlation_key(values), correlation=values or None))
+
+        # due jobs: waiting timers, and handler retries of tasks still waiting for them
+        due = {}
+        for tid, t in tasks.items():
+            if t.state == TaskState.WAITING and timers.is_timer(t.task_spec):
+                when = timers.due_at(t)
+                if when is not None:
+                    due[tid] = when
+        for job in s.scalars(select(Job).where(Job.instance_id == row.id)):
+            if job.kind == "timer":
+                if job.task_id not in due:
+                    s.delete(job)
+                elif due[job.task_id] != job.due_at:
+                    job.due_at = due.pop(job.task_id)
+                else:
+                    due.pop(job.task_id)
+            elif job.kind == "retry":
+                t = tasks.get(job.task_id)
+                if t is None or t.state != TaskState.STARTED:
+                    s.delete(job)
+        for tid, when in due.items():
+            s.add(Job(instance_id=row.id, task_id=tid, element_id=tasks[tid].task_spec.bpmn_id, kind="timer", due_at=when))
+
+        # completion
+        if row.status == "running" and not state_mod.unfinished(wf):
+            row.status, row.ended_at = "completed", ctx.now
+            ctx.log("instance_completed")
+
+    def _create_task_row(self, ctx, t):
+        spec = t.task_spec
+        se = self.engine.script_engine
+        a = getattr(spec, "assignment", {}) or {}
+        if isinstance(spec, QihuUserTask) and spec.in_params:
+            for n, p in spec.in_params:
+                t.data[n] = p.evaluate(se, dict(t.data))
+
+        def value(attr):
+            raw = a.get(attr)
+            expr = expression_of(raw)
+            if expr is None:
+                return raw
+            try:
+                return se.environment.evaluate(expr, dict(t.data))
+            except Exception as e:
+                raise EngineStepError(f"camunda:{attr} of {spec.bpmn_id}: {type(e).__name__}: {e}",
+                                      element=spec.bpmn_id) from e
+
+        def names(v):
+            if v is None:
+                return []
+            if isinstance(v, str):
+                return [x.strip() for x in v.split(",") if x.strip()]
+            return [str(x) for x in v]
+
+        groups, users, assignee = names(value("candidateGroups")), names(value("candidateUsers")), value("assignee")
+        if not groups and not users and not assignee and spec.lane:
+            groups = [spec.lane]   # lanes are groups when the designer named none
+        priority = value("priority")
+        try:
+            priority = int(priority) if priority not in (None, "") else 50
+        except (TypeError, ValueError):
+            raise EngineStepError(f"camunda:priority of {spec.bpmn_id} is not a number: {priority!r}",
+                                  element=spec.bpmn_id) from None
+        due = _due(value("dueDate"), ctx.now, spec.bpmn_id)
+        tid = str(t.id)
+        r = Task(id=tid, instance_id=ctx.row.id, definition_key=ctx.row.definition_key, element_id=spec.bpmn_id,
+                 name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, candidate_groups=",".join(groups) or None,
+                 candidate_users=",".join(users) or None, assignee=str(assignee) if assignee else None,
+                 due_at=due, priority=priority, status="ready", created_at=ctx.now)
+        ctx.session.add(r)
+        ctx.session.add_all([TaskCandidate(task_id=tid, kind="group", name=g) for g in dict.fromkeys(groups)]
+                            + [TaskCandidate(task_id=tid, kind="user", name=u) for u in dict.fromkeys(users)])
+        ctx.log("task_created", spec.bpmn_id, tid, {"name": r.name, "groups": groups, "assignee": r.assignee,
+                                                    "due_at": due.isoformat() if due else None})
+
+    # -- public operations -----------------------------------------------------------------
+    def start(self, key, data=None, business_key=None, version=None, user=None):
+        """Start an instance of the latest (or given) version; runs until it waits."""
+        with self.engine.db.read() as s:
+            definition = self.engine.repository.get_definition(s, key, version)
+        return self._start(definition, data, business_key, user)
+
+    def _start(self, definition, data=None, business_key=None, user=None, message=None):
+        info = self.engine.repository.process(definition)
+        wf = BpmnWorkflow(info.spec, info.subprocess_specs, script_engine=self.engine.script_engine)
+        if data and message is None:
+            for t in wf.get_tasks(state=TaskState.READY):
+                t.data.update(data)
+        instance_id = str(uuid.uuid4())
+        now = self.engine.clock.now()
+        with self.engine.db.write() as s:
+            row = Instance(id=instance_id, definition_id=definition.id, definition_key=definition.key,
+                           business_key=business_key, status="running", state="", started_by=user,
+                           started_at=now, updated_at=now)
+            s.add(row)
+            ctx = _Ctx(s, row, wf, user, now)
+            if message is not None:
+                ctx.start_message = (message, dict(data or {}))
+            ctx.log("instance_started", data={"version": definition.version, "business_key": business_key,
+                                              "message": message, "data": _jsonable(data or {})})
+            self._save(ctx)
+        self._put(row, wf)
+        self._deliver_outbox(ctx)
+        return instance_id
+
+    def correlate(self, message, business_key=None, correlation=None, payload=None, all=False, user=None):
+        """Deliver a message to waiting instances, or start the definition it starts.
+
+        Matches by message name, and business key and/or correlation values when given
+        (both indexed). Returns {"delivered": [instance ids], "started": [instance ids]}.
+        """
+        with self.engine.db.read() as s:
+            q = select(Subscription.instance_id, Subscription.task_id).where(Subscription.message_name == message)
+            if business_key is not None:
+                q = q.where(Subscription.business_key == business_key)
+            if correlation:
+                q = q.where(Subscription.correlation_key == correlation_key(correlation))
+            hits = s.execute(q).all()
+            starts = []
+            if not hits:
+                starts = s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
+                                   .where(MessageStart.message_name == message)).all()
+        instances = list(dict.fromkeys(h.instance_id for h in hits))
+        if len(instances) > 1 and not all:
+            raise Conflict(f"message {message!r} matches {len(instances)} instances; "
+                           "give a business key or correlation values, or deliver to all")
+        delivered = []
+        for iid in instances:
+            self._transact(iid, lambda ctx: self._deliver(ctx, message, payload), user=user)
+            delivered.append(iid)
+        started = []
+        if not instances:
+            latest = {}
+            for d in starts:
+                if d.key not in latest or d.version > latest[d.key].version:
+                    latest[d.key] = d
+            if not latest:
+                raise NotFound(f"no instance or definition is waiting for message {message!r}")
+            for d in latest.values():
+                started.append(self._start(d, payload or {}, business_key, user, message=message))
+        return {"delivered": delivered, "started": started}
+
+    def _deliver(self, ctx, message, payload):
+        ctx.wf.catch(BpmnEvent(QihuMessageEventDefinition(message), payload={"payload": payload or {}, "result_var": None}))
+        ctx.log("message_received", data={"message": message, "payload": _jsonable(payload)})
+
+    def _deliver_outbox(self, ctx):
+        for name, payload, bkey in ctx.outbox:
+            try:
+                self.correlate(name, payload=payload, all=True, user=ctx.user)
+            except NotFound:
+                pass   # nobody listens: the thrower's audit trail already has the message
+
+    def fire_job(self, job_id, worker=None):
+        """Fire one due job (timer or handler retry), in the same transaction that deletes it."""
+        def run(ctx):
+            q = select(Job).where(Job.id == job_id).with_for_update()
+            job = ctx.session.scalars(q).first()
+            if job is None or (worker is not None and job.locked_by not in (None, worker)):
+                return False
+            if job.kind == "retry":
+                t = _find(ctx.wf, job.task_id)
+                if t is not None and t.state == TaskState.STARTED:
+                    t.internal_data.pop(INCIDENT, None)
+                    ctx.session.delete(job)
+                    ctx.session.flush()
+                    inc = ctx.session.scalars(select(Incident).where(Incident.task_id == job.task_id,
+                                                                     Incident.status == "open")).first()
+                    self._call_handler(ctx, t, retries=inc.retries_left if inc else None)
+                    return True
+            ctx.session.delete(job)
+            ctx.session.flush()
+            return True
+        with self.engine.db.read() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return False
+            iid = job.instance_id
+        return self._transact(iid, run, user=None)
+
+    def retry_incident(self, incident_id, user=None):
+        with self.engine.db.read() as s:
+            inc = s.get(Incident, incident_id)
+            if inc is None or inc.status != "open":
+                raise NotFound(f"no open incident {incident_id}")
+
+        def run(ctx):
+            t = _find(ctx.wf, inc.task_id)
+            if t is None or t.state != TaskState.STARTED:
+                raise InvalidState(f"task of incident {incident_id} is no longer waiting")
+            t.internal_data.pop(INCIDENT, None)
+            ctx.session.execute(delete(Job).where(Job.task_id == inc.task_id, Job.kind == "retry"))
+            ctx.log("incident_retried", inc.element_id, inc.task_id, {"incident": incident_id})
+            self._call_handler(ctx, t, retries=0)
+        self._transact(inc.instance_id, run, user=user)
+
+    def resolve_incident(self, incident_id, data=None, user=None):
+        """Complete the failed external task with data an operator supplies, skipping the handler."""
+        with self.engine.db.read() as s:
+            inc = s.get(Incident, incident_id)
+            if inc is None or inc.status != "open":
+                raise NotFound(f"no open incident {incident_id}")
+
+        def run(ctx):
+            t = _find(ctx.wf, inc.task_id)
+            if t is None or t.state != TaskState.STARTED:
+                raise InvalidState(f"task of incident {incident_id} is no longer waiting")
+            t.internal_data.pop(INCIDENT, None)
+            t.data.update(data or {})
+            row = ctx.session.get(Incident, incident_id)
+            row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, user
+            ctx.log("incident_resolved", inc.element_id, inc.task_id, {"incident": incident_id, "data": _jsonable(data)})
+            t.complete()
+        self._transact(inc.instance_id, run, user=user)
+
+    def incidents(self, instance_id=None, status="open"):
+        with self.engine.db.read() as s:
+            q = select(Incident)
+            if instance_id:
+                q = q.where(Incident.instance_id == instance_id)
+            if status:
+                q = q.where(Incident.status == status)
+            return [_incident_dict(i) for i in s.scalars(q.order_by(Incident.id))]
+
+    def cancel(self, instance_id, user=None, reason=None):
+        def run(ctx):
+            ctx.wf.cancel()
+            ctx.row.status, ctx.row.ended_at = "cancelled", ctx.now
+            ctx.log("instance_cancelled", data={"reason": reason})
+        self._transact(instance_id, run, user=user, require_running=False)
+
+    def suspend(self, instance_id, user=None):
+        def run(ctx):
+            if ctx.row.status != "running":
+                raise InvalidState(f"instance {instance_id} is {ctx.row.status}")
+            ctx.row.status = "suspended"
+            ctx.log("instance_suspended")
+        self._transact(instance_id, run, user=user, require_running=False)
+
+    def resume(self, instance_id, user=None):
+        def run(ctx):
+            if ctx.row.status != "suspended":
+                raise InvalidState(f"instance {instance_id} is {ctx.row.status}, not suspended")
+            ctx.row.status = "running"
+            ctx.log("instance_resumed")
+        self._transact(instance_id, run, user=user, require_running=False)
+
+    def get(self, instance_id):
+        with self.engine.db.read() as s:
+            row = self._row(s, instance_id)
+            return _instance_dict(row)
+
+    def data(self, instance_id):
+        """The instance's current variables (merged over its live tasks)."""
+        with self.engine.db.read() as s:
+            row = self._row(s, instance_id)
+            wf = self._take(row)
+            self._put(row, wf)
+        data = dict(wf.data)
+        for t in wf.tasks.values():
+            if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) or t is wf.task_tree:
+                data.update(t.data)
+        return data
+
+    def instances(self, key=None, status=None, business_key=None, limit=100):
+        with self.engine.db.read() as s:
+            q = select(Instance)
+            if key:
+                q = q.where(Instance.definition_key == key)
+            if status:
+                q = q.where(Instance.status == status)
+            if business_key:
+                q = q.where(Instance.business_key == business_key)
+            return [_instance_dict(r) for r in s.scalars(q.order_by(Instance.started_at.desc()).limit(limit))]
+
+
+def _definitions(spec):
+    d = getattr(spec, "event_definition", None)
+    if d is None:
+        return []
+    return list(getattr(d, "event_definitions", None) or [d])
+
+
+def _find(wf, task_id):
+    try:
+        return wf.get_task_from_id(uuid.UUID(task_id))
+    except Exception:
+        return None
+
+
+def _due(value, now, element):
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timers.TIMEZONE)
+    if isinstance(value, timedelta):
+        return now + value
+    text = str(value).strip()
+    try:
+        if text.upper().startswith("P"):
+            parsed = timers.TimerEventDefinition.parse_iso_duration(text)
+            return now + timers.TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        dt = datetime.fromisoformat(text)
+        return dt if dt.tzinfo else dt.replace(tzinfo=timers.TIMEZONE)
+    except Exception:
+        raise EngineStepError(f"camunda:dueDate of {element} is not a date or duration: {text!r}",
+                              element=element) from None
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value, ensure_ascii=False)
+        return value
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _instance_dict(r):
+    return {"id": r.id, "definition_key": r.definition_key, "definition_id": r.definition_id,
+            "business_key": r.business_key, "status": r.status, "started_by": r.started_by,
+            "started_at": r.started_at.isoformat(), "ended_at": r.ended_at.isoformat() if r.ended_at else None}
+
+
+def _incident_dict(i):
+    return {"id": i.id, "instance_id": i.instance_id, "task_id": i.task_id, "element_id": i.element_id,
+            "topic": i.topic, "error_type": i.error_type, "message": i.message, "traceback": i.traceback,
+            "retries_left": i.retries_left, "status": i.status, "created_at": i.created_at.isoformat()}

@@ -1,0 +1,105 @@
+"""Task specs qihu adds to SpiffWorkflow's Camunda flavour."""
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+
+
+class ExternalTask(ServiceTask):
+    """A Camunda external task (camunda:type="external").
+
+    Running it only marks it STARTED; the engine then serves it by calling the handler
+    registered for `topic` and completing it (or recording an incident).
+    """
+
+    def __init__(self, wf_spec, bpmn_id, topic, inputs=None, outputs=None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.topic = topic
+        self.in_params = inputs or []    # [(name, Param)]
+        self.out_params = outputs or []  # [(name, Param)]
+
+    def _run_hook(self, my_task):
+        return None
+
+
+class QihuUserTask(UserTask):
+    """A user task with the Camunda assignment attributes kept (raw text, evaluated at run time)."""
+
+    def __init__(self, wf_spec, bpmn_id, form, assignment=None, inputs=None, outputs=None, **kwargs):
+        super().__init__(wf_spec, bpmn_id, form=form, **kwargs)
+        self.assignment = assignment or {}
+        self.in_params = inputs or []
+        self.out_params = outputs or []
+
+
+class QihuMessageEventDefinition(MessageEventDefinition):
+    """Camunda message semantics: a delivered dict payload becomes process variables.
+
+    SpiffWorkflow's Camunda flavour stores the payload under `<task>_Response`; a Camunda
+    designer expects `correlate(..., variables)` to set variables, so a dict payload sent
+    without an explicit result variable is merged into the task data instead.
+    """
+
+    def update_task_data(self, my_task):
+        event_data = my_task.internal_data.get(self.name) or {}
+        payload, result_var = event_data.get("payload"), event_data.get("result_var")
+        if result_var is None and self.result_var is None and isinstance(payload, dict):
+            my_task.data.update(payload)
+        else:
+            my_task.data[result_var or self.result_var or f"{my_task.task_spec.name}_Response"] = payload
+
+    def update_internal_data(self, my_task, event):
+        # Keep the sender's choice of result variable (None means: merge).
+        my_task.internal_data[self.name] = event.payload
+
+    def throw(self, my_task):
+        # Without camunda:expression the whole task data is sent (Camunda Modeler leaves it empty).
+        if self.expression:
+            result = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        else:
+            result = {k: v for k, v in my_task.data.items() if not k.startswith("_")}
+        from SpiffWorkflow.bpmn import BpmnEvent
+        event = BpmnEvent(self, payload={"payload": result, "result_var": self.result_var})
+        my_task.workflow.top_workflow.catch(event)
+
+
+class Param:
+    """A camunda:inputParameter / outputParameter value.
+
+    Camunda semantics: plain text is a string constant, `${...}` is an expression (Python
+    here), camunda:script is an expression, camunda:list / camunda:map nest parameters.
+    """
+
+    __slots__ = ("kind", "value")
+
+    def __init__(self, kind, value):
+        self.kind, self.value = kind, value  # constant|expression|list|map
+
+    def expressions(self):
+        """Every expression inside, for deploy-time checking."""
+        if self.kind == "expression":
+            yield self.value
+        elif self.kind == "list":
+            for p in self.value:
+                yield from p.expressions()
+        elif self.kind == "map":
+            for p in self.value.values():
+                yield from p.expressions()
+
+    def evaluate(self, script_engine, context):
+        if self.kind == "constant":
+            return self.value
+        if self.kind == "expression":
+            return script_engine.environment.evaluate(self.value, context)
+        if self.kind == "list":
+            return [p.evaluate(script_engine, context) for p in self.value]
+        return {k: p.evaluate(script_engine, context) for k, p in self.value.items()}
+
+
+def expression_of(text):
+    """`${expr}` or `#{expr}` -> `expr`; anything else -> None (a constant)."""
+    if text is None:
+        return None
+    t = text.strip()
+    if len(t) > 3 and t[0] in "$#" and t[1] == "{" and t.endswith("}"):
+        return t[2:-1].strip()
+    return None

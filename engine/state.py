@@ -1,0 +1,155 @@
+"""Instance state: SpiffWorkflow's task tree, stored without the spec and kept short.
+
+Two SpiffWorkflow traps live here:
+- its serializer embeds the whole spec in every instance; ours stores only the tree
+  (the spec is rebuilt once per definition version from the stored resources);
+- the tree grows one level per step, so loops get slower every cycle and iteration
+  stops silently at depth 1000. `prune` drops the finished history above the live part
+  of the tree (the audit table keeps it), so a step costs the same after 10 or 500 cycles.
+"""
+import json
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.specs.Join import Join
+from SpiffWorkflow.util.task import TaskState
+
+STATE_VERSION = 1
+
+
+class SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    """BpmnWorkflowConverter minus the spec: restore takes the (cached) spec objects."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_config = dict(DEFAULT_CONFIG)
+_config[BpmnWorkflow] = SpeclessWorkflowConverter
+_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
+
+
+def dumps(workflow) -> str:
+    registry = _serializer.registry
+    registry._encoder_mode = True
+    try:
+        dct = registry.convert(workflow)
+        dct["v"] = STATE_VERSION
+        # ensure_ascii=False: Chinese stays readable (and a third of the size).
+        return json.dumps(dct, ensure_ascii=False, separators=(",", ":"), cls=_serializer._encoder_cls)
+    finally:
+        registry._encoder_mode = False
+
+
+def loads(text, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
+    dct = json.loads(text)
+    dct.pop("v", None)
+    workflow = _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def _finished(task):
+    return task.has_state(TaskState.FINISHED_MASK)
+
+
+def prune(workflow) -> int:
+    """Drop finished history above the live part of the tree; returns tasks removed.
+
+    Walk down from the root while the node is finished and exactly one child subtree
+    still has unfinished tasks. Finished side branches are dropped with it, except when
+    they hold a join instance whose join has not fired yet on the live side: the
+    parallel/inclusive join looks for its completed inputs in the tree.
+    """
+    removed = _prune_one(workflow)
+    for sp in list(workflow.subprocesses.values()):
+        if sp.task_tree is not None and sp.task_tree.id in sp.tasks:
+            removed += _prune_one(sp)
+    return removed
+
+
+def _prune_one(wf):
+    tasks = wf.tasks
+    root = wf.task_tree
+    # one bottom-up pass: does a subtree hold unfinished tasks / which joins fired in it
+    order, stack = [], [root]
+    while stack:
+        t = stack.pop()
+        order.append(t)
+        stack.extend(tasks[c] for c in t._children if c in tasks)
+    live, fired, joins = {}, {}, {}
+    for t in reversed(order):
+        kids = [tasks[c] for c in t._children if c in tasks]
+        live[t.id] = (not _finished(t)) or any(live[k.id] for k in kids)
+        is_join = isinstance(t.task_spec, Join)
+        f = {t.task_spec} if is_join and t.state == TaskState.COMPLETED else set()
+        j = {t.task_spec} if is_join else set()
+        for k in kids:
+            f |= fired[k.id]
+            j |= joins[k.id]
+        fired[t.id], joins[t.id] = f, j
+
+    node = root
+    while _finished(node):
+        kids = [tasks[c] for c in node._children if c in tasks]
+        live_kids = [k for k in kids if live[k.id]]
+        if len(live_kids) != 1:
+            break
+        nxt = live_kids[0]
+        side_joins = set().union(*(joins[k.id] for k in kids if k is not nxt))
+        if side_joins - fired[nxt.id]:
+            break
+        node = nxt
+    if node is root:
+        return 0
+
+    keep = set()
+    stack = [node]
+    while stack:
+        t = stack.pop()
+        keep.add(t.id)
+        stack.extend(tasks[c] for c in t._children if c in tasks)
+    dropped = [tid for tid in tasks if tid not in keep]
+    top = wf.top_workflow
+    for tid in dropped:
+        t = tasks.pop(tid)
+        top.event_manager.tasks.pop(tid, None)
+        if tid in getattr(top, "subprocesses", {}):
+            _drop_subprocess(top, tid)
+    node._parent = None
+    wf.task_tree = node
+    if wf.last_task is not None and wf.last_task.id not in keep:
+        wf.last_task = None
+    return len(dropped)
+
+
+def _drop_subprocess(top, task_id):
+    sp = top.subprocesses.pop(task_id, None)
+    if sp is None:
+        return
+    for tid in list(sp.tasks):
+        top.event_manager.tasks.pop(tid, None)
+        if tid in top.subprocesses:
+            _drop_subprocess(top, tid)
+
+
+def unfinished(workflow):
+    """True if any task anywhere is unfinished (the truth, unlike is_completed past depth 1000)."""
+    if any(not _finished(t) for t in workflow.tasks.values()):
+        return True
+    return any(not _finished(t) for sp in workflow.subprocesses.values() for t in sp.tasks.values())

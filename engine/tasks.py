@@ -1,0 +1,170 @@
+"""Tasks: the inbox (indexed rows), claim/unclaim, complete with form data."""
+from sqlalchemy import select, exists, and_, or_, func, delete
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.util.task import TaskState
+
+from . import forms
+from .errors import Conflict, Forbidden, InvalidState, NotFound
+from .models import Membership, Task, TaskCandidate
+from .runtime import _find
+
+
+def task_dict(r):
+    return {"id": r.id, "instance_id": r.instance_id, "definition_key": r.definition_key,
+            "element_id": r.element_id, "name": r.name, "lane": r.lane,
+            "candidate_groups": r.candidate_groups.split(",") if r.candidate_groups else [],
+            "candidate_users": r.candidate_users.split(",") if r.candidate_users else [],
+            "assignee": r.assignee, "due_at": r.due_at.isoformat() if r.due_at else None,
+            "priority": r.priority, "status": r.status, "created_at": r.created_at.isoformat(),
+            "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+            "completed_by": r.completed_by}
+
+
+ORDERS = {
+    "due": (Task.due_at.is_(None), Task.due_at, Task.created_at),
+    "priority": (Task.priority.desc(), Task.created_at),
+    "created": (Task.created_at,),
+    "-created": (Task.created_at.desc(),),
+}
+
+
+class TaskService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    # -- identity (users and groups) -------------------------------------------------------
+    def groups_of(self, user):
+        with self.engine.db.read() as s:
+            return sorted(s.scalars(select(Membership.group).where(Membership.user == user)))
+
+    def add_member(self, user, *groups):
+        with self.engine.db.write() as s:
+            have = set(s.scalars(select(Membership.group).where(Membership.user == user)))
+            s.add_all(Membership(user=user, group=g) for g in groups if g not in have)
+
+    # -- queries ---------------------------------------------------------------------------
+    def _visible(self, user, groups):
+        candidate = exists().where(and_(TaskCandidate.task_id == Task.id, or_(
+            and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(groups or [""])),
+            and_(TaskCandidate.kind == "user", TaskCandidate.name == user))))
+        return or_(Task.assignee == user, and_(Task.assignee.is_(None), candidate))
+
+    def list(self, user=None, groups=None, status="ready", definition_key=None, instance_id=None,
+             order="due", limit=50, offset=0):
+        """Tasks for a user (assigned to them, or unassigned for their groups), or all."""
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        with self.engine.db.read() as s:
+            q = select(Task)
+            if status:
+                q = q.where(Task.status == status)
+            if user is not None:
+                if groups is None:
+                    groups = list(s.scalars(select(Membership.group).where(Membership.user == user)))
+                q = q.where(self._visible(user, groups))
+            if definition_key:
+                q = q.where(Task.definition_key == definition_key)
+            if instance_id:
+                q = q.where(Task.instance_id == instance_id)
+            rows = s.scalars(q.order_by(*ORDERS[order]).limit(limit).offset(offset)).all()
+            return [task_dict(r) for r in rows]
+
+    def get(self, task_id):
+        with self.engine.db.read() as s:
+            r = s.get(Task, task_id)
+            if r is None:
+                raise NotFound(f"no task {task_id}")
+            d = task_dict(r)
+        d["form"] = forms.describe(self._form(r))
+        return d
+
+    def _spec(self, row):
+        definition = self.engine.db_get_definition_by_instance(row.instance_id)
+        info = self.engine.repository.process(definition)
+        for spec in [info.spec, *info.subprocess_specs.values()]:
+            ts = spec.task_specs.get(row.element_id)
+            if ts is not None:
+                return ts
+        raise NotFound(f"element {row.element_id} is not in definition {definition.key} v{definition.version}")
+
+    def _form(self, row):
+        return getattr(self._spec(row), "form", None)
+
+    def _authorize(self, row, user, check):
+        if not check:
+            return
+        if row.assignee and row.assignee != user:
+            raise Forbidden(f"task {row.id} is assigned to {row.assignee}, not {user}")
+        if row.assignee == user:
+            return
+        groups = set(self.groups_of(user))
+        cands = set((row.candidate_groups or "").split(",")) - {""}
+        users = set((row.candidate_users or "").split(",")) - {""}
+        if not (groups & cands or user in users):
+            raise Forbidden(f"{user} is not a candidate for task {row.id} "
+                            f"(groups: {', '.join(sorted(cands)) or '-'}; users: {', '.join(sorted(users)) or '-'})")
+
+    def _open_row(self, s, task_id):
+        r = s.get(Task, task_id)
+        if r is None:
+            raise NotFound(f"no task {task_id}")
+        if r.status != "ready":
+            who = f" by {r.completed_by}" if r.completed_by else ""
+            raise InvalidState(f"task {task_id} is already {r.status}{who}")
+        return r
+
+    # -- claim -----------------------------------------------------------------------------
+    def claim(self, task_id, user, check=True):
+        try:
+            with self.engine.db.write() as s:
+                r = self._open_row(s, task_id)
+                if r.assignee and r.assignee != user:
+                    raise Conflict(f"task {task_id} is already claimed by {r.assignee}")
+                self._authorize(r, user, check)
+                r.assignee = user
+                s.add(self._event(r, "task_claimed", user))
+        except StaleDataError:
+            raise Conflict(f"task {task_id} was changed by someone else at the same time") from None
+
+    def unclaim(self, task_id, user, check=True):
+        try:
+            with self.engine.db.write() as s:
+                r = self._open_row(s, task_id)
+                if check and r.assignee != user:
+                    raise Forbidden(f"task {task_id} is not claimed by {user}")
+                r.assignee = None
+                s.add(self._event(r, "task_unclaimed", user))
+        except StaleDataError:
+            raise Conflict(f"task {task_id} was changed by someone else at the same time") from None
+
+    def _event(self, r, type_, user, data=None):
+        from .models import HistoryEvent
+        return HistoryEvent(instance_id=r.instance_id, at=self.engine.clock.now(), type=type_,
+                            element_id=r.element_id, task_id=r.id, user=user, data=data)
+
+    # -- complete --------------------------------------------------------------------------
+    def complete(self, task_id, user, data=None, check=True):
+        """Complete a READY user task with form data; the instance runs on until it waits."""
+        with self.engine.db.read() as s:
+            r = self._open_row(s, task_id)
+            self._authorize(r, user, check)
+            instance_id = r.instance_id
+        spec = self._spec(r)
+        cleaned = forms.validate(getattr(spec, "form", None), data)
+
+        def run(ctx):
+            row = ctx.session.get(Task, task_id)
+            if row is None or row.status != "ready":
+                raise Conflict(f"task {task_id} was completed by someone else")
+            t = _find(ctx.wf, task_id)
+            if t is None or t.state != TaskState.READY:
+                raise Conflict(f"task {task_id} is no longer ready")
+            t.data.update(cleaned)
+            se = self.engine.script_engine
+            for n, p in getattr(spec, "out_params", []) or []:
+                t.data[n] = p.evaluate(se, dict(t.data))
+            t.run()
+            row.status, row.completed_by, row.completed_at = "completed", user, ctx.now
+            row.assignee = row.assignee or user
+            ctx.log("task_completed", row.element_id, task_id, data=cleaned, user=user)
+        self.engine.runtime._transact(instance_id, run, user=user)
