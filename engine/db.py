@@ -56,8 +56,14 @@ class Database:
 
     @contextmanager
     def read(self):
-        with self.Session() as s, s.begin():
-            yield s
+        """A read transaction (plain BEGIN: in WAL mode readers never wait for the writer,
+        even one held by this same thread in an enclosing write())."""
+        token = _write.set(False)
+        try:
+            with self.Session() as s, s.begin():
+                yield s
+        finally:
+            _write.reset(token)
 
     def upgrade(self):
         from .migrate import upgrade

@@ -187,6 +187,15 @@ class ParsedBundle:
         return f, self.lines.get((f, element_id))
 
 
+# SpiffWorkflow names its own internal task specs so; an element with such an id breaks the spec.
+RESERVED_IDS = {"Start", "End", "Root"}
+
+
+def parent_is_process(el):
+    parent = el.getparent()
+    return parent is not None and parent.tag in (B + "process", B + "subProcess", B + "transaction")
+
+
 def _scan(root, filename, parser, problems):
     """Refuse unsupported elements with their line, before SpiffWorkflow sees them."""
     for el in root.iter():
@@ -200,6 +209,9 @@ def _scan(root, filename, parser, problems):
         elif el.get("isForCompensation") == "true":
             problems.append(Problem("compensation activities are not supported", file=filename,
                                     element=el.get("id"), line=el.sourceline))
+        if el.get("id") in RESERVED_IDS and parent_is_process(el):
+            problems.append(Problem(f"element id {el.get('id')!r} is reserved by the engine; rename it "
+                                    "(e.g. StartEvent_1)", file=filename, element=el.get("id"), line=el.sourceline))
         parent = el.getparent()
         if (parent is not None and parent.tag in (B + "process", B + "subProcess", B + "transaction")
                 and local not in NON_FLOW and not parser.known_tag(el.tag) and not reason):

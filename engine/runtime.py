@@ -10,7 +10,7 @@ import uuid
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, delete
+from sqlalchemy import bindparam, select, delete, insert, update
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -50,43 +50,101 @@ def _all_tasks(wf):
         yield from sp.tasks.values()
 
 
+class _Row:
+    """The instance row as the hot path needs it (read and written with Core, not the ORM)."""
+
+    __slots__ = ("id", "definition_id", "definition_key", "business_key", "status", "version", "ended_at", "new")
+
+    def __init__(self, **kw):
+        self.new = False
+        self.ended_at = None
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+class _Snapshot:
+    """Which rows mirror the tree: open user tasks, subscriptions, timer jobs, failed tasks.
+
+    Rows are written only by _save, so the snapshot of the tree as loaded tells which rows
+    exist; a step then writes only the difference instead of re-reading them.
+    """
+
+    __slots__ = ("ready", "subs", "timers", "incidents")
+
+    def __init__(self, wf=None):
+        self.ready, self.subs, self.timers, self.incidents = {}, set(), {}, set()
+        if wf is None:
+            return
+        for t in _all_tasks(wf):
+            state, spec = t.state, t.task_spec
+            if state == TaskState.READY:
+                if spec.manual:
+                    self.ready[str(t.id)] = t
+            elif state == TaskState.WAITING:
+                for d in _definitions(spec):
+                    if isinstance(d, MessageEventDefinition):
+                        self.subs.add((str(t.id), d.name))
+                if timers.is_timer(spec):
+                    when = timers.due_at(t)
+                    if when is not None:
+                        self.timers[str(t.id)] = when
+            elif state == TaskState.STARTED and t.internal_data.get(INCIDENT):
+                self.incidents.add(str(t.id))
+
+
 class _Ctx:
     """What one transaction does to one instance."""
 
-    def __init__(self, session, row, wf, user, now):
+    def __init__(self, session, row, wf, user, now, before):
         self.session, self.row, self.wf, self.user, self.now = session, row, wf, user, now
+        self.before = before
         self.history = []
         self.outbox = []          # (message name, payload, business key) thrown to other instances
         self.ran = 0
-        self.start_message = None
         self.failed = set()       # external tasks that failed in this transaction
+        self.done_rows = set()    # task rows already closed by the caller
+        self.start_message = None
 
     def log(self, type_, element_id=None, task_id=None, data=None, user=None):
-        self.history.append(HistoryEvent(instance_id=self.row.id, at=self.now, type=type_, element_id=element_id,
-                                         task_id=task_id, user=user or self.user, data=data))
+        self.history.append({"instance_id": self.row.id, "at": self.now, "type": type_, "element_id": element_id,
+                             "task_id": task_id, "user": user or self.user, "data": data})
+
+
+# Hot-path statements are built once: building a statement costs more than running it on SQLite.
+_I = Instance.__table__
+_ROW_COLS = (_I.c.id, _I.c.definition_id, _I.c.definition_key, _I.c.business_key, _I.c.status, _I.c.version)
+_SELECT_ROW = select(*_ROW_COLS).where(_I.c.id == bindparam("iid"))
+_SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
+_SELECT_STATE = select(_I.c.state).where(_I.c.id == bindparam("iid"))
+_UPDATE_INSTANCE = (update(_I).where(_I.c.id == bindparam("iid"), _I.c.version == bindparam("v"))
+                    .values(version=bindparam("v2"), state=bindparam("state"), updated_at=bindparam("now"),
+                            status=bindparam("status"), ended_at=bindparam("ended")))
+_INSERT_HISTORY = insert(HistoryEvent.__table__)
 
 
 class Runtime:
     def __init__(self, engine):
         self.engine = engine
-        self._cache = OrderedDict()      # instance id -> (version, workflow): skip re-reading state
+        self._cache = OrderedDict()      # instance id -> (version, workflow, snapshot)
         self._cache_lock = threading.Lock()
         self.cache_size = 256
 
     # -- loading and saving --------------------------------------------------------------
-    def _take(self, row):
-        """The instance's workflow: the cached object if it is at the stored version."""
+    def _take(self, session, row):
+        """The instance's workflow and snapshot: the cached ones if at the stored version."""
         with self._cache_lock:
             hit = self._cache.pop(row.id, None)
         if hit is not None and hit[0] == row.version:
-            return hit[1]
+            return hit[1], hit[2]
+        text_ = session.connection().execute(_SELECT_STATE, {"iid": row.id}).scalar()
         definition = self.engine.db_get_definition(row.definition_id)
         info = self.engine.repository.process(definition)
-        return state_mod.loads(row.state, info.spec, info.subprocess_specs, self.engine.script_engine)
+        wf = state_mod.loads(text_, info.spec, info.subprocess_specs, self.engine.script_engine)
+        return wf, _Snapshot(wf)
 
-    def _put(self, row, wf):
+    def _put(self, row, wf, snapshot):
         with self._cache_lock:
-            self._cache[row.id] = (row.version, wf)
+            self._cache[row.id] = (row.version, wf, snapshot)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
@@ -95,38 +153,50 @@ class Runtime:
             self._cache.pop(instance_id, None)
 
     def _row(self, session, instance_id, lock=False):
-        q = select(Instance).where(Instance.id == instance_id)
-        if lock:
-            q = q.with_for_update()
-        row = session.scalars(q).first()
-        if row is None:
+        r = session.connection().execute(_SELECT_ROW_LOCKED if lock else _SELECT_ROW, {"iid": instance_id}).first()
+        if r is None:
             raise NotFound(f"no instance {instance_id}")
-        return row
+        return _Row(**r._mapping)
 
-    def _transact(self, instance_id, fn, user=None, lock=False, require_running=True):
-        """Run fn(ctx) on the instance in one transaction; save everything or nothing."""
+    def _transact(self, target, fn, user=None, lock=False, require_running=True):
+        """Run fn(ctx) on one instance in one transaction; save everything or nothing.
+
+        `target` is the instance id, or a function of the session that finds it (so a task
+        completion reads its task row and the instance in the same transaction).
+        """
+        instance_id = None
         try:
             with self.engine.db.write() as s:
+                instance_id = target(s) if callable(target) else target
                 row = self._row(s, instance_id, lock=lock)
                 if require_running and row.status != "running":
                     raise InvalidState(f"instance {instance_id} is {row.status}")
-                wf = self._take(row)
-                ctx = _Ctx(s, row, wf, user, self.engine.clock.now())
+                wf, before = self._take(s, row)
+                ctx = _Ctx(s, row, wf, user, self.engine.clock.now(), before)
                 try:
                     result = fn(ctx)
-                    self._save(ctx)
+                    after = self._save(ctx)
                 except BaseException:
                     self._evict(row.id)
                     raise
-            self._put(row, wf)
+            self._put(row, wf, after)
         except StaleDataError:
-            self._evict(instance_id)
+            if instance_id:
+                self._evict(instance_id)
             raise Conflict(f"instance {instance_id} was changed by someone else at the same time; "
                            "reload and try again") from None
         self._deliver_outbox(ctx)
         return result
 
     def _save(self, ctx):
+        row, s = ctx.row, ctx.session
+        if row.new:
+            # The row first: task, subscription and job rows refer to it.
+            s.execute(insert(Instance.__table__).values(
+                id=row.id, definition_id=row.definition_id, definition_key=row.definition_key,
+                business_key=row.business_key, version=row.version, started_by=ctx.user, started_at=ctx.now,
+                state="", updated_at=ctx.now, status=row.status))
+            row.new = False
         self._advance(ctx)
         if ctx.start_message is not None:
             # A message start event waits only after the first steps; then it can catch.
@@ -134,12 +204,17 @@ class Runtime:
             ctx.start_message = None
             ctx.wf.catch(BpmnEvent(QihuMessageEventDefinition(name), payload={"payload": payload, "result_var": None}))
             self._advance(ctx)
-        self._sync(ctx)
-        row = ctx.row
-        row.state = state_mod.dumps(ctx.wf)
-        row.updated_at = ctx.now
-        ctx.session.add_all(ctx.history)
-        ctx.session.flush()
+        after = self._sync(ctx)
+        conn = s.connection()
+        res = conn.execute(_UPDATE_INSTANCE, {"iid": row.id, "v": row.version, "v2": row.version + 1,
+                                              "state": state_mod.dumps(ctx.wf), "now": ctx.now,
+                                              "status": row.status, "ended": row.ended_at})
+        if res.rowcount != 1:
+            raise StaleDataError("instance version changed")
+        row.version += 1
+        if ctx.history:
+            conn.execute(_INSERT_HISTORY, ctx.history)
+        return after
 
     # -- the engine loop -----------------------------------------------------------------
     def _advance(self, ctx):
@@ -263,69 +338,73 @@ class Runtime:
 
     # -- keeping the rows in step with the tree --------------------------------------------
     def _sync(self, ctx):
-        s, row, wf = ctx.session, ctx.row, ctx.wf
-        tasks = {str(t.id): t for t in _all_tasks(wf)}
+        """Write what changed between the tree as loaded and as it is now; return the new snapshot."""
+        s, row, wf, before = ctx.session, ctx.row, ctx.wf, ctx.before
+        after = _Snapshot(wf)
+        T, S, J = Task.__table__, Subscription.__table__, Job.__table__
 
         # inbox rows
-        ready = {tid: t for tid, t in tasks.items() if t.state == TaskState.READY and t.task_spec.manual}
-        open_rows = {r.id: r for r in s.scalars(select(Task).where(Task.instance_id == row.id, Task.status == "ready"))}
-        for tid, r in open_rows.items():
-            if tid not in ready:
-                t = tasks.get(tid)
-                r.status = "completed" if t is not None and t.state == TaskState.COMPLETED else "cancelled"
-                r.completed_at = r.completed_at or ctx.now
-                if r.status == "cancelled":
-                    ctx.log("task_cancelled", r.element_id, tid)
-        for tid, t in ready.items():
-            if tid not in open_rows:
-                self._create_task_row(ctx, t)
+        for tid in before.ready.keys() - after.ready.keys() - ctx.done_rows:
+            t = before.ready[tid]
+            status = "completed" if t.state == TaskState.COMPLETED else "cancelled"
+            s.execute(update(T).where(T.c.id == tid, T.c.status == "ready")
+                      .values(status=status, completed_at=ctx.now, version=T.c.version + 1))
+            if status == "cancelled":
+                ctx.log("task_cancelled", t.task_spec.bpmn_id, tid)
+        new_tasks, new_cands = [], []
+        for tid in after.ready.keys() - before.ready.keys():
+            task_row, cands = self._task_row(ctx, after.ready[tid])
+            new_tasks.append(task_row)
+            new_cands.extend(cands)
+        if new_tasks:
+            s.execute(insert(T), new_tasks)
+        if new_cands:
+            s.execute(insert(TaskCandidate.__table__), new_cands)
 
         # message subscriptions
-        wanted = {}
-        for tid, t in tasks.items():
-            if t.state == TaskState.WAITING:
-                for d in _definitions(t.task_spec):
-                    if isinstance(d, MessageEventDefinition):
-                        wanted[(tid, d.name)] = t
-        have = {(x.task_id, x.message_name): x for x in s.scalars(select(Subscription).where(Subscription.instance_id == row.id))}
-        for k, x in have.items():
-            if k not in wanted:
-                s.delete(x)
-        for (tid, name), t in wanted.items():
-            if (tid, name) not in have:
-                keys = [k.strip() for k in (t.task_spec.extensions or {}).get("correlationKeys", "").split(",") if k.strip()]
-                values = {k: t.data.get(k) for k in keys}
-                s.add(Subscription(instance_id=row.id, task_id=tid, message_name=name, business_key=row.business_key,
-                                   correlation_key=correlation_key(values), correlation=values or None))
+        for tid, name in before.subs - after.subs:
+            s.execute(delete(S).where(S.c.instance_id == row.id, S.c.task_id == tid, S.c.message_name == name))
+        new_subs = []
+        for tid, name in after.subs - before.subs:
+            t = _find(wf, tid)
+            keys = [k.strip() for k in (getattr(t.task_spec, "extensions", None) or {}).get("correlationKeys", "").split(",")
+                    if k.strip()]
+            values = {k: t.data.get(k) for k in keys}
+            new_subs.append({"instance_id": row.id, "task_id": tid, "message_name": name, "business_key": row.business_key,
+                             "correlation_key": correlation_key(values), "correlation": values or None})
+        if new_subs:
+            s.execute(insert(S), new_subs)
 
-        # due jobs: waiting timers, and handler retries of tasks still waiting for them
-        due = {}
-        for tid, t in tasks.items():
-            if t.state == TaskState.WAITING and timers.is_timer(t.task_spec):
-                when = timers.due_at(t)
-                if when is not None:
-                    due[tid] = when
-        for job in s.scalars(select(Job).where(Job.instance_id == row.id)):
-            if job.kind == "timer":
-                if job.task_id not in due:
-                    s.delete(job)
-                elif due[job.task_id] != job.due_at:
-                    job.due_at = due.pop(job.task_id)
-                else:
-                    due.pop(job.task_id)
-            elif job.kind == "retry":
-                t = tasks.get(job.task_id)
-                if t is None or t.state != TaskState.STARTED:
-                    s.delete(job)
-        for tid, when in due.items():
-            s.add(Job(instance_id=row.id, task_id=tid, element_id=tasks[tid].task_spec.bpmn_id, kind="timer", due_at=when))
+        # due jobs: waiting timers; retries of external tasks that no longer wait for one
+        for tid in before.timers.keys() - after.timers.keys():
+            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "timer"))
+        for tid in before.timers.keys() & after.timers.keys():
+            if before.timers[tid] != after.timers[tid]:
+                s.execute(update(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "timer")
+                          .values(due_at=after.timers[tid], locked_by=None, locked_until=None))
+        new_jobs = [{"instance_id": row.id, "task_id": tid, "element_id": _find(wf, tid).task_spec.bpmn_id,
+                     "kind": "timer", "due_at": after.timers[tid]} for tid in after.timers.keys() - before.timers.keys()]
+        if new_jobs:
+            s.execute(insert(J), new_jobs)
+        for tid in before.incidents - after.incidents:
+            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "retry"))
 
         # completion
         if row.status == "running" and not state_mod.unfinished(wf):
             row.status, row.ended_at = "completed", ctx.now
             ctx.log("instance_completed")
+        if row.status in ("completed", "cancelled"):
+            # nothing may wait any more: drop what is left (e.g. after a terminate end event)
+            for tid in after.ready.keys() - ctx.done_rows:
+                s.execute(update(T).where(T.c.id == tid, T.c.status == "ready")
+                          .values(status="cancelled", completed_at=ctx.now, version=T.c.version + 1))
+            s.execute(delete(S).where(S.c.instance_id == row.id))
+            s.execute(delete(J).where(J.c.instance_id == row.id))
+            after = _Snapshot()
+        return after
 
-    def _create_task_row(self, ctx, t):
+    def _task_row(self, ctx, t):
+        """The inbox row (and candidate rows) of a READY user task, assignment evaluated now."""
         spec = t.task_spec
         se = self.engine.script_engine
         a = getattr(spec, "assignment", {}) or {}
@@ -362,15 +441,17 @@ class Runtime:
                                   element=spec.bpmn_id) from None
         due = _due(value("dueDate"), ctx.now, spec.bpmn_id)
         tid = str(t.id)
-        r = Task(id=tid, instance_id=ctx.row.id, definition_key=ctx.row.definition_key, element_id=spec.bpmn_id,
-                 name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, candidate_groups=",".join(groups) or None,
-                 candidate_users=",".join(users) or None, assignee=str(assignee) if assignee else None,
-                 due_at=due, priority=priority, status="ready", created_at=ctx.now)
-        ctx.session.add(r)
-        ctx.session.add_all([TaskCandidate(task_id=tid, kind="group", name=g) for g in dict.fromkeys(groups)]
-                            + [TaskCandidate(task_id=tid, kind="user", name=u) for u in dict.fromkeys(users)])
-        ctx.log("task_created", spec.bpmn_id, tid, {"name": r.name, "groups": groups, "assignee": r.assignee,
+        groups, users = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
+        row = {"id": tid, "instance_id": ctx.row.id, "definition_key": ctx.row.definition_key,
+               "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
+               "candidate_groups": ",".join(groups) or None, "candidate_users": ",".join(users) or None,
+               "assignee": str(assignee) if assignee else None, "due_at": due, "priority": priority,
+               "status": "ready", "created_at": ctx.now, "version": 1}
+        cands = ([{"task_id": tid, "kind": "group", "name": g} for g in groups]
+                 + [{"task_id": tid, "kind": "user", "name": u} for u in users])
+        ctx.log("task_created", spec.bpmn_id, tid, {"name": row["name"], "groups": groups, "assignee": row["assignee"],
                                                     "due_at": due.isoformat() if due else None})
+        return row, cands
 
     # -- public operations -----------------------------------------------------------------
     def start(self, key, data=None, business_key=None, version=None, user=None):
@@ -387,18 +468,17 @@ class Runtime:
                 t.data.update(data)
         instance_id = str(uuid.uuid4())
         now = self.engine.clock.now()
+        row = _Row(id=instance_id, definition_id=definition.id, definition_key=definition.key,
+                   business_key=business_key, status="running", version=1)
+        row.new = True
         with self.engine.db.write() as s:
-            row = Instance(id=instance_id, definition_id=definition.id, definition_key=definition.key,
-                           business_key=business_key, status="running", state="", started_by=user,
-                           started_at=now, updated_at=now)
-            s.add(row)
-            ctx = _Ctx(s, row, wf, user, now)
+            ctx = _Ctx(s, row, wf, user, now, _Snapshot())
             if message is not None:
                 ctx.start_message = (message, dict(data or {}))
             ctx.log("instance_started", data={"version": definition.version, "business_key": business_key,
                                               "message": message, "data": _jsonable(data or {})})
-            self._save(ctx)
-        self._put(row, wf)
+            after = self._save(ctx)
+        self._put(row, wf, after)
         self._deliver_outbox(ctx)
         return instance_id
 
@@ -506,8 +586,8 @@ class Runtime:
                 raise InvalidState(f"task of incident {incident_id} is no longer waiting")
             t.internal_data.pop(INCIDENT, None)
             t.data.update(data or {})
-            row = ctx.session.get(Incident, incident_id)
-            row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, user
+            inc_row = ctx.session.get(Incident, incident_id)
+            inc_row.status, inc_row.resolved_at, inc_row.resolved_by = "resolved", ctx.now, user
             ctx.log("incident_resolved", inc.element_id, inc.task_id, {"incident": incident_id, "data": _jsonable(data)})
             t.complete()
         self._transact(inc.instance_id, run, user=user)
@@ -546,15 +626,17 @@ class Runtime:
 
     def get(self, instance_id):
         with self.engine.db.read() as s:
-            row = self._row(s, instance_id)
+            row = s.get(Instance, instance_id)
+            if row is None:
+                raise NotFound(f"no instance {instance_id}")
             return _instance_dict(row)
 
     def data(self, instance_id):
         """The instance's current variables (merged over its live tasks)."""
         with self.engine.db.read() as s:
             row = self._row(s, instance_id)
-            wf = self._take(row)
-            self._put(row, wf)
+            wf, snap = self._take(s, row)
+            self._put(row, wf, snap)
         data = dict(wf.data)
         for t in wf.tasks.values():
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) or t is wf.task_tree:

@@ -111,6 +111,8 @@ def _prune_one(wf):
         if len(live_kids) != 1:
             break
         nxt = live_kids[0]
+        if not _finished(nxt):
+            break   # the root must be a finished task: an unfinished one reads its parent's data
         side_joins = set().union(*(joins[k.id] for k in kids if k is not nxt))
         if side_joins - fired[nxt.id]:
             break

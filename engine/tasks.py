@@ -1,5 +1,5 @@
 """Tasks: the inbox (indexed rows), claim/unclaim, complete with form data."""
-from sqlalchemy import select, exists, and_, or_, func, delete
+from sqlalchemy import bindparam, select, exists, and_, or_, func, update
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.util.task import TaskState
 
@@ -19,6 +19,13 @@ def task_dict(r):
             "completed_at": r.completed_at.isoformat() if r.completed_at else None,
             "completed_by": r.completed_by}
 
+
+_T = Task.__table__
+_SELECT_OPEN = select(_T.c.id, _T.c.instance_id, _T.c.status, _T.c.assignee, _T.c.candidate_groups,
+                      _T.c.candidate_users, _T.c.element_id, _T.c.completed_by).where(_T.c.id == bindparam("tid"))
+_COMPLETE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == "ready")
+             .values(status="completed", completed_by=bindparam("user"), completed_at=bindparam("now"),
+                     assignee=func.coalesce(_T.c.assignee, bindparam("user")), version=_T.c.version + 1))
 
 ORDERS = {
     "due": (Task.due_at.is_(None), Task.due_at, Task.created_at),
@@ -79,25 +86,30 @@ class TaskService:
         return d
 
     def _spec(self, row):
-        definition = self.engine.db_get_definition_by_instance(row.instance_id)
+        return self._spec_in(self.engine.db_get_definition_by_instance(row.instance_id), row.element_id)
+
+    def _spec_in(self, definition, element_id):
         info = self.engine.repository.process(definition)
         for spec in [info.spec, *info.subprocess_specs.values()]:
-            ts = spec.task_specs.get(row.element_id)
+            ts = spec.task_specs.get(element_id)
             if ts is not None:
                 return ts
-        raise NotFound(f"element {row.element_id} is not in definition {definition.key} v{definition.version}")
+        raise NotFound(f"element {element_id} is not in definition {definition.key} v{definition.version}")
 
     def _form(self, row):
         return getattr(self._spec(row), "form", None)
 
-    def _authorize(self, row, user, check):
+    def _authorize(self, row, user, check, session=None):
         if not check:
             return
         if row.assignee and row.assignee != user:
             raise Forbidden(f"task {row.id} is assigned to {row.assignee}, not {user}")
         if row.assignee == user:
             return
-        groups = set(self.groups_of(user))
+        if session is not None:
+            groups = set(session.scalars(select(Membership.group).where(Membership.user == user)))
+        else:
+            groups = set(self.groups_of(user))
         cands = set((row.candidate_groups or "").split(",")) - {""}
         users = set((row.candidate_users or "").split(",")) - {""}
         if not (groups & cands or user in users):
@@ -144,27 +156,40 @@ class TaskService:
 
     # -- complete --------------------------------------------------------------------------
     def complete(self, task_id, user, data=None, check=True):
-        """Complete a READY user task with form data; the instance runs on until it waits."""
-        with self.engine.db.read() as s:
-            r = self._open_row(s, task_id)
-            self._authorize(r, user, check)
-            instance_id = r.instance_id
-        spec = self._spec(r)
-        cleaned = forms.validate(getattr(spec, "form", None), data)
+        """Complete a READY user task with form data; the instance runs on until it waits.
+
+        One transaction: the task row is read, the user authorised, the form validated and
+        the instance advanced together.
+        """
+        found = {}
+
+        def locate(s):
+            r = s.connection().execute(_SELECT_OPEN, {"tid": task_id}).first()
+            if r is None:
+                raise NotFound(f"no task {task_id}")
+            if r.status != "ready":
+                who = f" by {r.completed_by}" if r.completed_by else ""
+                raise InvalidState(f"task {task_id} is already {r.status}{who}")
+            if check:
+                self._authorize(r, user, check, session=s)
+            found["row"] = r
+            return r.instance_id
 
         def run(ctx):
-            row = ctx.session.get(Task, task_id)
-            if row is None or row.status != "ready":
-                raise Conflict(f"task {task_id} was completed by someone else")
+            r = found["row"]
+            spec = self._spec_in(self.engine.db_get_definition(ctx.row.definition_id), r.element_id)
+            cleaned = forms.validate(getattr(spec, "form", None), data)
             t = _find(ctx.wf, task_id)
             if t is None or t.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer ready")
+            res = ctx.session.connection().execute(_COMPLETE, {"tid": task_id, "user": user, "now": ctx.now})
+            if res.rowcount != 1:
+                raise Conflict(f"task {task_id} was completed by someone else")
+            ctx.done_rows.add(task_id)
             t.data.update(cleaned)
             se = self.engine.script_engine
             for n, p in getattr(spec, "out_params", []) or []:
                 t.data[n] = p.evaluate(se, dict(t.data))
             t.run()
-            row.status, row.completed_by, row.completed_at = "completed", user, ctx.now
-            row.assignee = row.assignee or user
-            ctx.log("task_completed", row.element_id, task_id, data=cleaned, user=user)
-        self.engine.runtime._transact(instance_id, run, user=user)
+            ctx.log("task_completed", r.element_id, task_id, data=cleaned, user=user)
+        self.engine.runtime._transact(locate, run, user=user)
