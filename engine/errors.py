@@ -13,7 +13,7 @@ class Conflict(QihuError):
     """Someone else changed the same instance or task first (optimistic lock lost)."""
 
 
-class InvalidState(QihuError):
+class InvalidState(Conflict):
     """The operation does not fit the current state (e.g. completing a completed task)."""
 
 

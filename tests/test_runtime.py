@@ -1,0 +1,396 @@
+"""Runtime: persistence across restarts, versions, concurrency, incidents, messages, traps."""
+import json
+import threading
+
+import pytest
+from sqlalchemy import select, func
+
+from engine.errors import Conflict, InvalidState, Forbidden, NotFound
+from engine.handlers import HandlerRegistry
+from engine.models import Instance, HistoryEvent, Job, Incident, Task
+from engine.runtime import EngineStepError
+from tests.bpmn_util import bpmn, chain, flow
+
+TWO_TASKS = bpmn("two", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="a" name="受理" camunda:candidateGroups="acceptor" />
+<bpmn:serviceTask id="svc" name="分派" camunda:type="external" camunda:topic="t.route" />
+<bpmn:userTask id="b" name="办理" camunda:candidateGroups="${{department}}" />
+<bpmn:endEvent id="e" />
+{chain("s", "a", "svc", "b", "e")}""", name="两步")
+
+
+def registry(**funcs):
+    r = HandlerRegistry()
+    for name, f in funcs.items():
+        r.register(name.replace("_", "."), f)
+    return r
+
+
+def route(category="", **_):
+    return {"department": "dept_" + (category or "general")}
+
+
+@pytest.fixture
+def eng(make_engine):
+    e = make_engine(handlers=registry(t_route=route))
+    e.repository.deploy([("two.bpmn", TWO_TASKS)])
+    e.tasks.add_member("li", "acceptor")
+    e.tasks.add_member("wang", "dept_land")
+    return e
+
+
+def only_task(e, **kw):
+    tasks = e.tasks.list(**kw)
+    assert len(tasks) == 1, tasks
+    return tasks[0]
+
+
+def test_state_survives_a_restart(eng, make_engine):
+    iid = eng.runtime.start("two", {"企业": "湖州某公司"}, business_key="HZ-1", user="li")
+    t = only_task(eng, user="li")
+    assert t["name"] == "受理" and t["candidate_groups"] == ["acceptor"]
+    eng.close()
+    # a new process: nothing cached, everything from the database
+    e2 = make_engine(handlers=registry(t_route=route))
+    e2.tasks.complete(t["id"], "li", {"category": "land"})
+    t2 = only_task(e2, user="wang")
+    assert t2["candidate_groups"] == ["dept_land"]          # expression evaluated on the handler's output
+    assert e2.runtime.data(iid)["企业"] == "湖州某公司"
+    e2.tasks.complete(t2["id"], "wang", {})
+    assert e2.runtime.get(iid)["status"] == "completed"
+    types = [ev["type"] for ev in e2.history.events(iid)]
+    assert types[0] == "instance_started" and types[-1] == "instance_completed"
+    assert "handler_called" in types
+    done = [ev for ev in e2.history.events(iid) if ev["type"] == "task_completed"]
+    assert [(d["user"], d["data"]) for d in done] == [("li", {"category": "land"}), ("wang", {})]
+
+
+def test_state_is_stored_without_spec_and_with_chinese_unescaped(eng):
+    iid = eng.runtime.start("two", {"诉求": "用地审批慢"})
+    with eng.db.read() as s:
+        state = s.scalar(select(Instance.state).where(Instance.id == iid))
+    assert "用地审批慢" in state and "\\u" not in state
+    dct = json.loads(state)
+    assert "spec" not in dct and "subprocess_specs" not in dct
+    assert len(state) < 4000
+
+
+def test_identical_redeploy_is_a_no_op_and_instances_keep_their_version(eng):
+    again = eng.repository.deploy([("two.bpmn", TWO_TASKS)])
+    assert again.created is False
+    assert [d["version"] for d in eng.repository.definitions(key="two")] == [1]
+    iid = eng.runtime.start("two")
+    v2 = TWO_TASKS.replace("办理".encode(), "办理(新)".encode())
+    r = eng.repository.deploy([("two.bpmn", v2)])
+    assert r.created and r.definitions[0]["version"] == 2
+    assert eng.repository.definitions(key="two")[0]["version"] == 2
+    t = only_task(eng, instance_id=iid)
+    eng.tasks.complete(t["id"], "li", {})
+    assert only_task(eng, instance_id=iid)["name"] == "办理"      # still v1
+    new = eng.runtime.start("two")
+    eng.tasks.complete(only_task(eng, instance_id=new)["id"], "li", {})
+    assert only_task(eng, instance_id=new)["name"] == "办理(新)"
+    old = eng.runtime.start("two", version=1)
+    assert eng.runtime.get(old)["definition_id"] == eng.runtime.get(iid)["definition_id"]
+
+
+def test_claim_rules_and_permissions(eng):
+    eng.runtime.start("two")
+    t = only_task(eng, user="li")
+    with pytest.raises(Forbidden):
+        eng.tasks.claim(t["id"], "wang")           # not in the task's groups
+    eng.tasks.add_member("zhang", "acceptor")
+    eng.tasks.claim(t["id"], "li")
+    with pytest.raises(Conflict):
+        eng.tasks.claim(t["id"], "zhang")
+    assert eng.tasks.list(user="zhang") == []       # claimed tasks leave colleagues' inboxes
+    with pytest.raises(Forbidden):
+        eng.tasks.complete(t["id"], "zhang", {})
+    eng.tasks.unclaim(t["id"], "li")
+    assert len(eng.tasks.list(user="zhang")) == 1
+    eng.tasks.complete(t["id"], "zhang", {})
+    with pytest.raises(InvalidState, match="already completed by zhang"):
+        eng.tasks.complete(t["id"], "li", {})
+    with pytest.raises(NotFound):
+        eng.tasks.complete("no-such-task", "li", {})
+
+
+def test_concurrent_completion_exactly_one_wins(eng, make_engine):
+    others = [make_engine(handlers=registry(t_route=route)) for _ in range(3)]
+    engines = [eng] + others
+    for e in engines:        # warm every cache, like busy web processes
+        e.runtime.start("two")
+    iid = eng.runtime.start("two")
+    t = only_task(eng, instance_id=iid)
+    for e in engines:
+        e.runtime.data(iid)
+    barrier = threading.Barrier(len(engines))
+    results = []
+
+    def go(e, user):
+        barrier.wait()
+        try:
+            e.tasks.complete(t["id"], user, {"category": "x"}, check=False)
+            results.append("ok")
+        except Conflict as err:
+            results.append(f"conflict: {err}")
+
+    threads = [threading.Thread(target=go, args=(e, f"u{i}")) for i, e in enumerate(engines)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results.count("ok") == 1, results
+    assert all(r.startswith("conflict") for r in results if r != "ok")
+    # the winner's completion is the only one recorded, and the instance moved on once
+    done = [ev for ev in eng.history.events(iid) if ev["type"] == "task_completed"]
+    assert len(done) == 1
+    assert only_task(eng, instance_id=iid)["name"] == "办理"
+
+
+FAILING = bpmn("fails", f"""
+<bpmn:startEvent id="s" />
+<bpmn:serviceTask id="svc" name="调用接口" camunda:type="external" camunda:topic="t.flaky" />
+<bpmn:userTask id="u" name="后续" camunda:candidateGroups="acceptor" />
+<bpmn:endEvent id="e" />
+{chain("s", "svc", "u", "e")}""")
+
+
+def test_failing_handler_is_an_incident_with_the_real_error_then_retries(make_engine, clock):
+    calls = []
+
+    def flaky(**data):
+        calls.append(1)
+        if len(calls) < 3:
+            raise ValueError(f"接口超时 #{len(calls)}")
+        return {"answer": 42}
+
+    e = make_engine(handlers=registry(t_flaky=flaky), handler_retries=3, handler_retry_backoff=10.0)
+    e.repository.deploy([("f.bpmn", FAILING)])
+    iid = e.runtime.start("fails")
+    [inc] = e.runtime.incidents(iid)
+    # the real exception, not SpiffWorkflow's NameError from call_service
+    assert inc["error_type"] == "ValueError" and inc["message"] == "接口超时 #1"
+    assert "ValueError" in inc["traceback"] and "flaky" in inc["traceback"]
+    assert inc["retries_left"] == 2 and inc["element_id"] == "svc"
+    assert e.tasks.list(instance_id=iid) == []                 # the instance waits
+    from engine.worker import Worker
+    w = Worker(e)
+    assert w.run_once() == 0                                   # backoff not over yet
+    clock.advance(seconds=11)
+    assert w.run_once() == 1
+    [inc] = e.runtime.incidents(iid)
+    assert inc["message"] == "接口超时 #2" and inc["retries_left"] == 1
+    clock.advance(seconds=25)
+    assert w.run_once() == 1
+    assert e.runtime.incidents(iid) == []                      # resolved by the successful retry
+    assert e.runtime.data(iid)["answer"] == 42
+    assert only_task(e, instance_id=iid)["name"] == "后续"
+    types = [ev["type"] for ev in e.history.events(iid)]
+    assert types.count("incident") == 2 and "incident_resolved" in types
+
+
+def test_incident_without_retries_waits_for_manual_retry_or_resolve(make_engine, clock):
+    state = {"ok": False}
+
+    def flaky(**_):
+        if not state["ok"]:
+            raise RuntimeError("下游系统不可用")
+        return {"fixed": True}
+
+    e = make_engine(handlers=registry(t_flaky=flaky), handler_retries=0)
+    e.repository.deploy([("f.bpmn", FAILING)])
+    a = e.runtime.start("fails")
+    b = e.runtime.start("fails")
+    [ia] = e.runtime.incidents(a)
+    assert ia["retries_left"] == 0
+    with e.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Job)) == 0
+    e.runtime.retry_incident(ia["id"])                      # still failing: stays open
+    assert e.runtime.incidents(a)[0]["message"] == "下游系统不可用"
+    state["ok"] = True
+    e.runtime.retry_incident(ia["id"])
+    assert e.runtime.incidents(a) == [] and e.runtime.data(a)["fixed"] is True
+    [ib] = e.runtime.incidents(b)
+    e.runtime.resolve_incident(ib["id"], {"fixed": "by hand"}, user="admin")
+    assert e.runtime.data(b)["fixed"] == "by hand"
+    assert only_task(e, instance_id=b)["name"] == "后续"
+    with pytest.raises(NotFound):
+        e.runtime.resolve_incident(ib["id"], {})
+
+
+LOOP = bpmn("loop", f"""
+<bpmn:startEvent id="s" />
+<bpmn:scriptTask id="inc" name="计数" scriptFormat="python"><bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>
+<bpmn:exclusiveGateway id="g" />
+<bpmn:endEvent id="e" />
+{flow("f1", "s", "inc")}{flow("f2", "inc", "g")}
+{flow("back", "g", "inc", "n < limit")}{flow("out", "g", "e", "n >= limit")}""")
+
+
+def test_long_automatic_loop_completes_and_completion_is_true(engine):
+    """SpiffWorkflow's iteration stops at depth 1000; pruning keeps qihu's tree short."""
+    engine.repository.deploy([("loop.bpmn", LOOP)])
+    iid = engine.runtime.start("loop", {"n": 0, "limit": 1500})
+    assert engine.runtime.get(iid)["status"] == "completed"
+    assert engine.runtime.data(iid)["n"] == 1500
+
+
+def test_plain_spiffworkflow_still_has_the_depth_trap():
+    """Guards our knowledge of the trap: if SpiffWorkflow fixes it, this tells us."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+    from lxml import etree
+    p = CamundaParser()
+    p.add_bpmn_xml(etree.fromstring(LOOP).getroottree(), "loop.bpmn")
+    wf = BpmnWorkflow(p.get_spec("loop"))
+    wf.get_tasks()[0].data.update({"n": 0, "limit": 1500})
+    wf.do_engine_steps()
+    n = max(t.data.get("n", 0) for t in wf.tasks.values())
+    assert n < 1500                 # stalled silently ...
+    assert wf.is_completed()        # ... and claims to be complete
+
+
+def test_endless_loop_is_refused_and_nothing_is_saved(make_engine, monkeypatch):
+    import engine.runtime as rt
+    monkeypatch.setattr(rt, "MAX_ENGINE_TASKS", 500)
+    e = make_engine()
+    e.repository.deploy([("loop.bpmn", LOOP)])
+    with pytest.raises(EngineStepError, match="endless loop"):
+        e.runtime.start("loop", {"n": 0, "limit": 10 ** 9})
+    with e.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Instance)) == 0
+        assert s.scalar(select(func.count()).select_from(HistoryEvent)) == 0
+
+
+BROKEN = bpmn("broken", f"""
+<bpmn:startEvent id="s" />
+<bpmn:scriptTask id="calc" name="计算" scriptFormat="python"><bpmn:script>a = 1
+b = a / 0</bpmn:script></bpmn:scriptTask>
+<bpmn:endEvent id="e" />
+{chain("s", "calc", "e")}""")
+
+
+def test_script_error_names_file_line_and_element_and_saves_nothing(engine):
+    engine.repository.deploy([("broken.bpmn", BROKEN)])
+    with pytest.raises(EngineStepError) as err:
+        engine.runtime.start("broken")
+    msg = str(err.value)
+    assert "broken.bpmn:" in msg and "[calc]" in msg and "ZeroDivisionError" in msg and "script line 2" in msg
+    assert err.value.element == "calc" and err.value.line == 6
+    assert engine.runtime.instances() == []
+
+
+THROW = bpmn("thrower", f"""
+<bpmn:startEvent id="s" />
+<bpmn:intermediateThrowEvent id="send" name="发起评议"><bpmn:messageEventDefinition messageRef="m1" /></bpmn:intermediateThrowEvent>
+<bpmn:endEvent id="e" />
+{chain("s", "send", "e")}""", extra='<bpmn:message id="m1" name="say_no" />\n')
+CATCH_START = bpmn("review", f"""
+<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="m1" /></bpmn:startEvent>
+<bpmn:userTask id="r" name="评议" camunda:candidateGroups="deputy" />
+<bpmn:intermediateCatchEvent id="wait" name="等待答复"><bpmn:messageEventDefinition messageRef="m2" /></bpmn:intermediateCatchEvent>
+<bpmn:endEvent id="e" />
+{chain("s", "r", "wait", "e")}""", extra='<bpmn:message id="m1" name="say_no" /><bpmn:message id="m2" name="reply" />\n')
+
+
+def test_thrown_message_starts_another_process_and_business_key_correlation(engine):
+    engine.repository.deploy([("t.bpmn", THROW), ("c.bpmn", CATCH_START)])
+    src = engine.runtime.start("thrower", {"appeal": "A-7", "理由": "不能办"}, business_key="A-7")
+    assert engine.runtime.get(src)["status"] == "completed"
+    [review] = engine.runtime.instances(key="review")
+    assert engine.runtime.data(review["id"])["理由"] == "不能办"
+    t = only_task(engine, instance_id=review["id"])
+    engine.tasks.complete(t["id"], "x", {}, check=False)
+    with pytest.raises(NotFound):
+        engine.runtime.correlate("reply", business_key="nobody")
+    # the review instance was started without a business key: correlate by message alone
+    out = engine.runtime.correlate("reply", payload={"结论": "应当办"})
+    assert out["delivered"] == [review["id"]]
+    assert engine.runtime.get(review["id"])["status"] == "completed"
+    assert engine.runtime.data(review["id"])["结论"] == "应当办"
+
+
+TIMER = bpmn("timed", f"""
+<bpmn:startEvent id="s" />
+<bpmn:intermediateCatchEvent id="wait" name="等五分钟"><bpmn:timerEventDefinition><bpmn:timeDuration>PT5M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+<bpmn:userTask id="u" name="到期后" camunda:candidateGroups="acceptor" />
+<bpmn:endEvent id="e" />
+{chain("s", "wait", "u", "e")}""")
+
+
+def test_suspended_instances_do_not_move_and_resume_catches_up(engine, clock):
+    from engine.worker import Worker
+    engine.repository.deploy([("t.bpmn", TIMER)])
+    iid = engine.runtime.start("timed")
+    engine.runtime.suspend(iid)
+    clock.advance(minutes=10)
+    assert Worker(engine).run_once() == 0
+    with pytest.raises(InvalidState):
+        engine.runtime.suspend(iid)
+    engine.runtime.resume(iid)             # overdue timer fires on resume
+    assert only_task(engine, instance_id=iid)["name"] == "到期后"
+    engine.runtime.cancel(iid, reason="企业撤回")
+    assert engine.runtime.get(iid)["status"] == "cancelled"
+    assert engine.tasks.list(instance_id=iid) == []
+    with pytest.raises(InvalidState):
+        engine.runtime.resume(iid)
+
+
+def test_two_workers_never_fire_a_timer_twice(make_engine, clock):
+    from engine.worker import Worker
+    engines = [make_engine() for _ in range(3)]
+    engines[0].repository.deploy([("t.bpmn", TIMER)])
+    ids = [engines[0].runtime.start("timed") for _ in range(30)]
+    clock.advance(minutes=6)
+    workers = [Worker(e, name=f"w{i}", batch=7) for i, e in enumerate(engines)]
+    barrier = threading.Barrier(len(workers))
+    fired = []
+
+    def go(w):
+        barrier.wait()
+        n = 1
+        while n:
+            n = w.run_once()
+            fired.append(n)
+
+    threads = [threading.Thread(target=go, args=(w,)) for w in workers]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    e = engines[0]
+    with e.db.read() as s:
+        counts = dict(s.execute(select(HistoryEvent.instance_id, func.count()).where(HistoryEvent.type == "timer_fired")
+                                .group_by(HistoryEvent.instance_id)).all())
+        assert s.scalar(select(func.count()).select_from(Job)) == 0
+    assert sorted(counts) == sorted(ids) and set(counts.values()) == {1}
+    assert sum(fired) == 30
+    assert len(e.tasks.list(limit=100)) == 30
+
+
+def test_timer_is_late_by_at_most_the_poll_interval(make_engine):
+    """Real time: the embedded worker thread fires a PT1S timer within the poll interval."""
+    import time
+    from engine.clock import SystemClock
+    from engine.worker import Worker
+    doc = TIMER.replace(b"PT5M", b"PT1S")
+    e = make_engine()
+    e.clock = e.script_engine.clock = SystemClock()
+    e.repository.deploy([("t.bpmn", doc)])
+    iid = e.runtime.start("timed")
+    with e.db.read() as s:
+        due = s.scalar(select(Job.due_at).where(Job.instance_id == iid))
+    w = Worker(e)
+    w.start_thread(poll_interval=0.2)
+    try:
+        deadline = time.time() + 5
+        while time.time() < deadline and not e.tasks.list(instance_id=iid):
+            time.sleep(0.02)
+    finally:
+        w.stop()
+    [fired] = [ev for ev in e.history.events(iid) if ev["type"] == "timer_fired"]
+    from datetime import datetime
+    late = (datetime.fromisoformat(fired["at"]) - due).total_seconds()
+    assert 0 <= late <= 0.2 + 0.3, late      # poll interval plus scheduling slack
