@@ -260,6 +260,16 @@ def demo(host, port):
     app.run(host=host, port=port, threaded=True)
 
 
+@main.command()
+@click.argument("user")
+@click.argument("groups", nargs=-1, required=True)
+def member(user, groups):
+    """Put USER in GROUPS (groups are the diagrams' candidate groups and lanes)."""
+    e = _engine()
+    e.tasks.add_member(user, *groups)
+    click.echo(f"{user}: {', '.join(e.tasks.groups_of(user))}")
+
+
 @main.command("db-upgrade")
 def db_upgrade():
     """Apply database migrations (also done automatically on start)."""

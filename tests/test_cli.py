@@ -1,0 +1,71 @@
+"""The `qihu` command line, on SQLite and PostgreSQL: a whole appeal, and errors as one line."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from tests.conftest import BPMN
+
+
+@pytest.fixture
+def qihu(db_url, monkeypatch):
+    monkeypatch.setenv("QIHU_DATABASE_URL", db_url)
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+    return run
+
+
+def task_id(output, name):
+    for line in output.splitlines():
+        if name in line:
+            return line.split("\t")[0]
+    raise AssertionError(f"{name} not in {output!r}")
+
+
+def test_walk_an_appeal_from_the_command_line(qihu):
+    assert "appeal_basic v1" in qihu("deploy", str(BPMN / "appeal_basic.bpmn")).output
+    assert "unchanged" in qihu("deploy", str(BPMN / "appeal_basic.bpmn")).output
+    assert "appeal_basic\tv1\t通用企业诉求办理" in qihu("definitions").output
+    qihu("member", "shouli", "acceptor")
+    qihu("member", "bumen", "department")
+    iid = qihu("start", "appeal_basic", "--business-key", "HZ-1", "--data", '{"企业名称": "湖州某公司"}').output.split()[0]
+    tid = task_id(qihu("tasks", "--user", "shouli").output, "受理登记")
+    assert qihu("tasks", "--user", "bumen").output == ""
+    bad = qihu("complete", tid, "--user", "shouli", "--data", '{"category": "nope"}', ok=False)
+    assert bad.exit_code == 1
+    assert "category" in bad.output and "summary" in bad.output and "error:" in bad.output
+    qihu("complete", tid, "--user", "shouli", "--data", '{"category": "resource", "summary": "用地指标未落实"}')
+    tid = task_id(qihu("tasks", "--user", "bumen").output, "部门办理")
+    qihu("complete", tid, "--user", "bumen", "--data", '{"result": "solved", "reply": "已协调"}')
+    tid = task_id(qihu("tasks", "--user", "shouli").output, "企业评价")
+    qihu("complete", tid, "--user", "shouli", "--data", '{"rating": "5"}')
+    shown = json.loads(qihu("show", iid).output)
+    assert shown["instance"]["status"] == "completed"
+    assert shown["data"]["department"] == "dept_resource"
+    assert shown["history"][-1]["type"] == "instance_completed"
+
+
+def test_errors_are_one_line_and_non_zero(qihu, tmp_path):
+    r = qihu("start", "no_such_process", ok=False)
+    assert r.exit_code == 1 and r.output.strip() == "error: no definition 'no_such_process'"
+    r = qihu("complete", "no-such-task", "--user", "x", ok=False)
+    assert r.exit_code == 1 and "no task" in r.output
+    r = qihu("start", "x", "--data", "{not json", ok=False)
+    assert r.exit_code == 2 and "--data is not valid JSON" in r.output
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><oops></bpmn:definitions>")
+    r = qihu("deploy", str(bad), ok=False)
+    assert r.exit_code == 2 and r.output.startswith("error: bad.bpmn:1: malformed XML")
+    assert qihu("definitions").output == ""
+
+
+def test_worker_once_and_incident_commands(qihu, db_url):
+    qihu("deploy", str(BPMN / "appeal_basic.bpmn"))
+    assert qihu("worker", "--once").output.strip() == "fired 0"
+    assert qihu("incidents").output == ""
