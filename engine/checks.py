@@ -42,6 +42,7 @@ def check_bundle(bundle, handlers):
         for line, msg in check_source(str(source), mode):
             problem(element, f"{what}: {msg}", offset=line if mode == "exec" else None)
 
+    problems.extend(check_dmn(bundle))
     for info in bundle.processes.values():
         for spec in _all_specs(info):
             for ts in spec.task_specs.values():
@@ -83,6 +84,45 @@ def check_bundle(bundle, handlers):
                         code(element, d.expression, "eval", "message payload")
                     elif type(d).__name__ == "ConditionalEventDefinition":
                         code(element, d.expression, "eval", "condition")
+    return problems
+
+
+def check_dmn(bundle):
+    """DMN input expressions, input entries (unary tests such as `< 5` too) and output entries."""
+    problems = []
+
+    def problem(element, message):
+        file, line = bundle.where(element)
+        problems.append(Problem(message, file=file, element=element, line=line))
+
+    def report(element, what, text, found):
+        if found:   # one problem per cell, all its reasons together
+            problem(element, f"{what} {text!r}: " + "; ".join(msg for _, msg in found))
+
+    def refused(text):
+        found = check_source(text, "eval")
+        if any(msg.startswith("SyntaxError") for _, msg in found):
+            found = check_source(f"v {text}", "eval")   # a unary test: the engine puts the input on the left
+        return found
+
+    for decision_id, dmn_parser in bundle.dmn.items():
+        try:
+            dmn_parser.parse()
+        except Exception as e:
+            problem(decision_id, f"cannot read decision: {e}")
+            continue
+        for table in dmn_parser.decision.decisionTables:
+            for inp in table.inputs:
+                if (inp.expression or "").strip():
+                    report(inp.id, "input expression", inp.expression, check_source(inp.expression, "eval"))
+            for rule in table.rules:
+                for entry in rule.inputEntries:
+                    for text in entry.lhs:
+                        if text and text.strip() not in ("", "-"):
+                            report(entry.id, "input entry", text, refused(text))
+                for entry in rule.outputEntries:
+                    if entry.text and entry.text.strip():
+                        report(entry.id, "output entry", entry.text, check_source(entry.text, "eval"))
     return problems
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 # user -> groups; groups are the candidate groups and lanes of the bundled diagrams
 DEMO_USERS = {
     "shouli": ["acceptor", "受理员"],
-    "bumen": ["department", "dept_policy", "dept_resource", "dept_approval", "dept_general", "承办部门"],
+    "bumen": ["dept_policy", "dept_resource", "dept_approval", "dept_general", "承办部门"],
     "ducha": ["supervisor", "督查室"],
     "admin": ["admin"],
 }

@@ -8,8 +8,6 @@ file, element id and line for a whole bundle.
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
-import os
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -47,10 +45,13 @@ NON_FLOW = {
     "textAnnotation", "association", "extensionElements", "documentation", "ioSpecification",
     "property", "group", "category", "dataInputAssociation", "dataOutputAssociation",
 }
-TIMEZONE = ZoneInfo(os.environ.get("QIHU_TIMEZONE", "Asia/Shanghai"))
+TIMEZONE = timers.TIMEZONE
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$", re.I)
-_ISO_OTHER = re.compile(r"^(R\d*/\S+|P[0-9YMWDTHS.,]+|\d{4}-?W\d{2}\S*)$", re.I)
+_ISO_OTHER = re.compile(r"^(R\d*/\S*|P[0-9YMWDTHS.,]+|\d{4}-?W\d{2}\S*)$", re.I)
+# Text a designer meant as a duration even if it is broken (P5X, PTabc, P): ISO, so the
+# deploy check refuses it instead of reading it as a Python name.
+_ISO_INTENT = re.compile(r"^(R\d*/)?P(\d|T|$)", re.I)
 
 
 def timer_expression(text):
@@ -69,7 +70,7 @@ def timer_expression(text):
         elif "T" not in t.upper() and " " not in t:
             t = datetime.fromisoformat(t).replace(tzinfo=TIMEZONE).isoformat()
         return repr(t)
-    if _ISO_OTHER.match(t):
+    if _ISO_OTHER.match(t) or _ISO_INTENT.match(t):
         return repr(t.upper())
     return t
 
@@ -125,6 +126,9 @@ class QihuUserTaskParser(UserTaskParser):
 
 
 class QihuEventDefinitionParser(CamundaEventDefinitionParser):
+    # camunda:properties (e.g. correlationKeys) on events, as on tasks
+    parse_extensions = CamundaTaskParser.parse_extensions
+
     def parse_timer_event(self, event):
         definition = timers.upgrade(super().parse_timer_event(event))
         definition.raw = definition.expression
@@ -181,6 +185,7 @@ class ParsedBundle:
     processes: dict            # key -> ProcessInfo (executable processes only)
     lines: dict                # (filename, element id) -> line
     files: dict                # element id -> filename (first seen)
+    dmn: dict = field(default_factory=dict)   # decision id -> SpiffWorkflow DMNParser
 
     def where(self, element_id):
         f = self.files.get(element_id)
@@ -205,7 +210,7 @@ def _scan(root, filename, parser, problems):
         reason = UNSUPPORTED.get(local)
         owner = el.getparent() if local.endswith("EventDefinition") else el
         if reason:
-            problems.append(Problem(reason, file=filename, element=owner.get("id"), line=el.sourceline))
+            problems.append(Problem(reason, file=filename, element=owner.get("id"), line=owner.sourceline))
         elif el.get("isForCompensation") == "true":
             problems.append(Problem("compensation activities are not supported", file=filename,
                                     element=el.get("id"), line=el.sourceline))
@@ -230,7 +235,9 @@ def _problem_from(e, filename, lines, files):
 def parse_bundle(resources, check=None):
     """Parse [(filename, bytes)] into a ParsedBundle, or raise DeployError with every problem.
 
-    `check(bundle) -> list[Problem]` runs the semantic checks (topics, scripts, timers).
+    Every file is read as far as it can be, so one deployment attempt lists the problems
+    of the whole bundle. `check(bundle) -> list[Problem]` runs the semantic checks
+    (topics, scripts, timers, DMN entries).
     """
     problems, docs = [], []
     lines, files = {}, {}
@@ -255,31 +262,34 @@ def parse_bundle(resources, check=None):
                 problems.append(Problem("not a BPMN 2.0 or DMN document (root element is "
                                         f"{root.tag.split('}')[-1]})", file=name, line=root.sourceline))
                 continue
+            before = len(problems)
             _scan(root, name, parser, problems)
+            if len(problems) > before:
+                continue   # SpiffWorkflow would misread it; its other files are still checked
         docs.append((name, root, is_dmn))
-    if problems:
-        raise DeployError(problems)
 
     # DMN first: business rule tasks look their decision up while the BPMN is parsed.
+    added = []
     for name, root, is_dmn in sorted(docs, key=lambda d: not d[2]):
         try:
             if is_dmn:
                 parser.add_dmn_xml(root, filename=name)
             else:
                 parser.add_bpmn_xml(root.getroottree(), filename=name)
+            added.append((name, root, is_dmn))
         except ValidationException as e:
             problems.append(_problem_from(e, name, lines, files))
         except Exception as e:  # SpiffWorkflow raises assorted errors on odd input
             problems.append(Problem(f"cannot read: {e}", file=name))
-    if problems:
-        raise DeployError(problems)
 
-    processes = {}
-    for name, root, is_dmn in docs:
+    processes, idle = {}, []
+    for name, root, is_dmn in added:
         if is_dmn:
             continue
         for proc in root.iter(B + "process"):
             if proc.get("isExecutable", "false").lower() != "true":
+                idle.append(Problem(f'process {proc.get("id")} is not executable (isExecutable="true" is not set)',
+                                    file=name, element=proc.get("id"), line=proc.sourceline))
                 continue
             key = proc.get("id")
             try:
@@ -297,10 +307,11 @@ def parse_bundle(resources, check=None):
                       and isinstance(getattr(ts, "event_definition", None), QihuMessageEventDefinition)]
             processes[key] = ProcessInfo(key, proc.get("name"), name, spec, subs, starts)
     if not processes and not problems:
-        problems.append(Problem('no executable process (a bpmn:process with isExecutable="true")',
-                                file=", ".join(n for n, _, d in docs if not d) or None))
-    bundle = ParsedBundle(processes, lines, files)
-    if not problems and check is not None:
+        bpmn_files = [n for n, _, d in added if not d]
+        problems.extend(idle or [Problem('no executable process (a bpmn:process with isExecutable="true")',
+                                         file=", ".join(bpmn_files) or None)])
+    bundle = ParsedBundle(processes, lines, files, dict(parser.dmn_parsers))
+    if check is not None and (processes or parser.dmn_parsers):
         problems.extend(check(bundle))
     if problems:
         raise DeployError(problems)

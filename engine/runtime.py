@@ -202,7 +202,7 @@ class Runtime:
             # A message start event waits only after the first steps; then it can catch.
             name, payload = ctx.start_message
             ctx.start_message = None
-            ctx.wf.catch(BpmnEvent(QihuMessageEventDefinition(name), payload={"payload": payload, "result_var": None}))
+            _catch(ctx.wf, name, payload)
             self._advance(ctx)
         after = self._sync(ctx)
         conn = s.connection()
@@ -520,7 +520,7 @@ class Runtime:
         return {"delivered": delivered, "started": started}
 
     def _deliver(self, ctx, message, payload):
-        ctx.wf.catch(BpmnEvent(QihuMessageEventDefinition(message), payload={"payload": payload or {}, "result_var": None}))
+        _catch(ctx.wf, message, payload or {})
         ctx.log("message_received", data={"message": message, "payload": _jsonable(payload)})
 
     def _deliver_outbox(self, ctx):
@@ -549,6 +549,8 @@ class Runtime:
                     return True
             ctx.session.delete(job)
             ctx.session.flush()
+            if job.kind == "timer":
+                ctx.before.timers.pop(job.task_id, None)   # a cycle timer waits again: _sync inserts its next job
             return True
         with self.engine.db.read() as s:
             job = s.get(Job, job_id)
@@ -660,6 +662,14 @@ def _definitions(spec):
     if d is None:
         return []
     return list(getattr(d, "event_definitions", None) or [d])
+
+
+def _catch(wf, message, payload):
+    """Deliver a message from outside; an instance that no longer waits for it is a conflict
+    (SpiffWorkflow would otherwise queue it as if the instance had thrown it)."""
+    event = BpmnEvent(QihuMessageEventDefinition(message), payload={"payload": payload, "result_var": None})
+    if wf.event_manager.catch(event, internal=False) == 0:
+        raise Conflict(f"the instance is no longer waiting for message {message!r}")
 
 
 def _find(wf, task_id):

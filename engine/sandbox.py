@@ -47,6 +47,13 @@ class SandboxError(Exception):
         return self.problems[0][0] if self.problems else None
 
 
+class SandboxSyntaxError(SandboxError, SyntaxError):
+    """A refused expression that does not even parse."""
+
+    def __init__(self, message, problems=()):
+        SandboxError.__init__(self, message, problems)
+
+
 class ScriptTimeout(SandboxError):
     pass
 
@@ -261,6 +268,9 @@ class SandboxScriptEngine(PythonScriptEngine):
         problems = check_source(expression, "eval")
         if problems:
             detail = "; ".join(f"line {n}: {msg}" for n, msg in problems)
+            if any(msg.startswith("SyntaxError") for _, msg in problems):
+                # SpiffWorkflow's DMN engine tells unary tests ("< 5") apart by catching SyntaxError.
+                raise SandboxSyntaxError(f"expression refused: {detail}", problems)
             raise SandboxError(f"expression refused: {detail}", problems)
 
     def get_error_line_number_and_content(self, script, err):

@@ -4,12 +4,18 @@ SpiffWorkflow's timers call datetime.now() directly; ours ask the workflow's scr
 engine, which holds the engine clock, so scenario tests can move time and the worker
 fires exactly what its due-job table says is due.
 """
+import os
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition, TimeDateEventDefinition, DurationTimerEventDefinition, CycleTimerEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
+
+
+# Timer dates and due dates written without an offset are local time of this zone.
+TIMEZONE = ZoneInfo(os.environ.get("QIHU_TIMEZONE", "Asia/Shanghai"))
 
 
 def _now(my_task):

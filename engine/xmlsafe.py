@@ -17,9 +17,10 @@ def load_xml(content, filename):
     """
     if isinstance(content, str):
         content = content.encode("utf-8")
-    head = content[:4096].lower()
-    if b"<!doctype" in head or b"<!entity" in head:
-        line = content[: head.find(b"<!")].count(b"\n") + 1
+    low = content.lower()
+    marks = [i for i in (low.find(b"<!doctype"), low.find(b"<!entity")) if i >= 0]
+    if marks:
+        line = content[: min(marks)].count(b"\n") + 1
         raise DeployError([Problem("DOCTYPE and entity declarations are not allowed (XXE / entity expansion)",
                                    file=filename, line=line)])
     try:

@@ -33,7 +33,7 @@ def test_walk_an_appeal_from_the_command_line(qihu):
     assert "unchanged" in qihu("deploy", str(BPMN / "appeal_basic.bpmn")).output
     assert "appeal_basic\tv1\t通用企业诉求办理" in qihu("definitions").output
     qihu("member", "shouli", "acceptor")
-    qihu("member", "bumen", "department")
+    qihu("member", "bumen", "dept_resource")
     iid = qihu("start", "appeal_basic", "--business-key", "HZ-1", "--data", '{"企业名称": "湖州某公司"}').output.split()[0]
     tid = task_id(qihu("tasks", "--user", "shouli").output, "受理登记")
     assert qihu("tasks", "--user", "bumen").output == ""

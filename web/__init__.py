@@ -1,0 +1,67 @@
+"""qihu's web layer as a Flask extension: REST API under /api/ and a small Chinese UI.
+
+    app = Flask(__name__)
+    Qihu(app, engine=my_engine, url_prefix="/qihu", current_user=lambda: g.user.name)
+
+or, application-factory style, `qihu = Qihu(); qihu.init_app(app)`. Without an engine
+one is created on first use from app.config["QIHU_DATABASE_URL"] or the environment
+(`engine.Engine()` reads QIHU_DATABASE_URL and the other QIHU_* settings).
+"""
+import threading
+
+from .identity import header_or_query_user
+
+EXTENSION_KEY = "qihu"
+
+
+class Qihu:
+    """Mounts qihu on a Flask app: the API at <url_prefix>/api/, the start page at <url_prefix>/.
+
+    engine: an engine.Engine; None creates one on first use (see the module doc).
+    current_user: a callable returning the calling user's name or None, called inside a
+        request; the host app's login goes here. Default: web.identity.header_or_query_user.
+    ui: False mounts the API only.
+    """
+
+    def __init__(self, app=None, engine=None, url_prefix="", current_user=None, ui=True):
+        self._engine = engine
+        self._engine_lock = threading.Lock()
+        self.url_prefix = url_prefix.rstrip("/")
+        self.current_user = current_user or header_or_query_user
+        self.ui = ui
+        self.worker = None          # set by web.app.create_app when it embeds one
+        self._config = {}
+        if app is not None:
+            self.init_app(app)
+
+    @property
+    def api_prefix(self):
+        return f"{self.url_prefix}/api"
+
+    def init_app(self, app):
+        from . import api, errors, ui
+        if self._engine is None:
+            self._config = {"QIHU_DATABASE_URL": app.config.get("QIHU_DATABASE_URL")}
+        app.extensions[EXTENSION_KEY] = self
+        app.register_blueprint(api.blueprint, url_prefix=self.api_prefix)
+        if self.ui:
+            app.register_blueprint(ui.blueprint, url_prefix=self.url_prefix or None)
+        errors.install_http_errors(app, self.api_prefix)
+
+    @property
+    def engine(self):
+        """The engine, created on first use when none was given."""
+        if self._engine is None:
+            with self._engine_lock:
+                if self._engine is None:
+                    from engine import Engine
+                    self._engine = Engine(database_url=self._config.get("QIHU_DATABASE_URL"))
+        return self._engine
+
+    def user(self):
+        """The calling user's name, or None (asks the pluggable `current_user`)."""
+        name = self.current_user()
+        return str(name) if name else None
+
+
+__all__ = ["Qihu", "EXTENSION_KEY"]
