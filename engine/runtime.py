@@ -10,7 +10,7 @@ import uuid
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, delete, insert, update
+from sqlalchemy import bindparam, func, select, delete, insert, update
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -574,6 +574,7 @@ class Runtime:
             ctx.log("incident_retried", inc.element_id, inc.task_id, {"incident": incident_id})
             self._call_handler(ctx, t, retries=0)
         self._transact(inc.instance_id, run, user=user)
+        return self.incident(incident_id)
 
     def resolve_incident(self, incident_id, data=None, user=None):
         """Complete the failed external task with data an operator supplies, skipping the handler."""
@@ -593,6 +594,26 @@ class Runtime:
             ctx.log("incident_resolved", inc.element_id, inc.task_id, {"incident": incident_id, "data": _jsonable(data)})
             t.complete()
         self._transact(inc.instance_id, run, user=user)
+        return self.incident(incident_id)
+
+    def incident(self, incident_id):
+        with self.engine.db.read() as s:
+            inc = s.get(Incident, incident_id)
+            if inc is None:
+                raise NotFound(f"no incident {incident_id}")
+            return _incident_dict(inc)
+
+    def overview(self):
+        """Totals for a start page: running instances and open tasks (also per definition key),
+        open incidents. One grouped query each, on indexed columns."""
+        with self.engine.db.read() as s:
+            running = dict(s.execute(select(Instance.definition_key, func.count())
+                                     .where(Instance.status == "running").group_by(Instance.definition_key)).all())
+            tasks = dict(s.execute(select(Task.definition_key, func.count())
+                                   .where(Task.status == "ready").group_by(Task.definition_key)).all())
+            incidents = s.scalar(select(func.count()).select_from(Incident).where(Incident.status == "open"))
+        return {"running": sum(running.values()), "tasks": sum(tasks.values()), "incidents": incidents or 0,
+                "running_by_key": running, "tasks_by_key": tasks}
 
     def incidents(self, instance_id=None, status="open"):
         with self.engine.db.read() as s:

@@ -3,7 +3,6 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app, request
 
-from engine.errors import NotFound
 from engine.tasks import ORDERS as TASK_ORDERS
 
 from . import errors, payload
@@ -171,28 +170,15 @@ def incidents():
     return json_response(rows)
 
 
-def _incident(incident_id, instance_id=None):
-    # The engine has no incident-by-id lookup: search the instance's (or all open) incidents.
-    status = None if instance_id else "open"
-    for i in _engine().runtime.incidents(instance_id=instance_id, status=status):
-        if i["id"] == incident_id:
-            return i
-    raise NotFound(f"no open incident {incident_id}")
-
-
 @blueprint.post("/incidents/<int:incident_id>/retry")
 def retry_incident(incident_id):
-    iid = _incident(incident_id)["instance_id"]
-    _engine().runtime.retry_incident(incident_id, user=_user())
-    return json_response(_incident(incident_id, iid))
+    return json_response(_engine().runtime.retry_incident(incident_id, user=_user()))
 
 
 @blueprint.post("/incidents/<int:incident_id>/resolve")
 def resolve_incident(incident_id):
     data = payload.optional_dict(payload.json_body(), "data")
-    iid = _incident(incident_id)["instance_id"]
-    _engine().runtime.resolve_incident(incident_id, data, user=_user())
-    return json_response(_incident(incident_id, iid))
+    return json_response(_engine().runtime.resolve_incident(incident_id, data, user=_user()))
 
 
 # -- the description of all of the above ------------------------------------------------------

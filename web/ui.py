@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, render_template
 from jinja2 import FileSystemLoader, PrefixLoader
 
 from engine.parser import TIMEZONE
-from .stats import overview
 
 TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 _LOADER = PrefixLoader({"qihu": FileSystemLoader(TEMPLATES)})
@@ -36,4 +35,4 @@ def index():
     qihu = current_app.extensions["qihu"]
     engine = qihu.engine
     return render_template("qihu/index.html", definitions=engine.repository.definitions(),
-                           stats=overview(engine), user=qihu.user())
+                           stats=engine.runtime.overview(), user=qihu.user())
