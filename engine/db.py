@@ -45,25 +45,22 @@ class Database:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _write.get() else "BEGIN")
 
     @contextmanager
-    def write(self):
-        """A read-write transaction: commits on success, rolls back on any error."""
-        token = _write.set(True)
+    def _transaction(self, writes):
+        token = _write.set(writes)
         try:
             with self.Session() as s, s.begin():
                 yield s
         finally:
             _write.reset(token)
 
-    @contextmanager
+    def write(self):
+        """A read-write transaction: commits on success, rolls back on any error."""
+        return self._transaction(True)
+
     def read(self):
         """A read transaction (plain BEGIN: in WAL mode readers never wait for the writer,
         even one held by this same thread in an enclosing write())."""
-        token = _write.set(False)
-        try:
-            with self.Session() as s, s.begin():
-                yield s
-        finally:
-            _write.reset(token)
+        return self._transaction(False)
 
     def upgrade(self):
         from .migrate import upgrade

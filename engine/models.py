@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
     UniqueConstraint, MetaData,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column

@@ -559,7 +559,8 @@ class Runtime:
             iid = job.instance_id
         return self._transact(iid, run, user=None)
 
-    def retry_incident(self, incident_id, user=None):
+    def _with_incident_task(self, incident_id, act, user):
+        """Run act(ctx, task, incident) on the still-waiting external task of an open incident."""
         with self.engine.db.read() as s:
             inc = s.get(Incident, incident_id)
             if inc is None or inc.status != "open":
@@ -570,31 +571,27 @@ class Runtime:
             if t is None or t.state != TaskState.STARTED:
                 raise InvalidState(f"task of incident {incident_id} is no longer waiting")
             t.internal_data.pop(INCIDENT, None)
+            act(ctx, t, inc)
+        self._transact(inc.instance_id, run, user=user)
+        return self.incident(incident_id)
+
+    def retry_incident(self, incident_id, user=None):
+        """Call the failed handler again now (no automatic retries after this one)."""
+        def act(ctx, t, inc):
             ctx.session.execute(delete(Job).where(Job.task_id == inc.task_id, Job.kind == "retry"))
             ctx.log("incident_retried", inc.element_id, inc.task_id, {"incident": incident_id})
             self._call_handler(ctx, t, retries=0)
-        self._transact(inc.instance_id, run, user=user)
-        return self.incident(incident_id)
+        return self._with_incident_task(incident_id, act, user)
 
     def resolve_incident(self, incident_id, data=None, user=None):
         """Complete the failed external task with data an operator supplies, skipping the handler."""
-        with self.engine.db.read() as s:
-            inc = s.get(Incident, incident_id)
-            if inc is None or inc.status != "open":
-                raise NotFound(f"no open incident {incident_id}")
-
-        def run(ctx):
-            t = _find(ctx.wf, inc.task_id)
-            if t is None or t.state != TaskState.STARTED:
-                raise InvalidState(f"task of incident {incident_id} is no longer waiting")
-            t.internal_data.pop(INCIDENT, None)
+        def act(ctx, t, inc):
             t.data.update(data or {})
-            inc_row = ctx.session.get(Incident, incident_id)
-            inc_row.status, inc_row.resolved_at, inc_row.resolved_by = "resolved", ctx.now, user
+            row = ctx.session.get(Incident, incident_id)
+            row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, user
             ctx.log("incident_resolved", inc.element_id, inc.task_id, {"incident": incident_id, "data": _jsonable(data)})
             t.complete()
-        self._transact(inc.instance_id, run, user=user)
-        return self.incident(incident_id)
+        return self._with_incident_task(incident_id, act, user)
 
     def incident(self, incident_id):
         with self.engine.db.read() as s:
