@@ -4,10 +4,10 @@ The schema itself is owned by the Alembic migrations in engine/migrations; these
 classes must match them (tests/test_migrations.py compares the two).
 """
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
     UniqueConstraint, MetaData,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -133,6 +133,7 @@ class Task(Base):
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     priority: Mapped[int] = mapped_column(Integer, default=50, index=True)
+    sla_colour: Mapped[str | None] = mapped_column(String(10), index=True)  # green…red, None without due date
     status: Mapped[str] = mapped_column(String(20), index=True)  # ready|completed|cancelled
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -214,3 +215,73 @@ class Membership(Base):
     __tablename__ = "membership"
     user: Mapped[str] = mapped_column(String(100), primary_key=True)
     group: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class CalendarDay(Base):
+    """A day that differs from the official calendar, or a day of an administrator-loaded year.
+
+    region '' is the national calendar (for years the chinesecalendar package does not
+    know yet); a named region adds its local holidays or working days on top.
+    """
+    __tablename__ = "calendar_day"
+    __table_args__ = (UniqueConstraint("region", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(100), default="")
+    day: Mapped[date] = mapped_column(Date, index=True)
+    is_workday: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class CalendarYear(Base):
+    """An administrator loaded the official calendar of this year (days not listed follow Mon-Fri)."""
+    __tablename__ = "calendar_year"
+    __table_args__ = (UniqueConstraint("region", "year"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(100), default="")
+    year: Mapped[int] = mapped_column(Integer)
+    loaded_by: Mapped[str | None] = mapped_column(String(100))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Notification(Base):
+    """A message for a user or a group (reminders, warnings), shown in their inbox."""
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_recipient", "recipient_kind", "recipient", "read_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_kind: Mapped[str] = mapped_column(String(5))   # user|group
+    recipient: Mapped[str] = mapped_column(String(200))
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Attachment(Base):
+    """A file of an instance: an uploaded document or a generated letter (督办函 …)."""
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)   # upload|letter
+    name: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    meta: Mapped[dict | None] = mapped_column(JSONText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class LedgerEntry(Base):
+    """A line of a supervision ledger: warning list, provincial escalation, say-no pool, …"""
+    __tablename__ = "ledger_entry"
+    __table_args__ = (Index("ix_ledger_entry_kind_open", "kind", "closed_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    title: Mapped[str | None] = mapped_column(String(300))
+    data: Mapped[dict | None] = mapped_column(JSONText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
