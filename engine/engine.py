@@ -21,6 +21,8 @@ from .repository import Repository
 from .runtime import Runtime
 from .sandbox import SandboxScriptEngine
 from .tasks import TaskService
+from .timers import TIMEZONE
+from .workcal import WorkCalendar
 
 
 class EngineScriptEngine(SandboxScriptEngine):
@@ -46,7 +48,11 @@ class Engine:
             self.db.upgrade()
         self.handlers = handlers if handlers is not None else HandlerRegistry().discover()
         self.clock = clock or SystemClock()
-        self.script_engine = EngineScriptEngine(self.clock, helpers, self.settings.script_time_limit)
+        self.calendar = WorkCalendar(self.db, zone=TIMEZONE)
+        # Scripts see the working-day helpers (workdays(5), workdays_between(a, b), is_workday()).
+        script_helpers = self.calendar.helpers(self.clock.now)
+        script_helpers.update(helpers or {})
+        self.script_engine = EngineScriptEngine(self.clock, script_helpers, self.settings.script_time_limit)
         self.repository = Repository(self)
         self.runtime = Runtime(self)
         self.tasks = TaskService(self)

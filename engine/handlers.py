@@ -80,3 +80,50 @@ class HandlerRegistry:
             return func(**inputs)
         accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         return func(**{k: v for k, v in inputs.items() if k in accepted})
+
+
+class HandlerContext:
+    """What a handler may do besides returning data, passed as its `qihu` parameter if it
+    declares one: records written in the same transaction as the step that called it."""
+
+    def __init__(self, engine, session, instance_id, business_key, task_id, element_id, now, user=None):
+        self.engine, self.session = engine, session
+        self.instance_id, self.business_key = instance_id, business_key
+        self.task_id, self.element_id, self.now, self.user = task_id, element_id, now, user
+
+    def notify(self, title, body=None, to_groups=(), to_users=()):
+        """A notification for each group and user; returns how many were written."""
+        from .models import Notification
+        rows = [Notification(recipient_kind=kind, recipient=name, instance_id=self.instance_id,
+                             task_id=self.task_id, title=title, body=body, created_at=self.now)
+                for kind, names in (("group", to_groups), ("user", to_users))
+                for name in ([names] if isinstance(names, str) else names) if name]
+        self.session.add_all(rows)
+        return len(rows)
+
+    def attach(self, name, content, content_type, kind="letter", meta=None):
+        """Store a file with the instance (e.g. a generated letter); returns its id."""
+        from .models import Attachment
+        row = Attachment(instance_id=self.instance_id, kind=kind, name=name, content_type=content_type,
+                         size=len(content), content=content, meta=meta, created_at=self.now, created_by=self.user)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def ledger(self, kind, title=None, data=None):
+        """Add a line to a supervision ledger (warning list, escalations, …); returns its id."""
+        from .models import LedgerEntry
+        row = LedgerEntry(kind=kind, instance_id=self.instance_id, task_id=self.task_id, title=title,
+                          data=data, created_at=self.now)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def close_ledger(self, kind):
+        """Close this instance's open lines of a ledger (e.g. it left the say-no pool)."""
+        from sqlalchemy import update
+        from .models import LedgerEntry
+        res = self.session.execute(update(LedgerEntry.__table__).where(
+            LedgerEntry.instance_id == self.instance_id, LedgerEntry.kind == kind,
+            LedgerEntry.closed_at.is_(None)).values(closed_at=self.now))
+        return res.rowcount

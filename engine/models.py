@@ -174,7 +174,8 @@ class Job(Base):
     instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str | None] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(10))  # timer|retry
+    kind: Mapped[str] = mapped_column(String(10))  # timer|retry|sla
+    note: Mapped[str | None] = mapped_column(String(50))   # sla: the colour it turns the task
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_by: Mapped[str | None] = mapped_column(String(100))

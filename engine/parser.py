@@ -178,6 +178,7 @@ class ProcessInfo:
     spec: object
     subprocess_specs: dict
     message_starts: list = field(default_factory=list)
+    properties: dict = field(default_factory=dict)   # the process's camunda:properties (e.g. slaScheme)
 
 
 @dataclass
@@ -305,7 +306,9 @@ def parse_bundle(resources, check=None):
             starts = [ts.event_definition.name for ts in spec.task_specs.values()
                       if isinstance(ts, StartEvent)
                       and isinstance(getattr(ts, "event_definition", None), QihuMessageEventDefinition)]
-            processes[key] = ProcessInfo(key, proc.get("name"), name, spec, subs, starts)
+            props = {p.get("name"): p.get("value") for p in proc.findall(
+                f"{B}extensionElements/{C}properties/{C}property")}
+            processes[key] = ProcessInfo(key, proc.get("name"), name, spec, subs, starts, props)
     if not processes and not problems:
         bpmn_files = [n for n, _, d in added if not d]
         problems.extend(idle or [Problem('no executable process (a bpmn:process with isExecutable="true")',

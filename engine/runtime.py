@@ -3,6 +3,7 @@ fire timers; cancel, suspend, resume. Every change to an instance is one transac
 that writes its state, its inbox rows, subscriptions, due jobs and audit events together.
 """
 import hashlib
+import inspect
 import json
 import threading
 import traceback
@@ -19,9 +20,11 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import state as state_mod
+from . import sla as sla_mod
 from . import timers
 from .errors import Conflict, InvalidState, NotFound, QihuError
-from .handlers import HandlerRegistry
+from .workcal import CalendarYearUnknown
+from .handlers import HandlerContext, HandlerRegistry
 from .models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate, utcnow
 from .specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
 
@@ -185,8 +188,23 @@ class Runtime:
                 self._evict(instance_id)
             raise Conflict(f"instance {instance_id} was changed by someone else at the same time; "
                            "reload and try again") from None
+        except EngineStepError as e:
+            missing = _calendar_cause(e)
+            if missing is not None and instance_id:
+                self._calendar_incident(instance_id, e.element, missing)
+            raise
         self._deliver_outbox(ctx)
         return result
+
+    def _calendar_incident(self, instance_id, element, missing):
+        """The step was rolled back because a year's calendar is missing: leave a visible incident."""
+        with self.engine.db.write() as s:
+            open_one = s.scalars(select(Incident).where(Incident.instance_id == instance_id, Incident.topic == "calendar",
+                                                        Incident.status == "open")).first()
+            if open_one is None:
+                s.add(Incident(instance_id=instance_id, task_id="", element_id=element, topic="calendar",
+                               error_type=type(missing).__name__, message=str(missing), status="open",
+                               created_at=self.engine.clock.now(), retries_left=0))
 
     def _save(self, ctx):
         row, s = ctx.row, ctx.session
@@ -287,6 +305,9 @@ class Runtime:
                 inputs = {n: p.evaluate(se, dict(task.data)) for n, p in spec.in_params}
             else:
                 inputs = dict(task.data)
+            if "qihu" in inspect.signature(func).parameters:
+                inputs["qihu"] = HandlerContext(self.engine, ctx.session, ctx.row.id, ctx.row.business_key,
+                                                str(task.id), spec.bpmn_id, ctx.now, ctx.user)
             result = HandlerRegistry.call(func, inputs)
             if result is None:
                 result = {}
@@ -351,11 +372,15 @@ class Runtime:
                       .values(status=status, completed_at=ctx.now, version=T.c.version + 1))
             if status == "cancelled":
                 ctx.log("task_cancelled", t.task_spec.bpmn_id, tid)
-        new_tasks, new_cands = [], []
+        for tid in before.ready.keys() - after.ready.keys():
+            if (getattr(before.ready[tid].task_spec, "assignment", None) or {}).get("dueDate"):
+                s.execute(delete(J).where(J.c.task_id == tid, J.c.kind == "sla"))
+        new_tasks, new_cands, new_jobs = [], [], []
         for tid in after.ready.keys() - before.ready.keys():
-            task_row, cands = self._task_row(ctx, after.ready[tid])
+            task_row, cands, sla_jobs = self._task_row(ctx, after.ready[tid])
             new_tasks.append(task_row)
             new_cands.extend(cands)
+            new_jobs.extend(sla_jobs)
         if new_tasks:
             s.execute(insert(T), new_tasks)
         if new_cands:
@@ -382,8 +407,9 @@ class Runtime:
             if before.timers[tid] != after.timers[tid]:
                 s.execute(update(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "timer")
                           .values(due_at=after.timers[tid], locked_by=None, locked_until=None))
-        new_jobs = [{"instance_id": row.id, "task_id": tid, "element_id": _find(wf, tid).task_spec.bpmn_id,
-                     "kind": "timer", "due_at": after.timers[tid]} for tid in after.timers.keys() - before.timers.keys()]
+        new_jobs += [{"instance_id": row.id, "task_id": tid, "element_id": _find(wf, tid).task_spec.bpmn_id,
+                      "kind": "timer", "note": None, "due_at": after.timers[tid]}
+                     for tid in after.timers.keys() - before.timers.keys()]
         if new_jobs:
             s.execute(insert(J), new_jobs)
         for tid in before.incidents - after.incidents:
@@ -441,17 +467,37 @@ class Runtime:
                                   element=spec.bpmn_id) from None
         due = _due(value("dueDate"), ctx.now, spec.bpmn_id)
         tid = str(t.id)
+        colour, sla_jobs = self._sla(ctx, spec, tid, due)
         groups, users = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
         row = {"id": tid, "instance_id": ctx.row.id, "definition_key": ctx.row.definition_key,
                "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
                "candidate_groups": ",".join(groups) or None, "candidate_users": ",".join(users) or None,
                "assignee": str(assignee) if assignee else None, "due_at": due, "priority": priority,
-               "status": "ready", "created_at": ctx.now, "version": 1}
+               "status": "ready", "created_at": ctx.now, "version": 1, "sla_colour": colour}
         cands = ([{"task_id": tid, "kind": "group", "name": g} for g in groups]
                  + [{"task_id": tid, "kind": "user", "name": u} for u in users])
         ctx.log("task_created", spec.bpmn_id, tid, {"name": row["name"], "groups": groups, "assignee": row["assignee"],
-                                                    "due_at": due.isoformat() if due else None})
-        return row, cands
+                                                    "due_at": due.isoformat() if due else None, "sla_colour": colour})
+        return row, cands, sla_jobs
+
+    def _sla(self, ctx, spec, task_id, due):
+        """The task's colour now and the jobs that change it as working time passes."""
+        if due is None:
+            return None, []
+        info = self.engine.repository.process(self.engine.db_get_definition(ctx.row.definition_id))
+        steps = sla_mod.scheme(info.properties)
+        try:
+            colour, moments = sla_mod.plan(ctx.now, due, steps, self.engine.calendar.is_workday, timers.TIMEZONE)
+        except CalendarYearUnknown as e:
+            # Measure in plain time meanwhile, and make the missing calendar visible.
+            colour, moments = sla_mod.plan(ctx.now, due, steps, lambda day: True, timers.TIMEZONE)
+            ctx.session.add(Incident(instance_id=ctx.row.id, task_id=task_id, element_id=spec.bpmn_id, topic="calendar",
+                                     error_type=type(e).__name__, message=str(e), status="open",
+                                     created_at=ctx.now, retries_left=0))
+            ctx.log("incident", spec.bpmn_id, task_id, {"error": str(e)})
+        jobs = [{"instance_id": ctx.row.id, "task_id": task_id, "element_id": spec.bpmn_id, "kind": "sla",
+                 "note": c, "due_at": m} for m, c in moments]
+        return colour, jobs
 
     # -- public operations -----------------------------------------------------------------
     def start(self, key, data=None, business_key=None, version=None, user=None):
@@ -526,7 +572,8 @@ class Runtime:
     def _deliver_outbox(self, ctx):
         for name, payload, bkey in ctx.outbox:
             try:
-                self.correlate(name, payload=payload, all=True, user=ctx.user)
+                # Same business key: the appeal keeps its number across mechanisms.
+                self.correlate(name, business_key=bkey, payload=payload, all=True, user=ctx.user)
             except NotFound:
                 pass   # nobody listens: the thrower's audit trail already has the message
 
@@ -556,8 +603,23 @@ class Runtime:
             job = s.get(Job, job_id)
             if job is None:
                 return False
-            iid = job.instance_id
+            iid, kind = job.instance_id, job.kind
+        if kind == "sla":
+            return self._fire_sla(job_id, worker)
         return self._transact(iid, run, user=None)
+
+    def _fire_sla(self, job_id, worker):
+        """Turn a task to its next colour: a row update, the instance's state is not touched."""
+        with self.engine.db.write() as s:
+            job = s.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+            if job is None or (worker is not None and job.locked_by not in (None, worker)):
+                return False
+            T = Task.__table__
+            s.execute(update(T).where(T.c.id == job.task_id, T.c.status == "ready").values(sla_colour=job.note))
+            s.add(HistoryEvent(instance_id=job.instance_id, at=self.engine.clock.now(), type="sla_changed",
+                               element_id=job.element_id, task_id=job.task_id, data={"colour": job.note}))
+            s.delete(job)
+        return True
 
     def _with_incident_task(self, incident_id, act, user):
         """Run act(ctx, task, incident) on the still-waiting external task of an open incident."""
@@ -680,6 +742,17 @@ def _definitions(spec):
     if d is None:
         return []
     return list(getattr(d, "event_definitions", None) or [d])
+
+
+def _calendar_cause(exc):
+    """The CalendarYearUnknown behind an engine step error, if that is what stopped it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, CalendarYearUnknown):
+            return exc
+        exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    return None
 
 
 def _catch(wf, message, payload):

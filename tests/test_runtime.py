@@ -301,12 +301,12 @@ def test_thrown_message_starts_another_process_and_business_key_correlation(engi
     assert engine.runtime.get(src)["status"] == "completed"
     [review] = engine.runtime.instances(key="review")
     assert engine.runtime.data(review["id"])["理由"] == "不能办"
+    assert review["business_key"] == "A-7"          # the appeal keeps its number across processes
     t = only_task(engine, instance_id=review["id"])
     engine.tasks.complete(t["id"], "x", {}, check=False)
     with pytest.raises(NotFound):
         engine.runtime.correlate("reply", business_key="nobody")
-    # the review instance was started without a business key: correlate by message alone
-    out = engine.runtime.correlate("reply", payload={"结论": "应当办"})
+    out = engine.runtime.correlate("reply", business_key="A-7", payload={"结论": "应当办"})
     assert out["delivered"] == [review["id"]]
     assert engine.runtime.get(review["id"])["status"] == "completed"
     assert engine.runtime.data(review["id"])["结论"] == "应当办"

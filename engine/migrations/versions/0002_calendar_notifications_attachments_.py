@@ -91,10 +91,13 @@ def upgrade():
         batch_op.add_column(sa.Column('sla_colour', sa.String(length=10), nullable=True))
         batch_op.create_index(batch_op.f('ix_task_sla_colour'), ['sla_colour'], unique=False)
 
-
+    with op.batch_alter_table('job', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('note', sa.String(length=50), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('job', schema=None) as batch_op:
+        batch_op.drop_column('note')
 
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_sla_colour'))

@@ -1,0 +1,104 @@
+"""Reminders, warnings, supervision letters and escalations shared by the mechanisms.
+
+Topics (inputs → outputs merged into the process data):
+- notify.remind(to_groups, to_users, title, message) → reminded_at
+  A reminder (催办通知) for the task's groups/users, stored as notifications.
+- supervision.warning(level, reason, to_groups) → warning_level, warning_entry
+  An entry of the supervision warning list (督办预警清单), level yellow/orange/red.
+- supervision.letter(letter_type, to_unit, subject, body, deadline, issuer, company) → letter_id, letter_no
+  A 督办函 / 交办函 / 提示函 generated as .docx (docxtpl) and kept with the instance.
+- escalation.province(summary, reason) → escalated_to, escalation_entry
+  The record of pushing an appeal to the provincial task force (省营商环境专班).
+- sayno.enter_pool(department, reason, summary) / sayno.leave_pool(reason)
+  The say-no candidate pool (说"不"问题备选库) entries.
+Each takes `qihu`, the engine's HandlerContext, to write its records in the step's transaction.
+"""
+import io
+from pathlib import Path
+
+from docxtpl import DocxTemplate
+
+from engine.handlers import topic
+
+TEMPLATE = Path(__file__).with_name("templates") / "letter.docx"
+LETTER_TYPES = ("督办函", "交办函", "提示函")
+LEVELS = {"yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警"}
+
+
+def _names(value):
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+@topic("notify.remind")
+def remind(qihu, title="催办通知", message="", to_groups=None, to_users=None, **_):
+    groups, users = _names(to_groups), _names(to_users)
+    if not groups and not users:
+        raise ValueError("催办通知没有接收人 (to_groups or to_users is required)")
+    qihu.notify(title, message, to_groups=groups, to_users=users)
+    return {"reminded_at": qihu.now.isoformat()}
+
+
+@topic("supervision.warning")
+def warning(qihu, level, reason="", to_groups=None, **_):
+    if level not in LEVELS:
+        raise ValueError(f"预警等级应为 {', '.join(LEVELS)} (unknown level {level!r})")
+    entry = qihu.ledger("warning_list", title=f"{LEVELS[level]}：{reason}".rstrip("："),
+                        data={"level": level, "reason": reason})
+    if to_groups:
+        qihu.notify(f"{LEVELS[level]}", reason, to_groups=_names(to_groups))
+    return {"warning_level": level, "warning_entry": entry}
+
+
+@topic("supervision.letter")
+def letter(qihu, letter_type, to_unit, subject, body="", deadline=None, issuer="企业服务中心", company="", **_):
+    if letter_type not in LETTER_TYPES:
+        raise ValueError(f"函件类型应为 {'/'.join(LETTER_TYPES)} (unknown letter type {letter_type!r})")
+    if not to_unit:
+        raise ValueError("函件缺少主送单位 (to_unit is required)")
+    number = f"{letter_type[:2]}〔{qihu.now.year}〕{qihu.instance_id[:8]}-{qihu.element_id}"
+    doc = DocxTemplate(str(TEMPLATE))
+    doc.render({"issuer": issuer, "letter_type": letter_type, "letter_no": number, "to_unit": to_unit,
+                "subject": subject, "body": body, "company": company, "business_key": qihu.business_key or "",
+                "deadline": _date_text(deadline), "issued_on": qihu.now.strftime("%Y年%m月%d日")})
+    buf = io.BytesIO()
+    doc.save(buf)
+    letter_id = qihu.attach(f"{letter_type}-{to_unit}-{qihu.now:%Y%m%d}.docx", buf.getvalue(),
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                            kind="letter", meta={"letter_type": letter_type, "letter_no": number, "to_unit": to_unit,
+                                                 "subject": subject, "deadline": _date_text(deadline)})
+    return {"letter_id": letter_id, "letter_no": number}
+
+
+@topic("escalation.province")
+def escalate_to_province(qihu, summary="", reason="", **_):
+    entry = qihu.ledger("provincial_escalation", title=summary or "市级无法解决的问题",
+                        data={"reason": reason, "to": "省营商环境专班"})
+    return {"escalated_to": "省营商环境专班", "escalation_entry": entry}
+
+
+@topic("sayno.enter_pool")
+def enter_say_no_pool(qihu, department="", reason="", summary="", **_):
+    entry = qihu.ledger("say_no_pool", title=summary or reason, data={"department": department, "reason": reason})
+    return {"pool_entry": entry}
+
+
+@topic("sayno.leave_pool")
+def leave_say_no_pool(qihu, reason="", **_):
+    return {"left_pool": qihu.close_ledger("say_no_pool") > 0, "leave_reason": reason}
+
+
+def _date_text(value):
+    if not value:
+        return ""
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y年%m月%d日")
+    text = str(value)
+    try:
+        from datetime import datetime
+        return datetime.fromisoformat(text).strftime("%Y年%m月%d日")
+    except ValueError:
+        return text
