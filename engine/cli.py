@@ -270,6 +270,61 @@ def member(user, groups):
     click.echo(f"{user}: {', '.join(e.tasks.groups_of(user))}")
 
 
+@main.group()
+def calendar():
+    """The working-day calendar: load an announced year, add regional days."""
+
+
+def _dates(text, what):
+    from datetime import date
+    out = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(date.fromisoformat(part))
+        except ValueError:
+            raise click.UsageError(f"{what}: {part!r} is not a date (YYYY-MM-DD)")
+    return out
+
+
+@calendar.command("load")
+@click.argument("year", type=int)
+@click.option("--holidays", required=True, help="days off, comma-separated YYYY-MM-DD")
+@click.option("--workdays", default="", help="make-up working days (调休), comma-separated YYYY-MM-DD")
+@click.option("--region", default="", help="a region's own calendar (default: national)")
+@click.option("--user")
+def calendar_load(year, holidays, workdays, region, user):
+    """Load the official calendar of YEAR as the State Council announced it."""
+    try:
+        _engine().calendar.load_year(year, _dates(holidays, "--holidays"), _dates(workdays, "--workdays"),
+                                     region=region, user=user)
+    except ValueError as e:
+        raise click.UsageError(str(e))
+    click.echo(f"calendar {year}{' ' + region if region else ''} loaded")
+
+
+@calendar.command("day")
+@click.argument("day")
+@click.option("--region", required=True, help="e.g. 庆元县")
+@click.option("--off", "state", flag_value="off", help="a local holiday")
+@click.option("--on", "state", flag_value="on", help="a local working day")
+@click.option("--clear", "state", flag_value="clear", help="back to the national calendar")
+@click.option("--note")
+def calendar_day(day, region, state, note):
+    """Set or clear a regional day."""
+    [d] = _dates(day, "DAY") or [None]
+    cal = _engine().calendar
+    if state == "clear":
+        cal.clear_day(d, region)
+    elif state in ("on", "off"):
+        cal.set_day(d, state == "on", region, note=note)
+    else:
+        raise click.UsageError("give --off, --on or --clear")
+    click.echo(f"{d} {region}: {'working day' if cal.is_workday(d, region) else 'day off'}")
+
+
 @main.command("db-upgrade")
 def db_upgrade():
     """Apply database migrations (also done automatically on start)."""

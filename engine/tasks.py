@@ -15,7 +15,8 @@ def task_dict(r):
             "candidate_groups": r.candidate_groups.split(",") if r.candidate_groups else [],
             "candidate_users": r.candidate_users.split(",") if r.candidate_users else [],
             "assignee": r.assignee, "due_at": r.due_at.isoformat() if r.due_at else None,
-            "priority": r.priority, "status": r.status, "created_at": r.created_at.isoformat(),
+            "priority": r.priority, "sla_colour": r.sla_colour, "status": r.status,
+            "created_at": r.created_at.isoformat(),
             "completed_at": r.completed_at.isoformat() if r.completed_at else None,
             "completed_by": r.completed_by}
 

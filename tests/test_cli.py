@@ -69,3 +69,21 @@ def test_worker_once_and_incident_commands(qihu, db_url):
     qihu("deploy", str(BPMN / "appeal_basic.bpmn"))
     assert qihu("worker", "--once").output.strip() == "fired 0"
     assert qihu("incidents").output == ""
+
+
+def test_calendar_commands(qihu, db_url):
+    r = qihu("calendar", "load", "2027", "--holidays", "2027-01-01,2027-02-08", "--workdays", "2027-02-06")
+    assert r.output.strip() == "calendar 2027 loaded"
+    r = qihu("calendar", "day", "2026-11-11", "--region", "庆元县", "--off", "--note", "地方节日")
+    assert r.output.strip() == "2026-11-11 庆元县: day off"
+    assert qihu("calendar", "day", "2026-11-11", "--region", "庆元县", "--clear").output.strip() == \
+        "2026-11-11 庆元县: working day"
+    bad = qihu("calendar", "load", "2027", "--holidays", "2026-12-31", ok=False)
+    assert bad.exit_code == 2 and "2026-12-31" in bad.output
+    from engine import Engine
+    from datetime import date
+    e = Engine(db_url)
+    try:
+        assert not e.calendar.is_workday(date(2027, 2, 8)) and e.calendar.is_workday(date(2027, 2, 6))
+    finally:
+        e.close()
