@@ -18,6 +18,7 @@ class Settings:
     script_time_limit: float = 2.0
     handler_retries: int = 3
     handler_retry_backoff: float = 10.0
+    notify_webhook: str | None = None    # POSTed a JSON copy of every notification, after commit
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -25,6 +26,8 @@ class Settings:
         s = cls()
         if env.get("QIHU_DATABASE_URL"):
             s.database_url = env["QIHU_DATABASE_URL"]
+        if env.get("QIHU_NOTIFY_WEBHOOK"):
+            s.notify_webhook = env["QIHU_NOTIFY_WEBHOOK"]
         if env.get("QIHU_SECRET_KEY"):
             s.secret_key = env["QIHU_SECRET_KEY"]
         for name, attr, conv in [

@@ -99,6 +99,13 @@ class HandlerContext:
                 for kind, names in (("group", to_groups), ("user", to_users))
                 for name in ([names] if isinstance(names, str) else names) if name]
         self.session.add_all(rows)
+        url = self.engine.settings.notify_webhook
+        if url and rows:
+            from .webhook import post_after_commit
+            post_after_commit(self.session, url, [
+                {"recipient_kind": r.recipient_kind, "recipient": r.recipient, "title": title, "body": body,
+                 "instance_id": self.instance_id, "business_key": self.business_key, "task_id": self.task_id,
+                 "created_at": self.now.isoformat()} for r in rows])
         return len(rows)
 
     def attach(self, name, content, content_type, kind="letter", meta=None):

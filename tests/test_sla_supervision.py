@@ -139,3 +139,58 @@ def test_supervision_handlers_write_their_records(engine):
         text = "\n".join(p.text for p in Document(io.BytesIO(letter.content)).paragraphs)
     assert "督办函" in text and "市自然资源和规划局" in text and "湖州某公司" in text and "HZ-9" in text
     assert "2026年11月09日" in text       # the deadline, 5 working days on
+
+
+def test_reminders_go_to_the_webhook_after_commit(make_engine):
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    got = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        e = make_engine(notify_webhook=f"http://127.0.0.1:{server.server_port}/hook")
+        e.repository.deploy([("letters.bpmn", LETTERS)])
+        e.runtime.start("letters", {"summary": "用地", "company": "某公司"}, business_key="HZ-10")
+        deadline = time.time() + 5
+        while not got and time.time() < deadline:
+            time.sleep(0.02)
+    finally:
+        server.shutdown()
+    [hook] = got
+    assert hook["recipient"] == "board_fallback" and hook["body"] == "请尽快办理：用地" and hook["business_key"] == "HZ-10"
+
+
+def test_no_webhook_for_a_step_that_rolls_back(make_engine):
+    import time
+    import engine.webhook as wh
+    e = make_engine(notify_webhook="http://127.0.0.1:9/never")
+    doc = LETTERS.replace(b'<bpmn:endEvent id="e" />',
+                          b'<bpmn:scriptTask id="boom" scriptFormat="python"><bpmn:script>x = 1 / 0</bpmn:script>'
+                          b'</bpmn:scriptTask><bpmn:endEvent id="e" />'
+                          b'<bpmn:sequenceFlow id="f_boom" sourceRef="boom" targetRef="e" />')
+    doc = doc.replace(b'sourceRef="letter" targetRef="e"', b'sourceRef="letter" targetRef="boom"')
+    e.repository.deploy([("letters.bpmn", doc)])
+    sent = []
+    orig = wh._post_all
+    wh._post_all = lambda pending: sent.extend(pending)
+    try:
+        with pytest.raises(EngineStepError, match="ZeroDivisionError"):
+            e.runtime.start("letters", {"summary": "用地", "company": "某公司"})
+        time.sleep(0.1)
+    finally:
+        wh._post_all = orig
+    assert sent == []                       # the reminder was rolled back with the step: nothing announced
+    with e.db.read() as s:
+        assert s.scalars(select(Notification)).all() == []
