@@ -509,6 +509,8 @@ class Runtime:
     def _start(self, definition, data=None, business_key=None, user=None, message=None):
         info = self.engine.repository.process(definition)
         wf = BpmnWorkflow(info.spec, info.subprocess_specs, script_engine=self.engine.script_engine)
+        if message is not None:
+            _only_message_start(wf, message)
         if data and message is None:
             for t in wf.get_tasks(state=TaskState.READY):
                 t.data.update(data)
@@ -753,6 +755,30 @@ def _calendar_cause(exc):
             return exc
         exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
     return None
+
+
+def _only_message_start(wf, message):
+    """An instance started by a message starts at that message's start event only.
+
+    SpiffWorkflow splits to every start event and lets the first to fire cancel the
+    others, so a process with a none start *and* a message start would run from the none
+    start at once and the message would find nobody waiting. Run the split by hand and
+    cancel the start events that are not this message's before anything fires.
+    """
+    for _ in range(3):     # Start, then the split over start events when there are several
+        ready = [t for t in wf.get_tasks(state=TaskState.READY) if t.task_spec.name in ("Start", "StartEventSplit")]
+        if not ready:
+            break
+        for t in ready:
+            t.run()
+    for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.FUTURE | TaskState.LIKELY
+                          | TaskState.MAYBE):
+        spec = t.task_spec
+        if type(spec).__name__ != "StartEvent" or t.parent.task_spec.name not in ("Start", "StartEventSplit"):
+            continue
+        ed = getattr(spec, "event_definition", None)
+        if not (isinstance(ed, MessageEventDefinition) and ed.name == message):
+            t.cancel()
 
 
 def _catch(wf, message, payload):

@@ -192,6 +192,21 @@ class WorkCalendar:
             day += timedelta(days=1)
         return total
 
+    def share_moment(self, a, b, share, region: str = NATIONAL) -> datetime:
+        """The moment when `share` of the working time from a to b has been used (the same
+        measure as workdays_between and the SLA colours). share >= 1 is b itself; with no
+        working time between a and b, shares are of plain time. Result in a's tzinfo."""
+        from .sla import plan
+        a, b = self._aware(a, "start"), self._aware(b, "due")
+        share = float(share)
+        if share <= 0 or b <= a:
+            return a if share <= 0 else b
+        if share >= 1:
+            return b.astimezone(a.tzinfo)
+        _, [(moment, _)] = plan(a, b, [(0.0, "from"), (share, "at")],
+                                lambda day: self.is_workday(day, region), self.zone)
+        return moment.astimezone(a.tzinfo)
+
     # -- writing (administrators) -----------------------------------------------------------
     def load_year(self, year, holidays, workdays, region: str = NATIONAL, user=None):
         """Load the official calendar of `year` (e.g. 2027 once the State Council announces it).
@@ -272,4 +287,10 @@ class WorkCalendar:
             """Whether the day d (a date or datetime; default: today, local) is a working day."""
             return self.is_workday(now_fn() if d is None else d)
 
-        return {"workdays": workdays, "workdays_between": workdays_between, "is_workday": is_workday}
+        def workday_share(start, due, share):
+            """The moment `share` (0.6 = 60%) of the working time from start to due is used:
+            where the SLA colours change, for timers that act on them (催办, 预警, 督办)."""
+            return self.share_moment(start, due, share)
+
+        return {"workdays": workdays, "workdays_between": workdays_between, "is_workday": is_workday,
+                "workday_share": workday_share}

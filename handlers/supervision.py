@@ -11,6 +11,8 @@ Topics (inputs → outputs merged into the process data):
   The record of pushing an appeal to the provincial task force (省营商环境专班).
 - sayno.enter_pool(department, reason, summary) / sayno.leave_pool(reason)
   The say-no candidate pool (说"不"问题备选库) entries.
+- ledger.record(kind, title, **data) → ledger_entry / ledger.close(kind) → ledger_closed
+  A line of any other list a mechanism keeps (经验清单, 案例库, 长效机制, 政策建议...).
 Each takes `qihu`, the engine's HandlerContext, to write its records in the step's transaction.
 """
 import io
@@ -89,6 +91,35 @@ def enter_say_no_pool(qihu, department="", reason="", summary="", **_):
 @topic("sayno.leave_pool")
 def leave_say_no_pool(qihu, reason="", **_):
     return {"left_pool": qihu.close_ledger("say_no_pool") > 0, "leave_reason": reason}
+
+
+LEDGER_KINDS = {
+    "responsibility_list": "责任清单", "experience_list": "经验清单", "case_library": "案例库",
+    "rule_library": "长效机制", "policy_suggestion": "政策建议", "tracking_library": "问题处置跟踪库",
+    "discipline_referral": "移送纪委监委", "joint_meeting_agenda": "联席会议议题",
+}
+
+
+@topic("ledger.record")
+def record(qihu, kind, title="", **data):
+    """One line of a mechanism's list; `kind` is one of LEDGER_KINDS, other inputs are kept as its data."""
+    if kind not in LEDGER_KINDS:
+        raise ValueError(f"未知的清单类型 (unknown ledger kind {kind!r}); expected one of: {', '.join(LEDGER_KINDS)}")
+    entry = qihu.ledger(kind, title=title or LEDGER_KINDS[kind],
+                        data={k: _plain(v) for k, v in data.items()})
+    return {"ledger_entry": entry}
+
+
+@topic("ledger.close")
+def close(qihu, kind):
+    """Close this instance's open lines of a list (销号)."""
+    if kind not in LEDGER_KINDS:
+        raise ValueError(f"未知的清单类型 (unknown ledger kind {kind!r}); expected one of: {', '.join(LEDGER_KINDS)}")
+    return {"ledger_closed": qihu.close_ledger(kind)}
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _date_text(value):

@@ -394,3 +394,29 @@ def test_timer_is_late_by_at_most_the_poll_interval(make_engine):
     from datetime import datetime
     late = (datetime.fromisoformat(fired["at"]) - due).total_seconds()
     assert 0 <= late <= 0.2 + 0.3, late      # poll interval plus scheduling slack
+
+
+BOTH_STARTS = bpmn("both_starts", f"""
+<bpmn:startEvent id="s_direct" name="直接发起" />
+<bpmn:startEvent id="s_message" name="收到说不"><bpmn:messageEventDefinition messageRef="m1" /></bpmn:startEvent>
+<bpmn:scriptTask id="mark_direct" scriptFormat="python"><bpmn:script>entry = "direct"</bpmn:script></bpmn:scriptTask>
+<bpmn:scriptTask id="mark_message" scriptFormat="python"><bpmn:script>entry = "message"</bpmn:script></bpmn:scriptTask>
+<bpmn:userTask id="review" name="评议" camunda:candidateGroups="deputy" />
+<bpmn:endEvent id="e" />
+{chain("s_direct", "mark_direct", "review")}
+{chain("s_message", "mark_message", "review")}
+{chain("review", "e")}""", extra='<bpmn:message id="m1" name="say_no" />\n')
+
+
+def test_a_process_with_a_none_and_a_message_start_starts_where_it_was_started(engine):
+    engine.repository.deploy([("both.bpmn", BOTH_STARTS)])
+    direct = engine.runtime.start("both_starts", {"企业": "甲"})
+    assert engine.runtime.data(direct)["entry"] == "direct"
+    out = engine.runtime.correlate("say_no", business_key="LQ-1", payload={"企业": "乙"})
+    [by_message] = out["started"]
+    assert engine.runtime.data(by_message) == {"企业": "乙", "entry": "message"}
+    for iid in (direct, by_message):
+        t = only_task(engine, instance_id=iid)
+        assert t["element_id"] == "review"
+        engine.tasks.complete(t["id"], "x", {}, check=False)
+        assert engine.runtime.get(iid)["status"] == "completed"

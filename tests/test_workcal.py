@@ -258,3 +258,19 @@ def test_helpers_in_the_sandbox(cal, clock):
     # An unknown year surfaces as the engine error, not a guess.
     with pytest.raises(CalendarYearUnknown):
         env.evaluate("workdays(1, date(2027, 3, 1))", {})
+
+
+def test_workday_share_places_warning_moments_on_working_time(engine):
+    cal = engine.calendar
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=BJ)          # Monday
+    due = cal.add_workdays(start, 5)                              # Monday 2026-11-09 09:00
+    assert cal.share_moment(start, due, 0.6) == datetime(2026, 11, 5, 9, 0, tzinfo=BJ)
+    assert cal.share_moment(start, due, 0.8) == datetime(2026, 11, 6, 9, 0, tzinfo=BJ)
+    assert cal.share_moment(start, due, 1) == due
+    # National Day week: Sep 30 (Wed) 09:00 + 5 working days skips Oct 1-7, counts Saturday Oct 10
+    start = datetime(2026, 9, 30, 9, 0, tzinfo=BJ)
+    due = cal.add_workdays(start, 5)
+    assert due == datetime(2026, 10, 13, 9, 0, tzinfo=BJ)    # Oct 8, 9, 10 (调休), 12, 13
+    assert cal.share_moment(start, due, 0.6) == datetime(2026, 10, 10, 9, 0, tzinfo=BJ)   # the make-up Saturday
+    helper = cal.helpers(lambda: start)["workday_share"]
+    assert helper(start.isoformat(), due.isoformat(), 0.8) == datetime(2026, 10, 12, 9, 0, tzinfo=BJ)
