@@ -98,24 +98,48 @@ def start(key, data, business_key, version, user):
 @click.option("--json", "as_json", is_flag=True)
 def tasks(user, instance, as_json):
     """List open user tasks."""
-    rows = _engine().tasks.list(user=user, instance_id=instance, limit=500)
+    e = _engine()
+    rows = e.tasks.list(user=user, instance_id=instance, limit=500)
     if as_json:
         return _out(rows)
+    keys = _business_keys(e, rows)
     for t in rows:
         who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"])
-        due = t["due_at"] or "-"
-        click.echo(f"{t['id']}\t{t['definition_key']}\t{t['name']}\t{who}\tdue {due}")
+        due = _local(t["due_at"]) if t["due_at"] else "-"
+        colour = f" {t['sla_colour']}" if t["sla_colour"] else ""
+        ref = f"{keys[t['instance_id']]}/{t['element_id']}" if keys.get(t["instance_id"]) else t["element_id"]
+        click.echo(f"{t['id']}\t{ref}\t{t['name']}\t{who}\tdue {due}{colour}")
+
+
+def _business_keys(e, rows):
+    from sqlalchemy import select
+    from .models import Instance
+    ids = {t["instance_id"] for t in rows}
+    if not ids:
+        return {}
+    with e.db.read() as s:
+        return dict(s.execute(select(Instance.id, Instance.business_key).where(Instance.id.in_(ids))).all())
+
+
+def _local(text):
+    """A stored UTC instant as Beijing wall-clock time, the way staff read deadlines."""
+    from datetime import datetime
+    from .timers import TIMEZONE
+    return datetime.fromisoformat(text).astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+
+
+TASK_HELP = "a task id, or BUSINESS_KEY/ELEMENT_ID (e.g. HZ-2026-001/Task_accept)"
 
 
 @main.command()
-@click.argument("task_id")
+@click.argument("task_id", metavar="TASK")
 @click.option("--user", required=True)
 @click.option("--data", help="form data, a JSON object")
 def complete(task_id, user, data):
-    """Complete a task with form data."""
+    """Complete TASK (a task id, or BUSINESS_KEY/ELEMENT_ID) with form data."""
     e = _engine()
     try:
-        e.tasks.complete(task_id, user, _json_arg(data, "--data"))
+        e.tasks.complete(e.tasks.resolve(task_id), user, _json_arg(data, "--data"))
     except QihuError as err:
         errors = getattr(err, "errors", None)
         if errors:
@@ -129,8 +153,9 @@ def complete(task_id, user, data):
 @click.argument("task_id")
 @click.option("--user", required=True)
 def claim(task_id, user):
-    """Claim a task."""
-    _engine().tasks.claim(task_id, user)
+    """Claim a task (a task id, or BUSINESS_KEY/ELEMENT_ID)."""
+    e = _engine()
+    e.tasks.claim(e.tasks.resolve(task_id), user)
     click.echo("claimed")
 
 
@@ -139,7 +164,8 @@ def claim(task_id, user):
 @click.option("--user", required=True)
 def unclaim(task_id, user):
     """Give a claimed task back to its groups."""
-    _engine().tasks.unclaim(task_id, user)
+    e = _engine()
+    e.tasks.unclaim(e.tasks.resolve(task_id), user)
     click.echo("unclaimed")
 
 
@@ -164,11 +190,26 @@ def instances(key, status):
         click.echo(f"{i['id']}\t{i['definition_key']}\t{i['status']}\t{i['business_key'] or ''}\t{i['started_at']}")
 
 
+def _instance_ref(e, ref, key=None):
+    """An instance id, or a business key (the latest instance with it, of definition `key` if given)."""
+    from .errors import NotFound
+    try:
+        return e.runtime.get(ref)["id"]
+    except NotFound:
+        pass
+    found = e.runtime.instances(key=key, business_key=ref, limit=1000)
+    if not found:
+        raise NotFound(f"no instance {ref}" + (f" of {key}" if key else ""))
+    return max(found, key=lambda i: i["started_at"])["id"]
+
+
 @main.command()
-@click.argument("instance_id")
-def show(instance_id):
-    """An instance: state, variables, open tasks, incidents and audit trail."""
+@click.argument("instance_id", metavar="INSTANCE")
+@click.option("--key", help="with a business key shared by several mechanisms: the definition")
+def show(instance_id, key):
+    """An instance (id or business key): state, variables, open tasks, incidents and audit trail."""
     e = _engine()
+    instance_id = _instance_ref(e, instance_id, key)
     _out({"instance": e.runtime.get(instance_id), "data": e.runtime.data(instance_id),
           "tasks": e.tasks.list(instance_id=instance_id), "incidents": e.runtime.incidents(instance_id),
           "history": e.history.events(instance_id)})

@@ -5,7 +5,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import forms
 from .errors import Conflict, Forbidden, InvalidState, NotFound
-from .models import Membership, Task, TaskCandidate
+from .models import Instance, Membership, Task, TaskCandidate
 from .runtime import _find
 
 
@@ -76,6 +76,27 @@ class TaskService:
                 q = q.where(Task.instance_id == instance_id)
             rows = s.scalars(q.order_by(*ORDERS[order]).limit(limit).offset(offset)).all()
             return [task_dict(r) for r in rows]
+
+    def resolve(self, ref):
+        """A task id, or `BUSINESS_KEY/ELEMENT_ID`: the one ready task of that element in the
+        running instances with that business key (how people name a step on the command line)."""
+        if "/" not in ref:
+            return ref
+        bkey, _, element = ref.rpartition("/")
+        with self.engine.db.read() as s:
+            rows = s.execute(select(Task.id, Task.definition_key).join(Instance, Instance.id == Task.instance_id)
+                             .where(Instance.business_key == bkey, Task.element_id == element,
+                                    Task.status == "ready")).all()
+            if not rows:
+                open_here = s.scalars(select(Task.element_id).join(Instance, Instance.id == Task.instance_id)
+                                      .where(Instance.business_key == bkey, Task.status == "ready")).all()
+        if not rows:
+            hint = f"; its open tasks: {', '.join(sorted(open_here))}" if open_here else ""
+            raise NotFound(f"no open task {element} for business key {bkey}{hint}")
+        if len(rows) > 1:
+            raise Conflict(f"{len(rows)} open tasks {element} for business key {bkey} "
+                           f"({', '.join(sorted(r.definition_key for r in rows))}): give the task id")
+        return rows[0].id
 
     def get(self, task_id):
         with self.engine.db.read() as s:

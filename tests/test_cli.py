@@ -87,3 +87,25 @@ def test_calendar_commands(qihu, db_url):
         assert not e.calendar.is_workday(date(2027, 2, 8)) and e.calendar.is_workday(date(2027, 2, 6))
     finally:
         e.close()
+
+
+def test_steps_are_named_by_business_key_and_element(qihu):
+    qihu("deploy", str(BPMN / "appeal_basic.bpmn"))
+    qihu("member", "shouli", "acceptor")
+    qihu("start", "appeal_basic", "--business-key", "HZ-7")
+    listed = qihu("tasks", "--user", "shouli").output
+    assert "\tHZ-7/Task_accept\t受理登记\tacceptor\tdue -" in listed
+    qihu("complete", "HZ-7/Task_accept", "--user", "shouli", "--data", '{"category": "policy", "summary": "政策咨询"}')
+    r = qihu("complete", "HZ-7/Task_accept", "--user", "shouli", ok=False)
+    assert r.exit_code == 1 and "no open task Task_accept for business key HZ-7; its open tasks: Task_handle" in r.output
+    shown = json.loads(qihu("show", "HZ-7").output)
+    assert shown["data"]["department"] == "dept_policy" and shown["instance"]["business_key"] == "HZ-7"
+    qihu("start", "appeal_basic", "--business-key", "HZ-7")      # a second appeal under the same key
+    r = qihu("complete", "HZ-7/Task_handle", "--user", "x", ok=False)
+    assert "no open task Task_handle" not in r.output
+    qihu("start", "appeal_basic", "--business-key", "HZ-7")      # and a third
+    r = qihu("complete", "HZ-7/Task_accept", "--user", "shouli", ok=False)
+    assert r.exit_code == 1 and r.output == ("error: 2 open tasks Task_accept for business key HZ-7 "
+                                             "(appeal_basic, appeal_basic): give the task id\n")
+    r = qihu("show", "NOPE-1", ok=False)
+    assert r.exit_code == 1 and "no instance NOPE-1" in r.output
