@@ -54,8 +54,11 @@ def _convert(field, value):
     return value if isinstance(value, str) else str(value)
 
 
-def validate(form, data):
-    """Return cleaned data (typed values) or raise ValidationFailed with per-field errors."""
+def validate(form, data, existing=None):
+    """Return cleaned data (typed values) or raise ValidationFailed with per-field errors.
+
+    `existing`: the task's current variables; an optional field left out keeps its value
+    there, and otherwise becomes its default (or None)."""
     data = dict(data or {})
     errors = {}
     for field in getattr(form, "fields", []) or []:
@@ -64,7 +67,15 @@ def validate(form, data):
         if not present:
             if "required" in rules:
                 errors[field.id] = "必填 (required)"
-            elif field.id in data:
+                continue
+            # Like Camunda, a field left out still becomes a variable (its default, else None),
+            # so a later condition naming it does not fail on a missing name.
+            if existing is not None and field.id in existing and field.id not in data:
+                continue
+            default = field.default_value
+            try:
+                data[field.id] = _convert(field, default) if default not in (None, "") else None
+            except (TypeError, ValueError):
                 data[field.id] = None
             continue
         try:

@@ -23,8 +23,15 @@ def _now(my_task):
 
 
 def _as_datetime(value):
+    """A timer's moment; naive values (a datetime, or ISO text from an expression) are local
+    time of TIMEZONE, as literal timer dates and task due dates are."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return TimerEventDefinition.get_datetime(value)
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=TIMEZONE)
     return TimerEventDefinition.get_datetime(str(value))
 
 

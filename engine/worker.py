@@ -10,7 +10,7 @@ import threading
 import os
 from datetime import timedelta
 
-from sqlalchemy import select, update, or_
+from sqlalchemy import case, select, update, or_
 
 from .errors import Conflict, InvalidState, NotFound
 from .models import Incident, Instance, Job
@@ -32,7 +32,9 @@ class Worker:
             q = (select(Job.id).join(Instance, Instance.id == Job.instance_id)
                  .where(Job.due_at <= now, Instance.status == "running",
                         or_(Job.locked_until.is_(None), Job.locked_until < now))
-                 .order_by(Job.due_at).limit(self.batch))
+                 # At the same moment a colour change goes before a timer: a deadline timer
+                 # that ends the task must not hide that the task turned red.
+                 .order_by(Job.due_at, case((Job.kind == "sla", 0), else_=1), Job.id).limit(self.batch))
             if not self.engine.db.is_sqlite:
                 q = q.with_for_update(of=Job, skip_locked=True)
             ids = list(s.scalars(q))

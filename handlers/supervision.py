@@ -18,9 +18,12 @@ Each takes `qihu`, the engine's HandlerContext, to write its records in the step
 import io
 from pathlib import Path
 
+from datetime import datetime
+
 from docxtpl import DocxTemplate
 
 from engine.handlers import topic
+from engine.timers import TIMEZONE
 
 TEMPLATE = Path(__file__).with_name("templates") / "letter.docx"
 LETTER_TYPES = ("督办函", "交办函", "提示函")
@@ -61,14 +64,14 @@ def letter(qihu, letter_type, to_unit, subject, body="", deadline=None, issuer="
         raise ValueError(f"函件类型应为 {'/'.join(LETTER_TYPES)} (unknown letter type {letter_type!r})")
     if not to_unit:
         raise ValueError("函件缺少主送单位 (to_unit is required)")
-    number = f"{letter_type[:2]}〔{qihu.now.year}〕{qihu.instance_id[:8]}-{qihu.element_id}"
+    number = f"{letter_type[:2]}〔{qihu.now.astimezone(TIMEZONE).year}〕{qihu.instance_id[:8]}-{qihu.element_id}"
     doc = DocxTemplate(str(TEMPLATE))
     doc.render({"issuer": issuer, "letter_type": letter_type, "letter_no": number, "to_unit": to_unit,
                 "subject": subject, "body": body, "company": company, "business_key": qihu.business_key or "",
-                "deadline": _date_text(deadline), "issued_on": qihu.now.strftime("%Y年%m月%d日")})
+                "deadline": _date_text(deadline), "issued_on": _date_text(qihu.now)})
     buf = io.BytesIO()
     doc.save(buf)
-    letter_id = qihu.attach(f"{letter_type}-{to_unit}-{qihu.now:%Y%m%d}.docx", buf.getvalue(),
+    letter_id = qihu.attach(f"{letter_type}-{to_unit}-{qihu.now.astimezone(TIMEZONE):%Y%m%d}.docx", buf.getvalue(),
                             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                             kind="letter", meta={"letter_type": letter_type, "letter_no": number, "to_unit": to_unit,
                                                  "subject": subject, "deadline": _date_text(deadline)})
@@ -123,13 +126,14 @@ def _plain(value):
 
 
 def _date_text(value):
+    """A date as a letter prints it, on the Beijing calendar (instants are stored in UTC)."""
     if not value:
         return ""
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y年%m月%d日")
-    text = str(value)
-    try:
-        from datetime import datetime
-        return datetime.fromisoformat(text).strftime("%Y年%m月%d日")
-    except ValueError:
-        return text
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(TIMEZONE)
+    return value.strftime("%Y年%m月%d日")

@@ -12,6 +12,7 @@ from engine.errors import ValidationFailed
 from engine.handlers import HandlerRegistry
 from engine.models import Definition, HistoryEvent, Instance, Job, Subscription, Task
 from engine.worker import Worker
+from tests.bpmn_util import bpmn, chain
 
 DATA = Path(__file__).resolve().parent / "data"
 START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)   # conftest's ManualClock start (09:00 Beijing)
@@ -506,3 +507,24 @@ def test_called_process_can_be_started_on_its_own(engine):
     iid = engine.runtime.start("call_child", {"company": "单独启动"})
     assert engine.runtime.data(iid)["child_note"] == "子流程已接收：单独启动"
     assert tasks_by_element(engine, iid).keys() == {"Task_child_review"}
+
+
+NAIVE_EXPRESSIONS = bpmn("tz", f"""<bpmn:startEvent id="s" />
+<bpmn:userTask id="t" name="办理" camunda:candidateGroups="g" camunda:dueDate="${{'2026-11-02T18:00:00'}}" />
+<bpmn:boundaryEvent id="b" cancelActivity="false" attachedToRef="t"><bpmn:timerEventDefinition>
+<bpmn:timeDate xsi:type="bpmn:tFormalExpression">${{'2026-11-02T18:00:00'}}</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+<bpmn:boundaryEvent id="b2" cancelActivity="false" attachedToRef="t"><bpmn:timerEventDefinition>
+<bpmn:timeDate xsi:type="bpmn:tFormalExpression">${{datetime(2026, 11, 2, 12, 0)}}</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+<bpmn:endEvent id="e" /><bpmn:endEvent id="e2" /><bpmn:endEvent id="e3" />
+{chain("s", "t", "e")}{chain("b", "e2")}{chain("b2", "e3")}""")
+
+
+def test_naive_times_from_expressions_are_beijing_time_for_timers_as_for_due_dates(engine):
+    from engine.models import Job
+    from sqlalchemy import select
+    engine.repository.deploy([("tz.bpmn", NAIVE_EXPRESSIONS)])
+    iid = engine.runtime.start("tz")
+    assert engine.tasks.list(instance_id=iid)[0]["due_at"] == "2026-11-02T10:00:00+00:00"
+    with engine.db.read() as s:
+        due = sorted(j.due_at.isoformat() for j in s.scalars(select(Job).where(Job.kind == "timer")))
+    assert due == ["2026-11-02T04:00:00+00:00", "2026-11-02T10:00:00+00:00"]

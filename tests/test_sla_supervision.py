@@ -194,3 +194,15 @@ def test_no_webhook_for_a_step_that_rolls_back(make_engine):
     assert sent == []                       # the reminder was rolled back with the step: nothing announced
     with e.db.read() as s:
         assert s.scalars(select(Notification)).all() == []
+
+
+def test_letter_dates_are_beijing_dates(engine, clock):
+    engine.repository.deploy([("letters.bpmn", LETTERS)])
+    clock.set(datetime(2026, 11, 1, 23, 30, tzinfo=BJ))     # Monday 07:30 in Beijing, still Sunday in UTC
+    iid = engine.runtime.start("letters", {"summary": "用地指标未落实", "company": "湖州某公司"}, business_key="HZ-10")
+    with engine.db.read() as s:
+        [letter] = s.scalars(select(Attachment).where(Attachment.instance_id == iid)).all()
+        text = "\n".join(p.text for p in Document(io.BytesIO(letter.content)).paragraphs)
+    assert letter.name.endswith("-20261102.docx")
+    assert "2026年11月02日" in text          # issued on Monday, Beijing
+    assert "2026年11月09日" in text          # due the 5th working day after, Beijing
