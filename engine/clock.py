@@ -22,3 +22,12 @@ class ManualClock:
     def advance(self, **kwargs) -> datetime:
         self._now += timedelta(**kwargs)
         return self._now
+
+
+def from_settings(settings):
+    """The system clock, or a fixed one when QIHU_NOW is set (naive text is Beijing time)."""
+    if not getattr(settings, "fixed_now", None):
+        return SystemClock()
+    from .timers import TIMEZONE
+    when = datetime.fromisoformat(settings.fixed_now)
+    return ManualClock(when if when.tzinfo else when.replace(tzinfo=TIMEZONE))

@@ -19,6 +19,9 @@ class Settings:
     handler_retries: int = 3
     handler_retry_backoff: float = 10.0
     notify_webhook: str | None = None    # POSTed a JSON copy of every notification, after commit
+    # A fixed "now" (ISO date-time) for training and for tests of the command line: every
+    # deadline is computed from it and timers fire only when it is moved. Never in production.
+    fixed_now: str | None = None
 
     @classmethod
     def from_env(cls, env=None) -> "Settings":
@@ -28,6 +31,13 @@ class Settings:
             s.database_url = env["QIHU_DATABASE_URL"]
         if env.get("QIHU_NOTIFY_WEBHOOK"):
             s.notify_webhook = env["QIHU_NOTIFY_WEBHOOK"]
+        if env.get("QIHU_NOW"):
+            from datetime import datetime
+            try:
+                datetime.fromisoformat(env["QIHU_NOW"])
+            except ValueError:
+                raise ValueError(f"QIHU_NOW={env['QIHU_NOW']!r} is not an ISO date-time") from None
+            s.fixed_now = env["QIHU_NOW"]
         if env.get("QIHU_SECRET_KEY"):
             s.secret_key = env["QIHU_SECRET_KEY"]
         for name, attr, conv in [

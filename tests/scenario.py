@@ -35,11 +35,15 @@ def iso(y, m, d, h=9, mi=0):
 
 
 class Scenario:
-    def __init__(self, engine, clock, *files):
+    def __init__(self, engine, clock, *files, members=None):
+        """Deploys `files` (paths relative to the repository) and puts each user of
+        `members` ({user: group or [groups]}) in their groups."""
         self.engine, self.clock = engine, clock
         self.worker = Worker(engine)
         if files:
             engine.repository.deploy([ROOT / f if not Path(f).is_absolute() else Path(f) for f in files])
+        for user, groups in (members or {}).items():
+            self.member(user, *([groups] if isinstance(groups, str) else groups))
 
     def member(self, user, *groups):
         self.engine.tasks.add_member(user, *groups)

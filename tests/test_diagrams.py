@@ -189,3 +189,31 @@ def test_the_whole_folder_deploys_as_one_bundle(engine):
     keys = {d["key"] for d in result.definitions}
     assert {"appeal_basic", "huzhou_joint_meeting", "qiantang_target_tracking",
             "lucheng_mock_accountability", "luqiao_say_no_review"} <= keys
+
+
+def test_every_group_of_the_bundled_diagrams_has_a_demo_user():
+    """Staff trying the demo find someone for every step: literal candidate groups, the
+    groups an enum field chooses between (e.g. the responsible unit), and the DMN's boards."""
+    from engine.demo import DEMO_USERS
+    held = {g for groups in DEMO_USERS.values() for g in groups}
+    camunda = "{http://camunda.org/schema/1.0/bpmn}"
+    wanted = {}
+    for path in FILES:
+        tree = etree.parse(str(path))
+        for el in tree.iter():
+            for g in (el.get(camunda + "candidateGroups") or "").split(","):
+                if g.strip() and "${" not in g:
+                    wanted.setdefault(g.strip(), path.name)
+        for field in tree.iter(camunda + "formField"):
+            options = [v.get("id") for v in field.iter(camunda + "value")]
+            if options and all(re.match(r"^(hz|qt|lc|lq)_", o) for o in options):
+                for o in options:
+                    wanted.setdefault(o, f"{path.name} field {field.get('id')}")
+    for path in sorted((ROOT / "bpmn").glob("*.dmn")):
+        for text in etree.parse(str(path)).iter("{*}outputEntry"):
+            value = text.findtext("{*}text", "").strip().strip('"')
+            if re.match(r"^(hz|qt|lc|lq)_", value):
+                wanted.setdefault(value, path.name)
+    missing = {g: where for g, where in wanted.items() if g not in held}
+    assert missing == {}, f"groups no demo user holds: {missing}"
+    assert len(wanted) > 30

@@ -78,13 +78,13 @@ def letters(engine, iid):
 
 @pytest.fixture
 def sc(engine, clock):
-    s = Scenario(engine, clock, BPMN)
-    s.member("chen", "lc_centre")
-    s.member("wang", "lc_office")
-    s.member("li", "lc_unit_market")
-    s.member("zhao", "lc_unit_planning")
-    s.member("ji", "lc_discipline")
-    return s
+    return Scenario(engine, clock, BPMN, members={
+        "chen": "lc_centre",
+        "wang": "lc_office",
+        "li": "lc_unit_market",
+        "zhao": "lc_unit_planning",
+        "ji": "lc_discipline",
+    })
 
 
 def start_observed(sc, key="LC-2026-001"):

@@ -41,15 +41,15 @@ PAYLOAD = {
 
 @pytest.fixture
 def sc(engine, clock):
-    s = Scenario(engine, clock, BPMN)
-    s.member("clerk_lin", "lq_centre")
-    s.member("deputy_wang", "lq_deputy")
-    s.member("panel_li", "lq_panel")
-    s.member("dept_zhao", "lq_department")
-    s.member("npc_chen", "lq_npc_office")
-    s.member("judong", "lq_enterprise")
-    s.member("other_co", "lq_enterprise")
-    return s
+    return Scenario(engine, clock, BPMN, members={
+        "clerk_lin": "lq_centre",
+        "deputy_wang": "lq_deputy",
+        "panel_li": "lq_panel",
+        "dept_zhao": "lq_department",
+        "npc_chen": "lq_npc_office",
+        "judong": "lq_enterprise",
+        "other_co": "lq_enterprise",
+    })
 
 
 def by_message(sc, business_key, **changes):

@@ -50,15 +50,15 @@ RATING = {"plan_rating": "good", "process_rating": "good", "result_rating": "goo
 
 @pytest.fixture
 def sc(engine, clock):
-    s = Scenario(engine, clock, "bpmn/qiantang_target_tracking.bpmn")
-    s.member("wang", "qt_centre")
-    s.member("zhao", "qt_board_project")
-    s.member("qian", "qt_board_tech")
-    s.member("sun", "qt_board_general")
-    s.member("police", "qt_unit_police")
-    s.member("planner", "qt_unit_planning")
-    s.member("dou", "qt_board_fallback")
-    return s
+    return Scenario(engine, clock, "bpmn/qiantang_target_tracking.bpmn", members={
+        "wang": "qt_centre",
+        "zhao": "qt_board_project",
+        "qian": "qt_board_tech",
+        "sun": "qt_board_general",
+        "police": "qt_unit_police",
+        "planner": "qt_unit_planning",
+        "dou": "qt_board_fallback",
+    })
 
 
 def start(sc, key="QT-2026-001"):
