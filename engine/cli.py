@@ -212,7 +212,18 @@ def show(instance_id, key):
     instance_id = _instance_ref(e, instance_id, key)
     _out({"instance": e.runtime.get(instance_id), "data": e.runtime.data(instance_id),
           "tasks": e.tasks.list(instance_id=instance_id), "incidents": e.runtime.incidents(instance_id),
-          "history": e.history.events(instance_id)})
+          **e.history.records(instance_id), "history": e.history.events(instance_id)})
+
+
+@main.command()
+@click.argument("attachment_id", type=int)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="file to write (default: its own name)")
+def attachment(attachment_id, out):
+    """Save an attachment of an instance (e.g. a 督办函 .docx) to a file."""
+    name, _, content = _engine().history.attachment(attachment_id)
+    path = Path(out or Path(name).name)
+    path.write_bytes(content)
+    click.echo(f"{path} ({len(content)} bytes)")
 
 
 @main.command()
@@ -302,6 +313,14 @@ def demo(host, port):
 
 
 @main.command()
+def seed():
+    """Deploy the bundled diagrams and add the demo users, without serving (for the CLI walk-through)."""
+    from .demo import seed as seed_demo
+    for line in seed_demo(_engine(), BUNDLED_BPMN):
+        click.echo(line)
+
+
+@main.command()
 @click.argument("user")
 @click.argument("groups", nargs=-1, required=True)
 def member(user, groups):
@@ -372,3 +391,41 @@ def db_upgrade():
     from .engine import Engine
     Engine(migrate=True)
     click.echo("database is up to date")
+
+
+@main.group()
+def user():
+    """Accounts that sign in to the web app."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.argument("groups", nargs=-1)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="asked for when not given")
+@click.option("--display-name", help="shown in the web app, e.g. 张三")
+@click.option("--admin", is_flag=True)
+def user_add(name, groups, password, display_name, admin):
+    """Create the account NAME, in GROUPS (the diagrams' candidate groups and lanes)."""
+    e = _engine()
+    a = e.accounts.add_user(name, password, display_name=display_name, groups=groups, is_admin=admin)
+    click.echo(f"user {a['name']} ({a['display_name']}): {', '.join(e.tasks.groups_of(name)) or 'no groups'}")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="asked for when not given")
+def user_password(name, password):
+    """Set a new password for NAME."""
+    _engine().accounts.set_password(name, password)
+    click.echo(f"password of {name} changed")
+
+
+@user.command("list")
+def user_list():
+    """Accounts with their groups."""
+    e = _engine()
+    for a in e.accounts.list():
+        flags = "".join([" admin" if a["is_admin"] else "", "" if a["is_active"] else " disabled"])
+        click.echo(f"{a['name']}\t{a['display_name']}\t{','.join(e.tasks.groups_of(a['name']))}{flags}")

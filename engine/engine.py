@@ -10,7 +10,8 @@ import threading
 
 from sqlalchemy import select
 
-from .clock import SystemClock
+from .accounts import AccountService
+from .clock import SystemClock, from_settings as clock_from_settings
 from .config import Settings
 from .db import Database
 from .errors import NotFound
@@ -47,7 +48,7 @@ class Engine:
         if migrate:
             self.db.upgrade()
         self.handlers = handlers if handlers is not None else HandlerRegistry().discover()
-        self.clock = clock or SystemClock()
+        self.clock = clock or clock_from_settings(self.settings)
         self.calendar = WorkCalendar(self.db, zone=TIMEZONE)
         # Scripts see the working-day helpers (workdays(5), workdays_between(a, b), is_workday()).
         script_helpers = self.calendar.helpers(self.clock.now)
@@ -57,6 +58,7 @@ class Engine:
         self.runtime = Runtime(self)
         self.tasks = TaskService(self)
         self.history = History(self)
+        self.accounts = AccountService(self)
         self._definitions = {}
         self._lock = threading.Lock()
 

@@ -218,6 +218,17 @@ class Membership(Base):
     group: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
 
 
+class UserAccount(Base):
+    """A person who signs in to the web app; their groups are Membership rows of the same name."""
+    __tablename__ = "user_account"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))   # werkzeug.security, never the password
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class CalendarDay(Base):
     """A day that differs from the official calendar, or a day of an administrator-loaded year.
 

@@ -1,4 +1,6 @@
 """Tasks: the inbox (indexed rows), claim/unclaim, complete with form data."""
+from datetime import datetime
+
 from sqlalchemy import bindparam, select, exists, and_, or_, func, update
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.util.task import TaskState
@@ -7,6 +9,7 @@ from . import forms
 from .errors import Conflict, Forbidden, InvalidState, NotFound
 from .models import Instance, Membership, Task, TaskCandidate
 from .runtime import _find
+from .workcal import CalendarYearUnknown
 
 
 def task_dict(r):
@@ -21,12 +24,34 @@ def task_dict(r):
             "completed_by": r.completed_by}
 
 
+COMPANY_KEYS = ("企业名称", "company", "enterprise", "企业")
+SUMMARY_KEYS = ("summary", "诉求摘要", "诉求内容", "description")
+
+
+def priority_band(priority):
+    """The PRIORITIES key a priority falls in."""
+    for band, (low, high) in PRIORITIES.items():
+        if (low is None or priority >= low) and (high is None or priority <= high):
+            return band
+    return "normal"
+
+
+def headline(data):
+    """What a task page shows of an appeal: the company and the summary, from the process data."""
+    def first(keys):
+        return next((str(data[k]) for k in keys if data.get(k) not in (None, "")), None)
+    return {"company": first(COMPANY_KEYS), "summary": first(SUMMARY_KEYS)}
+
+
 _T = Task.__table__
 _SELECT_OPEN = select(_T.c.id, _T.c.instance_id, _T.c.status, _T.c.assignee, _T.c.candidate_groups,
                       _T.c.candidate_users, _T.c.element_id, _T.c.completed_by).where(_T.c.id == bindparam("tid"))
 _COMPLETE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == "ready")
              .values(status="completed", completed_by=bindparam("user"), completed_at=bindparam("now"),
                      assignee=func.coalesce(_T.c.assignee, bindparam("user")), version=_T.c.version + 1))
+
+COLOURS = ("blue", "green", "yellow", "orange", "red")
+PRIORITIES = {"high": (70, None), "normal": (30, 69), "low": (None, 29)}   # Camunda's default is 50
 
 ORDERS = {
     "due": (Task.due_at.is_(None), Task.due_at, Task.created_at),
@@ -74,8 +99,80 @@ class TaskService:
                 q = q.where(Task.definition_key == definition_key)
             if instance_id:
                 q = q.where(Task.instance_id == instance_id)
-            rows = s.scalars(q.order_by(*ORDERS[order]).limit(limit).offset(offset)).all()
+            rows = s.scalars(q.order_by(*ORDERS[order], Task.id).limit(limit).offset(offset)).all()
             return [task_dict(r) for r in rows]
+
+    def inbox(self, user, definition_key=None, colour=None, overdue=False, priority=None, text=None,
+              order="due", limit=20, offset=0):
+        """One page of a user's open tasks (theirs, and their groups' unclaimed ones) with filters,
+        the number of matches and counts per SLA colour under the same filters but the colour.
+
+        colour: one of COLOURS, or "none" (no due date); priority: a key of PRIORITIES;
+        text: part of the task name or of the instance's business key. Everything is a
+        query on indexed columns; rows carry the business key and the working days left.
+        """
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        if colour not in (None, "none", *COLOURS):
+            raise ValueError(f"colour must be one of none, {', '.join(COLOURS)}")
+        if priority not in (None, *PRIORITIES):
+            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+        now = self.engine.clock.now()
+        with self.engine.db.read() as s:
+            groups = list(s.scalars(select(Membership.group).where(Membership.user == user)))
+            q = (select(Task, Instance.business_key).join(Instance, Instance.id == Task.instance_id)
+                 .where(Task.status == "ready", self._visible(user, groups)))
+            if definition_key:
+                q = q.where(Task.definition_key == definition_key)
+            if overdue:
+                q = q.where(Task.due_at < now)
+            if priority:
+                low, high = PRIORITIES[priority]
+                q = q.where(Task.priority >= low) if low is not None else q
+                q = q.where(Task.priority <= high) if high is not None else q
+            if text and text.strip():
+                pattern = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                q = q.where(or_(Task.name.ilike(pattern, escape="\\"),
+                                Instance.business_key.ilike(pattern, escape="\\")))
+            sub = q.with_only_columns(Task.sla_colour).subquery()
+            counts = {c or "none": n for c, n in s.execute(
+                select(sub.c.sla_colour, func.count()).group_by(sub.c.sla_colour)).all()}
+            if colour:
+                q = q.where(Task.sla_colour.is_(None) if colour == "none" else Task.sla_colour == colour)
+            total = counts.get(colour, 0) if colour else sum(counts.values())
+            rows = s.execute(q.order_by(*ORDERS[order], Task.id).limit(limit).offset(offset)).all()
+        tasks = []
+        for r, business_key in rows:
+            d = task_dict(r)
+            d["business_key"] = business_key
+            d["priority_band"] = priority_band(r.priority)
+            d["workdays_left"] = self.workdays_left(r.due_at, now)
+            tasks.append(d)
+        return {"tasks": tasks, "total": total, "counts": counts, "groups": sorted(groups)}
+
+    def workdays_left(self, due_at, now=None):
+        """Working days from now to the deadline (negative once overdue), None without one or
+        when the calendar of a year on the way is not loaded yet."""
+        if due_at is None:
+            return None
+        now = now or self.engine.clock.now()
+        if isinstance(due_at, str):
+            due_at = datetime.fromisoformat(due_at)
+        try:
+            if due_at >= now:
+                return self.engine.calendar.workdays_between(now, due_at)
+            return -self.engine.calendar.workdays_between(due_at, now)
+        except CalendarYearUnknown:
+            return None
+
+    def visible_get(self, task_id, user):
+        """The task (with its form) when `user` may see it: assigned to them, or a candidate by
+        name or group (a colleague's claimed task is shown, not actionable). Forbidden otherwise."""
+        d = self.get(task_id)
+        if d["assignee"] == user or user in d["candidate_users"] \
+                or set(self.groups_of(user)) & set(d["candidate_groups"]):
+            return d
+        raise Forbidden(f"{user} may not see task {task_id}")
 
     def resolve(self, ref):
         """A task id, or `BUSINESS_KEY/ELEMENT_ID`: the one ready task of that element in the
@@ -200,8 +297,8 @@ class TaskService:
         def run(ctx):
             r = found["row"]
             spec = self._spec_in(self.engine.db_get_definition(ctx.row.definition_id), r.element_id)
-            cleaned = forms.validate(getattr(spec, "form", None), data)
             t = _find(ctx.wf, task_id)
+            cleaned = forms.validate(getattr(spec, "form", None), data, existing=t.data if t is not None else None)
             if t is None or t.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer ready")
             res = ctx.session.connection().execute(_COMPLETE, {"tid": task_id, "user": user, "now": ctx.now})

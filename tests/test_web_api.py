@@ -31,7 +31,7 @@ MINIMAL = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.fixture
 def app(engine):
-    return create_app(engine=engine, config={"TESTING": True})
+    return create_app(engine=engine, config={"TESTING": True, "QIHU_TRUST_USER_HEADER": True})
 
 
 @pytest.fixture

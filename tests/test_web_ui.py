@@ -24,7 +24,7 @@ HOSTILE = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.fixture
 def client(engine):
-    return create_app(engine=engine, config={"TESTING": True}).test_client()
+    return create_app(engine=engine, config={"TESTING": True, "QIHU_TRUST_USER_HEADER": True}).test_client()
 
 
 def card(html, label):

@@ -1,7 +1,12 @@
-"""qihu's web layer as a Flask extension: REST API under /api/ and a small Chinese UI.
+"""qihu's web layer as a Flask extension: REST API under /api/ and the Chinese staff UI.
 
     app = Flask(__name__)
     Qihu(app, engine=my_engine, url_prefix="/qihu", current_user=lambda: g.user.name)
+
+Without `current_user` the extension brings its own sign-in (local accounts, Flask-Login):
+/login and /logout next to the UI. With it, the host's login is the only identity, and the
+host answers for CSRF on its own cookies towards the API (qihu's UI forms always carry a
+token); set app.config["QIHU_LOGIN_URL"] to send anonymous UI visitors to the host's sign-in.
 
 or, application-factory style, `qihu = Qihu(); qihu.init_app(app)`. Without an engine
 one is created on first use from app.config["QIHU_DATABASE_URL"] or the environment
@@ -9,7 +14,6 @@ one is created on first use from app.config["QIHU_DATABASE_URL"] or the environm
 """
 import threading
 
-from .identity import header_or_query_user
 
 EXTENSION_KEY = "qihu"
 
@@ -19,7 +23,8 @@ class Qihu:
 
     engine: an engine.Engine; None creates one on first use (see the module doc).
     current_user: a callable returning the calling user's name or None, called inside a
-        request; the host app's login goes here. Default: web.identity.header_or_query_user.
+        request; the host app's login goes here. Default: qihu's own sign-in (web.auth), and
+        the X-Qihu-User header only where app.config["QIHU_TRUST_USER_HEADER"] is true.
     ui: False mounts the API only.
     """
 
@@ -27,7 +32,8 @@ class Qihu:
         self._engine = engine
         self._engine_lock = threading.Lock()
         self.url_prefix = url_prefix.rstrip("/")
-        self.current_user = current_user or header_or_query_user
+        self.local_login = current_user is None
+        self.current_user = current_user
         self.ui = ui
         self.worker = None          # set by web.app.create_app when it embeds one
         self._config = {}
@@ -39,13 +45,19 @@ class Qihu:
         return f"{self.url_prefix}/api"
 
     def init_app(self, app):
-        from . import api, errors, ui
+        from . import api, auth, csrf, errors, ui
         if self._engine is None:
             self._config = {"QIHU_DATABASE_URL": app.config.get("QIHU_DATABASE_URL")}
+        if self.local_login:
+            self.current_user = auth.local_user
+            auth.init_app(app)
         app.extensions[EXTENSION_KEY] = self
+        csrf.init_app(app)
         app.register_blueprint(api.blueprint, url_prefix=self.api_prefix)
         if self.ui:
             app.register_blueprint(ui.blueprint, url_prefix=self.url_prefix or None)
+            if self.local_login:
+                app.register_blueprint(auth.blueprint, url_prefix=self.url_prefix or None)
         errors.install_http_errors(app, self.api_prefix)
 
     @property

@@ -5,13 +5,22 @@ from flask import Blueprint, current_app, request
 
 from engine.tasks import ORDERS as TASK_ORDERS
 
-from . import errors, payload
+from . import auth, csrf, errors, payload
 from .errors import ApiError
+from .identity import trusted_header_user
 from .openapi import openapi_document
 from .responses import json_response
 
 blueprint = Blueprint("qihu_api", __name__)
 errors.register(blueprint)
+
+
+@blueprint.before_request
+def _csrf_for_session_cookie():
+    """A request authenticated by qihu's session cookie needs the CSRF token (X-CSRFToken);
+    the trusted header identity (tests, trusted networks) and anonymous calls do not."""
+    if _qihu().local_login and trusted_header_user() is None and auth.session_user() is not None:
+        csrf.protect()
 
 
 def _qihu():
@@ -30,7 +39,7 @@ def _acting_user():
     """The user a task operation acts as: required (401 when unknown)."""
     user = _user()
     if user is None:
-        raise ApiError("需要用户身份 (no user: log in; with the default stand-in identity, "
+        raise ApiError("需要用户身份 (no user: sign in; where the app trusts it, "
                        "send the X-Qihu-User header or ?user=)", 401)
     return user
 

@@ -14,8 +14,11 @@ _workers_lock = threading.Lock()
 
 
 def create_app(engine=None, embedded_worker=False, config=None):
+    """The stand-alone app: qihu's own sign-in is the identity; the X-Qihu-User header counts
+    only with config QIHU_TRUST_USER_HEADER=True (tests and trusted networks)."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.update(config or {})
     app.json.ensure_ascii = False
     qihu = Qihu(app, engine=engine)

@@ -1,16 +1,25 @@
-"""Who is calling: the default identity of the web layer, replaceable by the host app.
+"""Who is calling: the identities the web layer knows, replaceable by the host app.
 
-The default trusts an `X-Qihu-User` header or a `?user=` query parameter. That is a
-stand-in until real login exists (see the login issue): anyone can claim any name, so it
-is only fit for a trusted network, the demo and tests. A host application passes its own
-`current_user` callable to `Qihu(...)` to plug in its login.
+- qihu's own sign-in (web/auth.py, local accounts with Flask-Login): the default.
+- The `X-Qihu-User` header or `?user=` query parameter: anyone can claim any name with
+  it, so it is only believed when app.config["QIHU_TRUST_USER_HEADER"] is true: for tests,
+  and for a trusted network behind a gateway that sets the header itself.
+- A host application passes its own `current_user` callable to `Qihu(...)` instead.
 """
-from flask import request
+from flask import current_app, request
 
 USER_HEADER = "X-Qihu-User"
+TRUST_CONFIG = "QIHU_TRUST_USER_HEADER"
 
 
 def header_or_query_user():
     """The user name from the X-Qihu-User header, else from ?user=; None when neither."""
     name = (request.headers.get(USER_HEADER) or request.args.get("user") or "").strip()
     return name or None
+
+
+def trusted_header_user():
+    """The header/query identity when the app trusts it, else None."""
+    if current_app.config.get(TRUST_CONFIG):
+        return header_or_query_user()
+    return None

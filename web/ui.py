@@ -1,27 +1,80 @@
-"""The Chinese start page: deployed definitions and what is running. (The inbox comes later.)"""
-import os
+"""The staff UI: start page, inbox and task page (Chinese by default). Only calls the engine.
+
+Every view needs a signed-in user except the start page; anonymous visitors are sent to the
+sign-in page (qihu's own, or the host's QIHU_LOGIN_URL), or get a 401 when there is none.
+"""
 from datetime import datetime
+from functools import wraps
+from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template
-from jinja2 import FileSystemLoader, PrefixLoader
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
+from engine.errors import Conflict, Forbidden, NotFound, QihuError, ValidationFailed
 from engine.parser import TIMEZONE
+from engine.sla import COLOUR_NAMES
+from engine.tasks import COLOURS, ORDERS, PRIORITIES, headline
 
-TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
-_LOADER = PrefixLoader({"qihu": FileSystemLoader(TEMPLATES)})
+from . import csrf
+from .i18n import gettext as _, install as install_i18n
+from .templating import QihuBlueprint
+
+blueprint = QihuBlueprint("qihu_ui", __name__, static_folder="static", static_url_path="/qihu-static")
+blueprint.before_request(csrf.protect)
+install_i18n(blueprint)
+
+PAGE_SIZE = 20
+MAX_TEXT = 100
+PRIORITY_NAMES = {"high": "高", "normal": "中", "low": "低"}
+assert set(PRIORITY_NAMES) == set(PRIORITIES)
+INBOX_ORDERS = ("due", "priority", "-created", "created")
+assert set(INBOX_ORDERS) <= set(ORDERS)
 
 
-class _Blueprint(Blueprint):
-    # Templates are looked up as "qihu/<file>", so a host app's own index.html cannot
-    # shadow ours (and a host may still override qihu/index.html on purpose).
-    @property
-    def jinja_loader(self):
-        return _LOADER
+def _qihu():
+    return current_app.extensions["qihu"]
 
 
-blueprint = _Blueprint("qihu_ui", __name__, static_folder="static", static_url_path="/qihu-static")
+def _engine():
+    return _qihu().engine
 
 
+def header_user():
+    """{"name", "display_name"} of the caller for the page header, or None."""
+    if "qihu_header_user" not in g:
+        name = _qihu().user()
+        account = _engine().accounts.get(name) if name else None
+        g.qihu_header_user = {"name": name, "display_name": account["display_name"] if account else name} \
+            if name else None
+    return g.qihu_header_user
+
+
+def page_context():
+    return {"user": header_user(), "local_login": _qihu().local_login, "colour_names": COLOUR_NAMES,
+            "priority_names": PRIORITY_NAMES}
+
+
+blueprint.context_processor(page_context)
+
+
+def signed_in(view):
+    """Runs the view with the caller's name as `user`; anonymous callers go to sign in."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        user = _qihu().user()
+        if user:
+            return view(*args, user=user, **kwargs)
+        target = request.full_path if request.method == "GET" else request.path
+        if _qihu().local_login:
+            flash(_("请先登录"), "info")
+            return redirect(url_for("qihu_auth.login", next=target.rstrip("?")))
+        login_url = current_app.config.get("QIHU_LOGIN_URL")
+        if login_url:
+            return redirect(f"{login_url}?{urlencode({'next': target.rstrip('?')})}")
+        abort(401)
+    return wrapper
+
+
+# -- template filters ------------------------------------------------------------------------
 @blueprint.app_template_filter("qihu_time")
 def local_time(value):
     """An ISO date-time (UTC) shown in the engine's zone (Asia/Shanghai by default)."""
@@ -30,9 +83,160 @@ def local_time(value):
     return datetime.fromisoformat(value).astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
 
 
+@blueprint.app_template_filter("qihu_workdays")
+def workdays_text(value):
+    """Working days left as staff read them: "2.5 个工作日", "超期 1.0 个工作日"."""
+    if value is None:
+        return "—"
+    if value < 0:
+        return _("超期 {n} 个工作日", n=f"{-value:.1f}")
+    if value < 1:
+        return _("不足 1 个工作日")
+    return _("{n} 个工作日", n=f"{value:.1f}")
+
+
+# -- pages -----------------------------------------------------------------------------------
 @blueprint.get("/")
 def index():
-    qihu = current_app.extensions["qihu"]
-    engine = qihu.engine
+    engine = _engine()
     return render_template("qihu/index.html", definitions=engine.repository.definitions(),
-                           stats=engine.runtime.overview(), user=qihu.user())
+                           stats=engine.runtime.overview())
+
+
+class BadFilter(Exception):
+    pass
+
+
+def _inbox_args(args):
+    """The inbox filters from the query string; BadFilter (400) names a bad one."""
+    f = {"definition": args.get("definition", "").strip(), "colour": args.get("colour", "").strip(),
+         "overdue": args.get("overdue", "") in ("1", "on", "true"), "priority": args.get("priority", "").strip(),
+         "q": args.get("q", "").strip(), "order": args.get("order", "due").strip() or "due"}
+    if f["colour"] and f["colour"] not in ("none", *COLOURS):
+        raise BadFilter(f"colour: {f['colour']}")
+    if f["priority"] and f["priority"] not in PRIORITIES:
+        raise BadFilter(f"priority: {f['priority']}")
+    if f["order"] not in INBOX_ORDERS:
+        raise BadFilter(f"order: {f['order']}")
+    if len(f["q"]) > MAX_TEXT:
+        raise BadFilter(f"q: longer than {MAX_TEXT} characters")
+    try:
+        page = int(args.get("page", "1") or 1)
+    except ValueError:
+        raise BadFilter(f"page: {args.get('page')}") from None
+    if not 1 <= page <= 100000:
+        raise BadFilter(f"page: {page}")
+    return f, page
+
+
+@blueprint.get("/inbox")
+@signed_in
+def inbox(user):
+    try:
+        f, page = _inbox_args(request.args)
+    except BadFilter as e:
+        return _error_page(400, _("请求有误"), f"{_('筛选')}: {e}")
+    size = current_app.config.get("QIHU_PAGE_SIZE", PAGE_SIZE)
+    result = _engine().tasks.inbox(user, definition_key=f["definition"] or None, colour=f["colour"] or None,
+                                   overdue=f["overdue"], priority=f["priority"] or None, text=f["q"] or None,
+                                   order=f["order"], limit=size, offset=(page - 1) * size)
+    pages = max(1, -(-result["total"] // size))
+    definitions = {d["key"]: d["name"] or d["key"] for d in _engine().repository.definitions()}
+
+    def link(**changes):
+        """This inbox with some filters changed (page back to 1 unless given)."""
+        args = {k: v for k, v in {**f, "overdue": "1" if f["overdue"] else "", "page": ""}.items()}
+        args.update(changes)
+        return url_for("qihu_ui.inbox", **{k: v for k, v in args.items() if v not in ("", None, False)})
+
+    return render_template("qihu/inbox.html", result=result, f=f, page=page, pages=pages,
+                           definitions=definitions,
+                           colours=[c for c in COLOURS if c != "blue" or "blue" in result["counts"]],
+                           link=link, me=user)
+
+
+@blueprint.get("/tasks/<task_id>")
+@signed_in
+def task(task_id, user):
+    return _task_page(task_id, user)
+
+
+def _task_page(task_id, user, values=None, errors=None, message=None, status=200):
+    engine = _engine()
+    t = engine.tasks.visible_get(task_id, user)
+    instance = engine.runtime.get(t["instance_id"])
+    try:
+        about = headline(engine.runtime.data(t["instance_id"]))
+    except QihuError:
+        about = {"company": None, "summary": None}
+    definition = next((d for d in engine.repository.definitions(key=t["definition_key"])), None)
+    return render_template("qihu/task.html", t=t, instance=instance, about=about,
+                           definition_name=(definition or {}).get("name") or t["definition_key"],
+                           workdays_left=engine.tasks.workdays_left(t["due_at"]) if t["status"] == "ready" else None,
+                           values=values or {}, errors=errors or {}, message=message, me=user,
+                           submitted=values is not None), status
+
+
+@blueprint.post("/tasks/<task_id>")
+@signed_in
+def complete(task_id, user):
+    engine = _engine()
+    t = engine.tasks.visible_get(task_id, user)
+    fields = [f["id"] for f in t["form"]["fields"]]
+    values = {k: request.form.get(k, "") for k in fields}
+    try:
+        engine.tasks.complete(task_id, user, {k: v for k, v in values.items() if v != ""})
+    except ValidationFailed as e:
+        return _task_page(task_id, user, values, e.errors, _("表单有误，请按提示修改。"), 422)
+    except (Forbidden, NotFound):
+        raise
+    except QihuError as e:
+        # a conflict, a suspended instance, a failing script: nothing was saved; keep what was typed
+        return _task_page(task_id, user, values, {}, f"{_('操作未完成')}: {e}",
+                          409 if isinstance(e, Conflict) else 422)
+    flash(_("任务已办结：{name}", name=t["name"] or t["element_id"]), "ok")
+    return redirect(url_for("qihu_ui.inbox"))
+
+
+@blueprint.post("/tasks/<task_id>/claim")
+@signed_in
+def claim(task_id, user):
+    return _claim_or_unclaim(task_id, user, "claim", _("任务已认领"))
+
+
+@blueprint.post("/tasks/<task_id>/unclaim")
+@signed_in
+def unclaim(task_id, user):
+    return _claim_or_unclaim(task_id, user, "unclaim", _("已取消认领"))
+
+
+def _claim_or_unclaim(task_id, user, action, done):
+    engine = _engine()
+    engine.tasks.visible_get(task_id, user)
+    try:
+        getattr(engine.tasks, action)(task_id, user)
+    except Conflict as e:
+        flash(f"{_('操作未完成')}: {e}", "error")
+    else:
+        flash(done, "ok")
+    return redirect(url_for("qihu_ui.task", task_id=task_id))
+
+
+# -- errors ----------------------------------------------------------------------------------
+def _error_page(status, title, text):
+    return render_template("qihu/error.html", status=status, title=title, text=text), status
+
+
+@blueprint.errorhandler(Forbidden)
+def _forbidden(e):
+    return _error_page(403, _("没有权限"), _("您没有办理此任务的权限。"))
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(e):
+    return _error_page(404, _("未找到"), _("没有找到该任务。"))
+
+
+@blueprint.errorhandler(csrf.CSRFError)
+def _csrf_failed(e):
+    return _error_page(400, _("请求有误"), _("页面已过期，请刷新后重试。"))
