@@ -9,7 +9,8 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import Conflict, NotFound, ValidationFailed
-from .models import Membership, UserAccount
+from .models import UserAccount
+from .tasks import add_memberships
 
 MIN_PASSWORD = 4
 NAME = re.compile(r"^[^\s,/]{1,100}$")     # candidate lists are comma-separated; no spaces or slashes
@@ -47,8 +48,7 @@ class AccountService:
                 raise Conflict(f"用户 {name} 已存在 (user {name} exists; set a new password instead)")
             s.add(UserAccount(name=name, display_name=display_name or None, password_hash=pw_hash,
                               is_active=True, is_admin=bool(is_admin), created_at=self.engine.clock.now()))
-            have = set(s.scalars(select(Membership.group).where(Membership.user == name)))
-            s.add_all(Membership(user=name, group=g) for g in dict.fromkeys(groups) if g not in have)
+            add_memberships(s, name, groups)
         return self.get(name)
 
     def set_password(self, name, password):

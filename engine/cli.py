@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .errors import DeployError, QihuError
+from .timers import local_text
 
 BUNDLED_BPMN = Path(__file__).resolve().parent.parent / "bpmn"
 
@@ -105,7 +106,7 @@ def tasks(user, instance, as_json):
     keys = _business_keys(e, rows)
     for t in rows:
         who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"])
-        due = _local(t["due_at"]) if t["due_at"] else "-"
+        due = local_text(t["due_at"]) or "-"
         colour = f" {t['sla_colour']}" if t["sla_colour"] else ""
         ref = f"{keys[t['instance_id']]}/{t['element_id']}" if keys.get(t["instance_id"]) else t["element_id"]
         click.echo(f"{t['id']}\t{ref}\t{t['name']}\t{who}\tdue {due}{colour}")
@@ -121,14 +122,6 @@ def _business_keys(e, rows):
         return dict(s.execute(select(Instance.id, Instance.business_key).where(Instance.id.in_(ids))).all())
 
 
-def _local(text):
-    """A stored UTC instant as Beijing wall-clock time, the way staff read deadlines."""
-    from datetime import datetime
-    from .timers import TIMEZONE
-    return datetime.fromisoformat(text).astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
-
-
-TASK_HELP = "a task id, or BUSINESS_KEY/ELEMENT_ID (e.g. HZ-2026-001/Task_accept)"
 
 
 @main.command()

@@ -11,7 +11,7 @@ import threading
 from sqlalchemy import select
 
 from .accounts import AccountService
-from .clock import SystemClock, from_settings as clock_from_settings
+from .clock import from_settings as clock_from_settings
 from .config import Settings
 from .db import Database
 from .errors import NotFound

@@ -25,7 +25,7 @@ from . import timers
 from .errors import Conflict, InvalidState, NotFound, QihuError
 from .workcal import CalendarYearUnknown
 from .handlers import HandlerContext, HandlerRegistry
-from .models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate, utcnow
+from .models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate
 from .specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
 
 MAX_ENGINE_TASKS = 100_000   # per transaction: a runaway automatic loop becomes an error, not a hang

@@ -53,6 +53,31 @@ def _working_seconds(is_workday, zone, a, b):
     return parts
 
 
+def _working_parts(created, due, is_workday, zone):
+    """The working parts between created and due and their length in seconds; with no
+    working time at all, the whole plain span."""
+    parts = _working_seconds(is_workday, zone, created, due)
+    total = sum((hi - lo).total_seconds() for lo, hi in parts)
+    if total <= 0:
+        parts, total = [(created, due)], (due - created).total_seconds()
+    return parts, total
+
+
+def _moment(parts, total, share):
+    want, acc = share * total, 0.0
+    for lo, hi in parts:
+        span = (hi - lo).total_seconds()
+        if acc + span >= want:
+            return lo + timedelta(seconds=want - acc)
+        acc += span
+    return parts[-1][1]
+
+
+def share_moment(created, due, share, is_workday, zone):
+    """The moment `share` (0 < share < 1) of the working time from created to due is used."""
+    return _moment(*_working_parts(created, due, is_workday, zone), share)
+
+
 def plan(created, due, steps, is_workday, zone):
     """The colour now and [(moment, colour)] when each later threshold is crossed.
 
@@ -61,22 +86,7 @@ def plan(created, due, steps, is_workday, zone):
     """
     if due <= created:
         return steps[-1][1], []
-    parts = _working_seconds(is_workday, zone, created, due)
-    total = sum((hi - lo).total_seconds() for lo, hi in parts)
-    if total <= 0:
-        parts, total = [(created, due)], (due - created).total_seconds()
-    moments = []
-    for threshold, colour in steps:
-        if threshold <= 0:
-            continue
-        if threshold >= 1:
-            moments.append((due, colour))
-            continue
-        want, acc = threshold * total, 0.0
-        for lo, hi in parts:
-            span = (hi - lo).total_seconds()
-            if acc + span >= want:
-                moments.append((lo + timedelta(seconds=want - acc), colour))
-                break
-            acc += span
+    parts, total = _working_parts(created, due, is_workday, zone)
+    moments = [(due if threshold >= 1 else _moment(parts, total, threshold), colour)
+               for threshold, colour in steps if threshold > 0]
     return steps[0][1], moments

@@ -43,6 +43,12 @@ def headline(data):
     return {"company": first(COMPANY_KEYS), "summary": first(SUMMARY_KEYS)}
 
 
+def add_memberships(session, user, groups):
+    """Put `user` in `groups` (those they are not in yet), inside the caller's transaction."""
+    have = set(session.scalars(select(Membership.group).where(Membership.user == user)))
+    session.add_all(Membership(user=user, group=g) for g in dict.fromkeys(groups) if g not in have)
+
+
 _T = Task.__table__
 _SELECT_OPEN = select(_T.c.id, _T.c.instance_id, _T.c.status, _T.c.assignee, _T.c.candidate_groups,
                       _T.c.candidate_users, _T.c.element_id, _T.c.completed_by).where(_T.c.id == bindparam("tid"))
@@ -72,8 +78,7 @@ class TaskService:
 
     def add_member(self, user, *groups):
         with self.engine.db.write() as s:
-            have = set(s.scalars(select(Membership.group).where(Membership.user == user)))
-            s.add_all(Membership(user=user, group=g) for g in groups if g not in have)
+            add_memberships(s, user, groups)
 
     # -- queries ---------------------------------------------------------------------------
     def _visible(self, user, groups):

@@ -18,6 +18,16 @@ from SpiffWorkflow.util.task import TaskState
 TIMEZONE = ZoneInfo(os.environ.get("QIHU_TIMEZONE", "Asia/Shanghai"))
 
 
+def local_text(value):
+    """A stored instant (aware datetime or ISO text, UTC) as Beijing wall-clock time, the way
+    staff read deadlines: "2026-11-09 09:00". Empty for no value."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+
+
 def _now(my_task):
     return my_task.workflow.script_engine.now()
 

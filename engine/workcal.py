@@ -196,16 +196,14 @@ class WorkCalendar:
         """The moment when `share` of the working time from a to b has been used (the same
         measure as workdays_between and the SLA colours). share >= 1 is b itself; with no
         working time between a and b, shares are of plain time. Result in a's tzinfo."""
-        from .sla import plan
+        from .sla import share_moment
         a, b = self._aware(a, "start"), self._aware(b, "due")
         share = float(share)
         if share <= 0 or b <= a:
             return a if share <= 0 else b
         if share >= 1:
             return b.astimezone(a.tzinfo)
-        _, [(moment, _)] = plan(a, b, [(0.0, "from"), (share, "at")],
-                                lambda day: self.is_workday(day, region), self.zone)
-        return moment.astimezone(a.tzinfo)
+        return share_moment(a, b, share, lambda day: self.is_workday(day, region), self.zone).astimezone(a.tzinfo)
 
     # -- writing (administrators) -----------------------------------------------------------
     def load_year(self, year, holidays, workdays, region: str = NATIONAL, user=None):

@@ -14,9 +14,6 @@ validates the form), so a scenario is what a member of staff would see.
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
-from engine.models import Attachment, LedgerEntry, Notification
 from engine.timers import TIMEZONE
 from engine.worker import Worker
 
@@ -99,24 +96,17 @@ class Scenario:
     def instances(self, key):
         return self.engine.runtime.instances(key=key)
 
-    # -- records written by handlers ------------------------------------------------------------
+    # -- records written by handlers (engine.history.records) -----------------------------------
     def letters(self, iid):
         """[(letter_type, to_unit)] of the supervision letters kept with an instance."""
-        with self.engine.db.read() as s:
-            rows = s.scalars(select(Attachment).where(Attachment.instance_id == iid, Attachment.kind == "letter")
-                             .order_by(Attachment.id)).all()
-            return [(a.meta["letter_type"], a.meta["to_unit"]) for a in rows]
+        return [(a["meta"]["letter_type"], a["meta"]["to_unit"])
+                for a in self.engine.history.records(iid)["attachments"] if a["kind"] == "letter"]
 
     def ledger(self, iid, kind=None):
         """[(kind, title, data)] of the ledger entries (warning list, pool, escalations...)."""
-        with self.engine.db.read() as s:
-            q = select(LedgerEntry).where(LedgerEntry.instance_id == iid).order_by(LedgerEntry.id)
-            if kind:
-                q = q.where(LedgerEntry.kind == kind)
-            return [(e.kind, e.title, e.data) for e in s.scalars(q)]
+        return [(e["kind"], e["title"], e["data"]) for e in self.engine.history.records(iid)["ledger"]
+                if kind is None or e["kind"] == kind]
 
     def notifications(self, iid):
         """[(recipient kind, recipient, title)] of the notifications of an instance."""
-        with self.engine.db.read() as s:
-            q = select(Notification).where(Notification.instance_id == iid).order_by(Notification.id)
-            return [(n.recipient_kind, n.recipient, n.title) for n in s.scalars(q)]
+        return [(*n["to"].split(":", 1), n["title"]) for n in self.engine.history.records(iid)["notifications"]]

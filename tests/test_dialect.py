@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from engine.errors import ValidationFailed
 from engine.handlers import HandlerRegistry
-from engine.models import Definition, HistoryEvent, Instance, Job, Subscription, Task
+from engine.models import HistoryEvent, Instance, Job, Subscription
 from engine.worker import Worker
 from tests.bpmn_util import bpmn, chain
 
@@ -63,8 +63,8 @@ def history_count(engine, iid):
 
 def registry(**handlers):
     r = HandlerRegistry()
-    for name, func in handlers.items():
-        r.register(name.replace("_", "."), func)
+    for name, fn in handlers.items():
+        r.register(name.replace("_", "."), fn)
     return r
 
 

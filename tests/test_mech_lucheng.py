@@ -23,7 +23,6 @@ Candidate groups (lead: demo users):
     lc_discipline     区纪委监委 (notified of discipline referrals)
 """
 import io
-from datetime import datetime, timezone
 
 import pytest
 from docx import Document

@@ -7,7 +7,6 @@ the README does not, this fails. Deadlines quoted in a `qihu tasks` comment ("du
 import re
 import shlex
 
-import pytest
 from click.testing import CliRunner
 
 from engine.cli import main

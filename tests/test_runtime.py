@@ -7,7 +7,7 @@ from sqlalchemy import select, func
 
 from engine.errors import Conflict, InvalidState, Forbidden, NotFound
 from engine.handlers import HandlerRegistry
-from engine.models import Instance, HistoryEvent, Job, Incident, Task
+from engine.models import Instance, HistoryEvent, Job
 from engine.runtime import EngineStepError
 from tests.bpmn_util import bpmn, chain, flow
 

@@ -6,7 +6,7 @@ import pytest
 from docx import Document
 from sqlalchemy import select
 
-from engine.models import Attachment, HistoryEvent, Incident, Job, LedgerEntry, Notification, Task
+from engine.models import Attachment, Job, LedgerEntry, Notification, Task
 from engine.runtime import EngineStepError
 from engine.worker import Worker
 from tests.bpmn_util import bpmn, chain

@@ -3,7 +3,7 @@
 Mounted by `Qihu` when the host app gives no `current_user` of its own (the stand-alone
 app, `qihu serve`): /login and /logout under the extension's prefix.
 """
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
