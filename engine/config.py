@@ -18,6 +18,7 @@ class Settings:
     script_time_limit: float = 2.0
     handler_retries: int = 3
     handler_retry_backoff: float = 10.0
+    upload_max_bytes: int = 10 * 1024 * 1024   # one attachment (QIHU_UPLOAD_MAX_BYTES)
     notify_webhook: str | None = None    # POSTed a JSON copy of every notification, after commit
     # A fixed "now" (ISO date-time) for training and for tests of the command line: every
     # deadline is computed from it and timers fire only when it is moved. Never in production.
@@ -45,6 +46,7 @@ class Settings:
             ("QIHU_SCRIPT_TIME_LIMIT", "script_time_limit", float),
             ("QIHU_HANDLER_RETRIES", "handler_retries", int),
             ("QIHU_HANDLER_RETRY_BACKOFF", "handler_retry_backoff", float),
+            ("QIHU_UPLOAD_MAX_BYTES", "upload_max_bytes", int),
         ]:
             if env.get(name):
                 try:

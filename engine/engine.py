@@ -10,6 +10,7 @@ import threading
 
 from sqlalchemy import select
 
+from .access import Access
 from .accounts import AccountService
 from .clock import from_settings as clock_from_settings
 from .config import Settings
@@ -23,6 +24,7 @@ from .runtime import Runtime
 from .sandbox import SandboxScriptEngine
 from .tasks import TaskService
 from .timers import TIMEZONE
+from .uploads import Uploads
 from .workcal import WorkCalendar
 
 
@@ -59,6 +61,8 @@ class Engine:
         self.tasks = TaskService(self)
         self.history = History(self)
         self.accounts = AccountService(self)
+        self.access = Access(self)
+        self.uploads = Uploads(self)
         self._definitions = {}
         self._lock = threading.Lock()
 

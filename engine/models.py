@@ -106,6 +106,7 @@ class Instance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), index=True)
     definition_key: Mapped[str] = mapped_column(String(200), index=True)
     business_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    region: Mapped[str | None] = mapped_column(String(100), index=True)   # e.g. 湖州市; None = national
     status: Mapped[str] = mapped_column(String(20), index=True)  # running|suspended|completed|cancelled
     version: Mapped[int] = mapped_column(Integer, default=1)   # optimistic lock
     state: Mapped[str] = mapped_column(Text)                   # SpiffWorkflow state without the spec
@@ -128,6 +129,7 @@ class Task(Base):
     element_id: Mapped[str] = mapped_column(String(200), index=True)
     name: Mapped[str | None] = mapped_column(String(300), index=True)
     lane: Mapped[str | None] = mapped_column(String(200), index=True)
+    region: Mapped[str | None] = mapped_column(String(100), index=True)   # the instance's, for the inbox filter
     candidate_groups: Mapped[str | None] = mapped_column(String(1000))
     candidate_users: Mapped[str | None] = mapped_column(String(1000))
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
@@ -275,6 +277,7 @@ class Attachment(Base):
     __tablename__ = "attachment"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)   # the step it was added at
     kind: Mapped[str] = mapped_column(String(40), index=True)   # upload|letter
     name: Mapped[str] = mapped_column(String(300))
     content_type: Mapped[str] = mapped_column(String(200))
@@ -297,3 +300,52 @@ class LedgerEntry(Base):
     data: Mapped[dict | None] = mapped_column(JSONText)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppealTicket(Base):
+    """An appeal an enterprise submitted without an account: its tracking number (said on the
+    phone) and the private link's token, kept only as a SHA-256 hash."""
+    __tablename__ = "appeal_ticket"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(40), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    definition_key: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    contact_name: Mapped[str] = mapped_column(String(100))
+    contact_phone: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class TaskComment(Base):
+    """A remark on an appeal at a step; public ones are shown to the enterprise too."""
+    __tablename__ = "task_comment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    user: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SavedFilter(Base):
+    """An inbox filter a user named and kept (the inbox query string)."""
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("user", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationRead(Base):
+    """That a user has read a notification (one row per reader: group notifications have many)."""
+    __tablename__ = "notification_read"
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    user: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -179,6 +179,9 @@ class ProcessInfo:
     subprocess_specs: dict
     message_starts: list = field(default_factory=list)
     properties: dict = field(default_factory=dict)   # the process's camunda:properties (e.g. slaScheme)
+    # camunda:candidateStarterGroups / -Users: who may start it ("enterprise": the public portal)
+    starter_groups: list = field(default_factory=list)
+    starter_users: list = field(default_factory=list)
 
 
 @dataclass
@@ -191,6 +194,11 @@ class ParsedBundle:
     def where(self, element_id):
         f = self.files.get(element_id)
         return f, self.lines.get((f, element_id))
+
+
+def _names(value):
+    """A comma-separated Camunda list ("a, b") as a list; expressions are not allowed here."""
+    return [n.strip() for n in (value or "").split(",") if n.strip()]
 
 
 # SpiffWorkflow names its own internal task specs so; an element with such an id breaks the spec.
@@ -308,7 +316,9 @@ def parse_bundle(resources, check=None):
                       and isinstance(getattr(ts, "event_definition", None), QihuMessageEventDefinition)]
             props = {p.get("name"): p.get("value") for p in proc.findall(
                 f"{B}extensionElements/{C}properties/{C}property")}
-            processes[key] = ProcessInfo(key, proc.get("name"), name, spec, subs, starts, props)
+            processes[key] = ProcessInfo(key, proc.get("name"), name, spec, subs, starts, props,
+                                         _names(proc.get(C + "candidateStarterGroups")),
+                                         _names(proc.get(C + "candidateStarterUsers")))
     if not processes and not problems:
         bpmn_files = [n for n, _, d in added if not d]
         problems.extend(idle or [Problem('no executable process (a bpmn:process with isExecutable="true")',

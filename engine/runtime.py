@@ -56,7 +56,8 @@ def _all_tasks(wf):
 class _Row:
     """The instance row as the hot path needs it (read and written with Core, not the ORM)."""
 
-    __slots__ = ("id", "definition_id", "definition_key", "business_key", "status", "version", "ended_at", "new")
+    __slots__ = ("id", "definition_id", "definition_key", "business_key", "region", "status", "version", "ended_at",
+                 "new")
 
     def __init__(self, **kw):
         self.new = False
@@ -115,7 +116,8 @@ class _Ctx:
 
 # Hot-path statements are built once: building a statement costs more than running it on SQLite.
 _I = Instance.__table__
-_ROW_COLS = (_I.c.id, _I.c.definition_id, _I.c.definition_key, _I.c.business_key, _I.c.status, _I.c.version)
+_ROW_COLS = (_I.c.id, _I.c.definition_id, _I.c.definition_key, _I.c.business_key, _I.c.region, _I.c.status,
+             _I.c.version)
 _SELECT_ROW = select(*_ROW_COLS).where(_I.c.id == bindparam("iid"))
 _SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
 _SELECT_STATE = select(_I.c.state).where(_I.c.id == bindparam("iid"))
@@ -212,7 +214,8 @@ class Runtime:
             # The row first: task, subscription and job rows refer to it.
             s.execute(insert(Instance.__table__).values(
                 id=row.id, definition_id=row.definition_id, definition_key=row.definition_key,
-                business_key=row.business_key, version=row.version, started_by=ctx.user, started_at=ctx.now,
+                business_key=row.business_key, region=row.region, version=row.version, started_by=ctx.user,
+                started_at=ctx.now,
                 state="", updated_at=ctx.now, status=row.status))
             row.new = False
         self._advance(ctx)
@@ -471,6 +474,7 @@ class Runtime:
         groups, users = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
         row = {"id": tid, "instance_id": ctx.row.id, "definition_key": ctx.row.definition_key,
                "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
+               "region": ctx.row.region,
                "candidate_groups": ",".join(groups) or None, "candidate_users": ",".join(users) or None,
                "assignee": str(assignee) if assignee else None, "due_at": due, "priority": priority,
                "status": "ready", "created_at": ctx.now, "version": 1, "sla_colour": colour}
@@ -500,13 +504,16 @@ class Runtime:
         return colour, jobs
 
     # -- public operations -----------------------------------------------------------------
-    def start(self, key, data=None, business_key=None, version=None, user=None):
-        """Start an instance of the latest (or given) version; runs until it waits."""
+    def start(self, key, data=None, business_key=None, version=None, user=None, region=None):
+        """Start an instance of the latest (or given) version; runs until it waits.
+
+        region: where the appeal belongs (e.g. 湖州市), kept on the instance and its tasks.
+        """
         with self.engine.db.read() as s:
             definition = self.engine.repository.get_definition(s, key, version)
-        return self._start(definition, data, business_key, user)
+        return self._start(definition, data, business_key, user, region=region)
 
-    def _start(self, definition, data=None, business_key=None, user=None, message=None):
+    def _start(self, definition, data=None, business_key=None, user=None, message=None, region=None):
         info = self.engine.repository.process(definition)
         wf = BpmnWorkflow(info.spec, info.subprocess_specs, script_engine=self.engine.script_engine)
         if message is not None:
@@ -517,7 +524,7 @@ class Runtime:
         instance_id = str(uuid.uuid4())
         now = self.engine.clock.now()
         row = _Row(id=instance_id, definition_id=definition.id, definition_key=definition.key,
-                   business_key=business_key, status="running", version=1)
+                   business_key=business_key, region=(region or "").strip() or None, status="running", version=1)
         row.new = True
         with self.engine.db.write() as s:
             ctx = _Ctx(s, row, wf, user, now, _Snapshot())
@@ -530,7 +537,8 @@ class Runtime:
         self._deliver_outbox(ctx)
         return instance_id
 
-    def correlate(self, message, business_key=None, correlation=None, payload=None, all=False, user=None):
+    def correlate(self, message, business_key=None, correlation=None, payload=None, all=False, user=None,
+                  region=None):
         """Deliver a message to waiting instances, or start the definition it starts.
 
         Matches by message name, and business key and/or correlation values when given
@@ -564,7 +572,7 @@ class Runtime:
             if not latest:
                 raise NotFound(f"no instance or definition is waiting for message {message!r}")
             for d in latest.values():
-                started.append(self._start(d, payload or {}, business_key, user, message=message))
+                started.append(self._start(d, payload or {}, business_key, user, message=message, region=region))
         return {"delivered": delivered, "started": started}
 
     def _deliver(self, ctx, message, payload):
@@ -575,7 +583,8 @@ class Runtime:
         for name, payload, bkey in ctx.outbox:
             try:
                 # Same business key: the appeal keeps its number across mechanisms.
-                self.correlate(name, business_key=bkey, payload=payload, all=True, user=ctx.user)
+                self.correlate(name, business_key=bkey, payload=payload, all=True, user=ctx.user,
+                               region=ctx.row.region)
             except NotFound:
                 pass   # nobody listens: the thrower's audit trail already has the message
 
@@ -825,7 +834,7 @@ def _jsonable(value):
 
 def _instance_dict(r):
     return {"id": r.id, "definition_key": r.definition_key, "definition_id": r.definition_id,
-            "business_key": r.business_key, "status": r.status, "started_by": r.started_by,
+            "business_key": r.business_key, "region": r.region, "status": r.status, "started_by": r.started_by,
             "started_at": r.started_at.isoformat(), "ended_at": r.ended_at.isoformat() if r.ended_at else None}
 
 

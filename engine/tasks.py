@@ -14,7 +14,7 @@ from .workcal import CalendarYearUnknown
 
 def task_dict(r):
     return {"id": r.id, "instance_id": r.instance_id, "definition_key": r.definition_key,
-            "element_id": r.element_id, "name": r.name, "lane": r.lane,
+            "element_id": r.element_id, "name": r.name, "lane": r.lane, "region": r.region,
             "candidate_groups": r.candidate_groups.split(",") if r.candidate_groups else [],
             "candidate_users": r.candidate_users.split(",") if r.candidate_users else [],
             "assignee": r.assignee, "due_at": r.due_at.isoformat() if r.due_at else None,
@@ -108,7 +108,7 @@ class TaskService:
             return [task_dict(r) for r in rows]
 
     def inbox(self, user, definition_key=None, colour=None, overdue=False, priority=None, text=None,
-              order="due", limit=20, offset=0):
+              order="due", limit=20, offset=0, region=None):
         """One page of a user's open tasks (theirs, and their groups' unclaimed ones) with filters,
         the number of matches and counts per SLA colour under the same filters but the colour.
 
@@ -129,6 +129,8 @@ class TaskService:
                  .where(Task.status == "ready", self._visible(user, groups)))
             if definition_key:
                 q = q.where(Task.definition_key == definition_key)
+            if region:
+                q = q.where(Task.region == region)
             if overdue:
                 q = q.where(Task.due_at < now)
             if priority:

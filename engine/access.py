@@ -1,0 +1,122 @@
+"""Who may see and do what, beyond a task's own candidates (engine.tasks checks those).
+
+- An administrator (an active account with is_admin, or a member of the group ADMIN_GROUP,
+  for host apps without qihu accounts) may do everything: deploy, cancel, see every instance.
+  A disabled account is never an administrator, whatever its groups.
+- Anyone else sees an instance they take part in: they started it, or one of its tasks
+  (open or done) was theirs, offered to them, or offered to one of their groups.
+- A process declares who may start it with camunda:candidateStarterGroups/-Users; one
+  that declares nobody may be started by any signed-in user. The group PORTAL_GROUP
+  ("enterprise") marks the processes an enterprise may start from the public portal.
+
+Refusals are Forbidden with a Chinese message and the English one in brackets.
+"""
+from sqlalchemy import and_, exists, or_, select
+
+from .errors import Forbidden
+from .models import Instance, Membership, Task, TaskCandidate, UserAccount
+from .runtime import _instance_dict
+
+ADMIN_GROUP = "admin"
+PORTAL_GROUP = "enterprise"
+
+
+class Access:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def groups(self, session, user):
+        return set(session.scalars(select(Membership.group).where(Membership.user == user)))
+
+    def is_admin(self, user):
+        if not user:
+            return False
+        with self.engine.db.read() as s:
+            return self._is_admin(s, user)
+
+    def _is_admin(self, s, user):
+        account = s.execute(select(UserAccount.is_admin, UserAccount.is_active)
+                            .where(UserAccount.name == user)).first()
+        if account is not None and not account.is_active:
+            return False
+        if account is not None and account.is_admin:
+            return True
+        return s.scalar(select(Membership.user).where(Membership.user == user,
+                                                      Membership.group == ADMIN_GROUP)) is not None
+
+    def require_admin(self, user, what):
+        if not self.is_admin(user):
+            raise Forbidden(f"仅管理员可以执行此操作 ({user or 'anonymous'} may not {what}: administrators only)")
+
+    def involved(self, user, groups):
+        """SQL condition: the Instance row is one `user` takes part in (see the module doc)."""
+        offered = exists().where(and_(TaskCandidate.task_id == Task.id, or_(
+            and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(groups) or [""])),
+            and_(TaskCandidate.kind == "user", TaskCandidate.name == user))))
+        mine = exists().where(and_(Task.instance_id == Instance.id, or_(
+            Task.assignee == user, Task.completed_by == user, offered)))
+        return or_(Instance.started_by == user, mine)
+
+    def can_see_instance(self, user, instance_id):
+        if not user:
+            return False
+        with self.engine.db.read() as s:
+            if self._is_admin(s, user):
+                return True
+            q = select(Instance.id).where(Instance.id == instance_id, self.involved(user, self.groups(s, user)))
+            return s.scalar(q) is not None
+
+    def require_instance(self, user, instance_id):
+        """Forbidden unless `user` may see the instance (NotFound first for an unknown one)."""
+        self.engine.runtime.get(instance_id)
+        if not self.can_see_instance(user, instance_id):
+            raise Forbidden(f"无权查看流程实例 {instance_id}，您未参与办理 "
+                            f"({user or 'anonymous'} may not see instance {instance_id})")
+
+    def instances(self, user, key=None, status=None, business_key=None, limit=100):
+        """The instances `user` may see, newest first, as runtime.instances gives them: all of
+        them for an administrator, those they take part in for anyone else, none anonymously."""
+        if not user:
+            return []
+        with self.engine.db.read() as s:
+            q = select(Instance)
+            if not self._is_admin(s, user):
+                q = q.where(self.involved(user, self.groups(s, user)))
+            if key:
+                q = q.where(Instance.definition_key == key)
+            if status:
+                q = q.where(Instance.status == status)
+            if business_key:
+                q = q.where(Instance.business_key == business_key)
+            rows = s.scalars(q.order_by(Instance.started_at.desc(), Instance.id).limit(limit))
+            return [_instance_dict(r) for r in rows]
+
+    def starters(self, definition):
+        """(groups, users) declared by the process as its starters; both empty: anyone signed in."""
+        info = self.engine.repository.process(definition)
+        return list(info.starter_groups), list(info.starter_users)
+
+    def can_start(self, user, definition):
+        if not user:
+            return False
+        groups, users = self.starters(definition)
+        if not groups and not users:
+            return True
+        with self.engine.db.read() as s:
+            return self._is_admin(s, user) or user in users or bool(self.groups(s, user) & set(groups))
+
+    def require_start(self, user, key, version=None):
+        """The Definition row (latest, or `version`) when `user` may start it: NotFound for an
+        unknown key, Forbidden naming the starter groups and users otherwise."""
+        with self.engine.db.read() as s:
+            definition = self.engine.repository.get_definition(s, key, version)
+        if not self.can_start(user, definition):
+            groups, users = self.starters(definition)
+            who = ", ".join([*groups, *users])
+            raise Forbidden(f"无权发起流程 {key}，只有 {who} 可以发起 ({user or 'anonymous'} may not start {key}: "
+                            f"starter groups {', '.join(groups) or '-'}; users {', '.join(users) or '-'})")
+        return definition
+
+    def portal_definition(self, definition):
+        """True when enterprises may start this process from the public portal."""
+        return PORTAL_GROUP in self.starters(definition)[0]
