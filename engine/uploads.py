@@ -41,6 +41,10 @@ def safe_name(name):
     return name
 
 
+def _size_text(n):
+    return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{n / 1024:g} KB"
+
+
 def _plain_text(content):
     if b"\x00" in content:
         return False
@@ -65,7 +69,7 @@ def check(filename, content, max_bytes=MAX_BYTES):
     if not content:
         bad("文件为空 (empty file)")
     if len(content) > max_bytes:
-        bad(f"文件超过 {max_bytes // (1024 * 1024)} MB (file too large)")
+        bad(f"文件超过 {_size_text(max_bytes)} (file too large)")
     content_type, kind = ALLOWED[ext]
     if kind is None:
         ok = _plain_text(content)
