@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine import Engine, ManualClock  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.handlers import HandlerRegistry  # noqa: E402
-from engine.models import Base, Instance, Job  # noqa: E402
+from engine.models import Instance, Job  # noqa: E402
 from engine.worker import Worker  # noqa: E402
 
 DOC = b"""<?xml version="1.0" encoding="UTF-8"?>

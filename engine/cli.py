@@ -284,9 +284,13 @@ def worker(once):
 @click.option("--port", default=5000, type=int)
 @click.option("--no-worker", is_flag=True, help="do not run the embedded timer worker")
 def serve(host, port, no_worker):
-    """Run the web app (with an embedded worker unless --no-worker)."""
-    from web.app import create_app
-    app = create_app(embedded_worker=not no_worker)
+    """Run the web app (with an embedded worker unless --no-worker). Needs QIHU_SECRET_KEY."""
+    from web.app import InsecureSecretKey, create_app
+    try:
+        app = create_app(embedded_worker=not no_worker)
+    except InsecureSecretKey as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
     app.run(host=host, port=port, threaded=True)
 
 
@@ -294,13 +298,20 @@ def serve(host, port, no_worker):
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 def demo(host, port):
-    """Deploy the bundled diagrams, add demo users, and serve with an embedded worker."""
+    """Deploy the bundled diagrams, add demo users, and serve with an embedded worker.
+
+    Without QIHU_SECRET_KEY the session key is a random one kept in the data folder
+    (QIHU_DATA_DIR/secret_key), made on the first run."""
+    import os
     from .demo import seed
+    from web.app import DEFAULT_SECRET_KEY, create_app, local_secret_key
     e = _engine()
     for line in seed(e, BUNDLED_BPMN):
         click.echo(line)
-    from web.app import create_app
-    app = create_app(engine=e, embedded_worker=True)
+    config = {}
+    if e.settings.secret_key == DEFAULT_SECRET_KEY:
+        config["SECRET_KEY"] = local_secret_key(os.environ.get("QIHU_DATA_DIR") or "data")
+    app = create_app(engine=e, embedded_worker=True, config=config)
     click.echo(f"qihu demo on http://{host}:{port}/  (Ctrl-C to stop)")
     app.run(host=host, port=port, threaded=True)
 

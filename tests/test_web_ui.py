@@ -113,4 +113,5 @@ def test_api_only_mount(engine):
     Qihu(host, engine=engine, url_prefix="/bpm", ui=False)
     c = host.test_client()
     assert c.get("/bpm/").status_code == 404
-    assert c.get("/bpm/api/definitions").status_code == 200
+    assert c.get("/bpm/api/openapi.json").status_code == 200
+    assert c.get("/bpm/api/definitions").status_code == 401          # the API needs a signed-in caller

@@ -1,4 +1,11 @@
-"""JSON REST API under /api/: the CLI's operations over HTTP. Only calls the engine."""
+"""JSON REST API under /api/: the CLI's operations over HTTP. Only calls the engine.
+
+Who may call what (RULES, checked before every view; tests/test_api_permissions.py checks
+each endpoint): anonymous callers get the OpenAPI document only (401 elsewhere); deploying,
+messages, incidents and cancel/suspend/resume are for administrators (engine.access); any
+signed-in user lists definitions, and starts, sees and acts on what engine.access and the
+task's candidates allow them (403 otherwise).
+"""
 from dataclasses import asdict
 
 from flask import Blueprint, current_app, request
@@ -8,11 +15,22 @@ from engine.tasks import ORDERS as TASK_ORDERS
 from . import auth, csrf, errors, payload
 from .errors import ApiError
 from .identity import trusted_header_user
-from .openapi import openapi_document
+from .openapi import ADMIN, PUBLIC, SIGNED_IN, openapi_document
 from .responses import json_response
 
 blueprint = Blueprint("qihu_api", __name__)
 errors.register(blueprint)
+
+# Who may call a view: PUBLIC anyone; SIGNED_IN any signed-in user (the view may check more:
+# instance visibility, starters, task candidates); ADMIN administrators only.
+RULES = {}                      # view name -> rule; a view without one is refused (fail closed)
+
+
+def rule(level):
+    def mark(view):
+        RULES[view.__name__] = level
+        return view
+    return mark
 
 
 @blueprint.before_request
@@ -21,6 +39,19 @@ def _csrf_for_session_cookie():
     the trusted header identity (tests, trusted networks) and anonymous calls do not."""
     if _qihu().local_login and trusted_header_user() is None and auth.session_user() is not None:
         csrf.protect()
+
+
+@blueprint.before_request
+def _authorize():
+    level = RULES.get((request.endpoint or "").rpartition(".")[2])
+    if level == PUBLIC:
+        return
+    user = _acting_user()
+    if level == ADMIN and not _engine().access.is_admin(user):
+        raise ApiError(f"仅管理员可以执行此操作 ({user} may not {request.method} {request.path}: "
+                       "administrators only)", 403)
+    if level not in (SIGNED_IN, ADMIN):
+        raise ApiError(f"此接口未设置访问权限 (no access rule for {request.endpoint})", 403)
 
 
 def _qihu():
@@ -36,10 +67,10 @@ def _user():
 
 
 def _acting_user():
-    """The user a task operation acts as: required (401 when unknown)."""
+    """The calling user: required (401 when unknown)."""
     user = _user()
     if user is None:
-        raise ApiError("需要用户身份 (no user: sign in; where the app trusts it, "
+        raise ApiError("需要登录 (no user: sign in; where the app trusts it, "
                        "send the X-Qihu-User header or ?user=)", 401)
     return user
 
@@ -51,6 +82,7 @@ def _status_arg(default):
 
 # -- deployments and definitions -------------------------------------------------------------
 @blueprint.post("/deployments")
+@rule(ADMIN)
 def deploy():
     files, name = payload.deploy_files()
     result = _engine().repository.deploy(files, name=name, user=_user())
@@ -58,6 +90,7 @@ def deploy():
 
 
 @blueprint.get("/definitions")
+@rule(SIGNED_IN)
 def definitions():
     rows = _engine().repository.definitions(key=request.args.get("key") or None,
                                             latest_only=not payload.flag_arg("all_versions"))
@@ -66,40 +99,50 @@ def definitions():
 
 # -- instances --------------------------------------------------------------------------------
 @blueprint.post("/instances")
+@rule(SIGNED_IN)                # and a starter of the process (engine.access.require_start)
 def start_instance():
+    user = _acting_user()
     body = payload.json_body()
-    iid = _engine().runtime.start(payload.required_str(body, "key"), payload.optional_dict(body, "data"),
-                                  business_key=payload.optional_str(body, "business_key"),
-                                  version=payload.optional_int(body, "version"), user=_user())
+    key, version = payload.required_str(body, "key"), payload.optional_int(body, "version")
+    data, business_key = payload.optional_dict(body, "data"), payload.optional_str(body, "business_key")
+    e = _engine()
+    e.access.require_start(user, key, version)
+    iid = e.runtime.start(key, data, business_key=business_key, version=version, user=user)
     return json_response({"id": iid}, 201)
 
 
 @blueprint.get("/instances")
+@rule(SIGNED_IN)                # administrators see all; others those they take part in
 def instances():
     args = request.args
-    rows = _engine().runtime.instances(key=args.get("key") or None, status=args.get("status") or None,
-                                       business_key=args.get("business_key") or None,
-                                       limit=payload.int_arg("limit", 100, low=1))
+    rows = _engine().access.instances(_acting_user(), key=args.get("key") or None,
+                                      status=args.get("status") or None,
+                                      business_key=args.get("business_key") or None,
+                                      limit=payload.int_arg("limit", 100, low=1))
     return json_response(rows)
 
 
 @blueprint.get("/instances/<instance_id>")
+@rule(SIGNED_IN)                # engine.access.require_instance
 def instance(instance_id):
     e = _engine()
+    e.access.require_instance(_acting_user(), instance_id)
     return json_response({"instance": e.runtime.get(instance_id), "data": e.runtime.data(instance_id),
                           "tasks": e.tasks.list(instance_id=instance_id, limit=payload.MAX_LIMIT),
                           "incidents": e.runtime.incidents(instance_id)})
 
 
 @blueprint.get("/instances/<instance_id>/history")
+@rule(SIGNED_IN)                # engine.access.require_instance
 def instance_history(instance_id):
     e = _engine()
-    e.runtime.get(instance_id)   # 404 for an unknown instance, not an empty list
+    e.access.require_instance(_acting_user(), instance_id)   # 404 for an unknown instance first
     types = [t for t in request.args.get("types", "").split(",") if t.strip()] or None
     return json_response(e.history.events(instance_id, types))
 
 
 @blueprint.post("/instances/<instance_id>/cancel")
+@rule(ADMIN)
 def cancel_instance(instance_id):
     reason = payload.optional_str(payload.json_body(), "reason")
     _engine().runtime.cancel(instance_id, user=_user(), reason=reason)
@@ -107,25 +150,43 @@ def cancel_instance(instance_id):
 
 
 @blueprint.post("/instances/<instance_id>/suspend")
+@rule(ADMIN)
 def suspend_instance(instance_id):
     _engine().runtime.suspend(instance_id, user=_user())
     return json_response(_engine().runtime.get(instance_id))
 
 
 @blueprint.post("/instances/<instance_id>/resume")
+@rule(ADMIN)
 def resume_instance(instance_id):
     _engine().runtime.resume(instance_id, user=_user())
     return json_response(_engine().runtime.get(instance_id))
 
 
 # -- tasks ------------------------------------------------------------------------------------
+def _inbox_owner(caller):
+    """Whose tasks GET /tasks lists: the caller's own; ?user=someone else for administrators
+    only; None (every task) for an administrator who names nobody."""
+    named = (request.args.get("user") or "").strip() or None
+    if named == caller:
+        return caller
+    is_admin = _engine().access.is_admin(caller)
+    if named is None:
+        return None if is_admin else caller
+    if not is_admin:
+        raise ApiError(f"只能查看本人的待办 ({caller} may not list the tasks of {named}: administrators only)", 403)
+    return named
+
+
 @blueprint.get("/tasks")
+@rule(SIGNED_IN)                # the caller's own tasks; others' for administrators (_inbox_owner)
 def tasks():
     args = request.args
+    owner = _inbox_owner(_acting_user())
     order = args.get("order", "due")
     if order not in TASK_ORDERS:
         raise ApiError(f"参数 order 应为以下之一 (?order must be one of): {', '.join(TASK_ORDERS)}")
-    rows = _engine().tasks.list(user=args.get("user") or None, status=_status_arg("ready"),
+    rows = _engine().tasks.list(user=owner, status=_status_arg("ready"),
                                 definition_key=args.get("definition_key") or None,
                                 instance_id=args.get("instance") or None, order=order,
                                 limit=payload.int_arg("limit", 50, low=1),
@@ -134,23 +195,28 @@ def tasks():
 
 
 @blueprint.get("/tasks/<task_id>")
+@rule(SIGNED_IN)                # assignee or candidate (tasks.visible_get), or an administrator
 def task(task_id):
-    return json_response(_engine().tasks.get(task_id))
+    user, e = _acting_user(), _engine()
+    return json_response(e.tasks.get(task_id) if e.access.is_admin(user) else e.tasks.visible_get(task_id, user))
 
 
 @blueprint.post("/tasks/<task_id>/claim")
+@rule(SIGNED_IN)                # a candidate (engine.tasks)
 def claim_task(task_id):
     _engine().tasks.claim(task_id, _acting_user())
     return json_response(_engine().tasks.get(task_id))
 
 
 @blueprint.post("/tasks/<task_id>/unclaim")
+@rule(SIGNED_IN)                # the assignee (engine.tasks)
 def unclaim_task(task_id):
     _engine().tasks.unclaim(task_id, _acting_user())
     return json_response(_engine().tasks.get(task_id))
 
 
 @blueprint.post("/tasks/<task_id>/complete")
+@rule(SIGNED_IN)                # the assignee, or a candidate of an unclaimed task (engine.tasks)
 def complete_task(task_id):
     user = _acting_user()
     data = payload.optional_dict(payload.json_body(), "data")
@@ -163,6 +229,7 @@ def complete_task(task_id):
 
 # -- messages and incidents -------------------------------------------------------------------
 @blueprint.post("/messages")
+@rule(ADMIN)
 def correlate_message():
     body = payload.json_body()
     result = _engine().runtime.correlate(
@@ -173,6 +240,7 @@ def correlate_message():
 
 
 @blueprint.get("/incidents")
+@rule(ADMIN)
 def incidents():
     rows = _engine().runtime.incidents(instance_id=request.args.get("instance") or None,
                                        status=_status_arg("open"))
@@ -180,11 +248,13 @@ def incidents():
 
 
 @blueprint.post("/incidents/<int:incident_id>/retry")
+@rule(ADMIN)
 def retry_incident(incident_id):
     return json_response(_engine().runtime.retry_incident(incident_id, user=_user()))
 
 
 @blueprint.post("/incidents/<int:incident_id>/resolve")
+@rule(ADMIN)
 def resolve_incident(incident_id):
     data = payload.optional_dict(payload.json_body(), "data")
     return json_response(_engine().runtime.resolve_incident(incident_id, data, user=_user()))
@@ -192,5 +262,6 @@ def resolve_incident(incident_id):
 
 # -- the description of all of the above ------------------------------------------------------
 @blueprint.get("/openapi.json")
+@rule(PUBLIC)
 def openapi():
     return json_response(openapi_document(server_url=request.script_root + _qihu().url_prefix))

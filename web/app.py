@@ -1,12 +1,19 @@
 """`qihu serve` / `qihu demo`: a stand-alone Flask app hosting the Qihu extension at the root."""
 import atexit
 import os
+import secrets
 import threading
+from pathlib import Path
 
 from flask import Flask
 
+from engine.config import Settings
+
 from . import Qihu
 
+DEFAULT_SECRET_KEY = Settings.secret_key     # public (it is in the source): anyone could forge a sign-in
+ALLOW_DEFAULT_SECRET = "QIHU_ALLOW_DEFAULT_SECRET"
+SECRET_KEY_FILE = "secret_key"
 MAX_UPLOAD = 16 * 1024 * 1024      # a bundle of diagrams is far smaller
 
 _workers = {}                      # id(engine) -> Worker: one embedded worker per engine per process
@@ -15,19 +22,67 @@ _workers_lock = threading.Lock()
 
 def create_app(engine=None, embedded_worker=False, config=None):
     """The stand-alone app: qihu's own sign-in is the identity; the X-Qihu-User header counts
-    only with config QIHU_TRUST_USER_HEADER=True (tests and trusted networks)."""
+    only with config QIHU_TRUST_USER_HEADER=True (tests and trusted networks).
+
+    Raises InsecureSecretKey when the session key would be the public default one, unless the
+    app is in testing or debug mode or config QIHU_ALLOW_DEFAULT_SECRET is true."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.update(config or {})
     app.json.ensure_ascii = False
     qihu = Qihu(app, engine=engine)
-    engine = qihu.engine
+    made_engine, engine = engine is None, qihu.engine
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = engine.settings.secret_key
+    try:
+        _refuse_default_secret(app)
+    except InsecureSecretKey:
+        if made_engine:
+            engine.close()
+        raise
     if embedded_worker and _serving_process(app):
         qihu.worker = start_worker(engine)
     return app
+
+
+class InsecureSecretKey(RuntimeError):
+    """The app would sign its session cookies with the public default key."""
+
+
+def _refuse_default_secret(app):
+    """Outside debug and testing the default key is refused: whoever knows it (it is in the source)
+    can forge a session cookie and sign in as anyone."""
+    if app.config["SECRET_KEY"] != DEFAULT_SECRET_KEY:
+        return
+    if app.testing or app.debug or app.config.get(ALLOW_DEFAULT_SECRET):
+        return
+    raise InsecureSecretKey(
+        "QIHU_SECRET_KEY is not set: refusing to serve with the public default secret key, with which anyone "
+        "could forge a sign-in. Set QIHU_SECRET_KEY to a long random value (e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`) and keep it secret "
+        "(未设置 QIHU_SECRET_KEY：不能使用公开的默认密钥运行)")
+
+
+def local_secret_key(data_dir):
+    """A random secret key made on first use and kept in <data_dir>/secret_key (mode 0600), so
+    `qihu demo` needs no configuration and its sign-ins survive a restart."""
+    path = Path(data_dir) / SECRET_KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) < 32:
+            raise InsecureSecretKey(f"{path} holds no usable secret key (under 32 characters): "
+                                    "delete it to have a new one made, or set QIHU_SECRET_KEY") from None
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)          # readable by others: anyone of them could forge a sign-in
+        return key
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(key + "\n")
+    return key
 
 
 def _serving_process(app):

@@ -1,5 +1,6 @@
 """Engine errors -> HTTP status and a JSON body {"error": ...}; never a stack trace."""
 import logging
+import re
 
 from flask import request
 from werkzeug.exceptions import HTTPException
@@ -11,6 +12,7 @@ from .responses import error_response
 log = logging.getLogger(__name__)
 
 STATUS = [(NotFound, 404), (Forbidden, 403), (Conflict, 409), (InvalidState, 409)]
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 class ApiError(Exception):
@@ -26,6 +28,9 @@ def _qihu_error(e):
         return error_response(422, str(e), errors=e.errors)
     if isinstance(e, DeployError):
         return error_response(400, str(e), problems=[p.as_dict() for p in e.problems])
+    if isinstance(e, Forbidden) and not _CHINESE.search(str(e)):
+        # engine.tasks refuses in English only; the person refused reads Chinese first
+        return error_response(403, f"没有权限 (forbidden: {e})")
     for cls, status in STATUS:
         if isinstance(e, cls):
             return error_response(status, str(e))

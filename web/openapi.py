@@ -1,6 +1,7 @@
 """The OpenAPI 3.0 description of the REST API (web/api.py), written by hand.
 
-tests/test_web_api.py checks it is valid and names every route of the API blueprint.
+tests/test_web_api.py checks it is valid and names every route of the API blueprint;
+tests/test_api_permissions.py that each operation's x-qihu-access is web/api.py's rule.
 """
 import copy
 
@@ -37,20 +38,37 @@ def _body(schema, required=True):
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
-def _op(summary, tag, responses, params=None, body=None, user=False):
-    op = {"summary": summary, "tags": [tag], "responses": responses}
+# Who may call an operation (web/api.py RULES; tests/test_api_permissions.py keeps both in step).
+PUBLIC, SIGNED_IN, ADMIN = "public", "signed_in", "admin"
+ACCESS_TEXT = {PUBLIC: "公开，无需登录", SIGNED_IN: "需登录", ADMIN: "仅管理员"}
+SECURITY = [{"qihuSession": []}, {"qihuUserHeader": []}]
+SECURITY_SCHEMES = {
+    "qihuSession": {"type": "apiKey", "in": "cookie", "name": "session",
+                    "description": "qihu 自带登录（/login）的会话 Cookie；POST 请求须带 X-CSRFToken 请求头"},
+    "qihuUserHeader": {"type": "apiKey", "in": "header", "name": "X-Qihu-User",
+                       "description": "调用者用户名（也可用 ?user=）；仅当应用设置 QIHU_TRUST_USER_HEADER 时有效："
+                                      "用于测试和受信网关之后，不可用于公网"},
+}
+
+
+def _op(summary, tag, responses, params=None, body=None, access=SIGNED_IN, forbidden=None):
+    """An operation; `access` says who may call it and `forbidden` when a signed-in caller gets 403
+    (administrators-only operations always say so)."""
+    if access == ADMIN:
+        forbidden = forbidden or "不是管理员"
+    rule = ACCESS_TEXT[access] + (f"；{forbidden}时返回 403" if forbidden and access != ADMIN else "")
+    op = {"summary": summary, "description": f"权限：{rule}。", "tags": [tag], "x-qihu-access": access,
+          "security": [] if access == PUBLIC else copy.deepcopy(SECURITY), "responses": dict(responses)}
+    if access != PUBLIC:
+        op["responses"]["401"] = _error("未登录")
+    if forbidden:
+        op["responses"]["403"] = _error(f"没有权限：{forbidden}")
     if params:
         op["parameters"] = params
     if body:
         op["requestBody"] = body
-    if user:
-        op["parameters"] = op.get("parameters", []) + [_USER_HEADER]
     return op
 
-
-_USER_HEADER = {"name": "X-Qihu-User", "in": "header", "required": False,
-                "description": "调用者用户名（临时身份，登录功能上线前使用；也可用 ?user=）",
-                "schema": {"type": "string"}}
 
 NOT_FOUND, BAD = _error("不存在"), _error("请求有误")
 CONFLICT = _error("状态不允许或并发冲突")
@@ -90,7 +108,7 @@ SCHEMAS = {
     "Task": _object({"id": _STR, "instance_id": _STR, "definition_key": _STR, "element_id": _STR, "name": _NSTR,
                      "lane": _NSTR, "candidate_groups": _array(_STR), "candidate_users": _array(_STR),
                      "assignee": _NSTR, "due_at": _NTIME, "priority": _INT,
-                     "status": {"type": "string", "enum": ["ready", "completed", "cancelled"]},
+                     "status": {"type": "string", "enum": ["ready", "completed", "cancelled", "returned"]},
                      "created_at": _TIME, "completed_at": _NTIME, "completed_by": _NSTR}),
     "FormField": {"type": "object", "required": ["id", "label", "type"], "properties": {
         "id": _STR, "label": _STR, "type": _STR, "default": {"nullable": True},
@@ -117,62 +135,69 @@ _MESSAGE = _object({"name": _STR, "business_key": _NSTR, "correlation": _NFREE, 
                    ["name"])
 _DATA = _object({"data": _NFREE}, [])
 _INSTANCE_OK = {"200": _json(_ref("Instance")), "404": NOT_FOUND, "409": CONFLICT}
-_TASK_OK = {"200": _json(_ref("TaskDetail")), "401": _error("缺少用户身份"), "403": _error("无权办理"),
-            "404": NOT_FOUND, "409": CONFLICT}
+_TASK_OK = {"200": _json(_ref("TaskDetail")), "404": NOT_FOUND, "409": CONFLICT}
 _UNPROCESSABLE = _json(_ref("Unprocessable"), "表单数据有误，或流程脚本、表达式出错；未保存任何更改")
+_NOT_INVOLVED = "未参与此流程实例（发起、办理或候选）"
+_NOT_CANDIDATE = "不是此任务的办理人或候选人"
 
 PATHS = {
     "/api/deployments": {"post": _op("部署 .bpmn/.dmn 文件（一个或多个为一组）", "部署", {
         "201": _json(_ref("DeployResult"), "已部署新版本"),
         "200": _json(_ref("DeployResult"), "内容未变，未创建新版本"),
-        "400": _json(_ref("DeployError"), "文件有误，未部署")}, body=_DEPLOY_BODY, user=True)},
+        "400": _json(_ref("DeployError"), "文件有误，未部署")}, body=_DEPLOY_BODY, access=ADMIN)},
     "/api/definitions": {"get": _op("已部署的流程定义", "部署", {"200": _json(_array(_ref("Definition")))}, [
         _query("key", "只看这个流程标识"),
         _query("all_versions", "为 1 时列出所有版本（默认只列最新版本）")])},
     "/api/instances": {
         "post": _op("发起流程实例", "流程实例", {
             "201": _json(_object({"id": _STR}), "已发起"), "400": BAD, "404": NOT_FOUND,
-            "422": _UNPROCESSABLE}, body=_body(_START), user=True),
-        "get": _op("流程实例列表", "流程实例", {"200": _json(_array(_ref("Instance"))), "400": BAD}, [
+            "422": _UNPROCESSABLE}, body=_body(_START),
+            forbidden="流程声明了发起人（camunda:candidateStarterGroups/Users）而调用者不在其中"),
+        "get": _op("流程实例列表（管理员看全部，其他人只看本人参与的）", "流程实例", {
+            "200": _json(_array(_ref("Instance"))), "400": BAD}, [
             _query("key", "流程标识"), _query("status", "running / suspended / completed / cancelled"),
             _query("business_key", "业务编号"), _query("limit", "最多条数（默认 100）", _INT)])},
     "/api/instances/{instance_id}": {"get": _op("流程实例详情：变量、待办任务、异常", "流程实例", {
-        "200": _json(_ref("InstanceDetail")), "404": NOT_FOUND}, [INSTANCE_ID])},
+        "200": _json(_ref("InstanceDetail")), "404": NOT_FOUND}, [INSTANCE_ID], forbidden=_NOT_INVOLVED)},
     "/api/instances/{instance_id}/history": {"get": _op("流程实例的审计记录", "流程实例", {
         "200": _json(_array(_ref("HistoryEvent"))), "404": NOT_FOUND}, [
-        INSTANCE_ID, _query("types", "只看这些事件类型（逗号分隔）")])},
+        INSTANCE_ID, _query("types", "只看这些事件类型（逗号分隔）")], forbidden=_NOT_INVOLVED)},
     "/api/instances/{instance_id}/cancel": {"post": _op("终止流程实例", "流程实例", _INSTANCE_OK, [INSTANCE_ID],
-                                                        _body(_object({"reason": _NSTR}, []), False), True)},
+                                                        _body(_object({"reason": _NSTR}, []), False), ADMIN)},
     "/api/instances/{instance_id}/suspend": {"post": _op("挂起流程实例", "流程实例", _INSTANCE_OK, [INSTANCE_ID],
-                                                         user=True)},
+                                                         access=ADMIN)},
     "/api/instances/{instance_id}/resume": {"post": _op("恢复已挂起的流程实例", "流程实例", _INSTANCE_OK,
-                                                        [INSTANCE_ID], user=True)},
-    "/api/tasks": {"get": _op("待办任务列表", "任务", {"200": _json(_array(_ref("Task"))), "400": BAD}, [
-        _query("user", "只看此用户可办的任务（本人的与所在组未认领的）"), _query("instance", "流程实例 id"),
-        _query("definition_key", "流程标识"), _query("status", "ready（默认）/ completed / cancelled / all"),
+                                                        [INSTANCE_ID], access=ADMIN)},
+    "/api/tasks": {"get": _op("待办任务列表（默认本人的；管理员不指定 user 时为全部）", "任务", {
+        "200": _json(_array(_ref("Task"))), "400": BAD}, [
+        _query("user", "只看此用户可办的任务（本人的与所在组未认领的）；指定他人仅限管理员"),
+        _query("instance", "流程实例 id"),
+        _query("definition_key", "流程标识"), _query("status", "ready（默认）/ completed / cancelled / returned / all"),
         _query("order", "排序（默认 due：到期时间）", {"type": "string", "enum": list(TASK_ORDERS)}),
-        _query("limit", "最多条数（默认 50，最大 500）", _INT), _query("offset", "跳过条数", _INT)])},
+        _query("limit", "最多条数（默认 50，最大 500）", _INT), _query("offset", "跳过条数", _INT)],
+        forbidden="非管理员用 user 指定了他人")},
     "/api/tasks/{task_id}": {"get": _op("任务详情（含表单）", "任务", {
-        "200": _json(_ref("TaskDetail")), "404": NOT_FOUND}, [TASK_ID])},
-    "/api/tasks/{task_id}/claim": {"post": _op("认领任务", "任务", _TASK_OK, [TASK_ID], user=True)},
-    "/api/tasks/{task_id}/unclaim": {"post": _op("退回认领", "任务", _TASK_OK, [TASK_ID], user=True)},
+        "200": _json(_ref("TaskDetail")), "404": NOT_FOUND}, [TASK_ID], forbidden=_NOT_CANDIDATE)},
+    "/api/tasks/{task_id}/claim": {"post": _op("认领任务", "任务", _TASK_OK, [TASK_ID],
+                                               forbidden="不是此任务的候选人")},
+    "/api/tasks/{task_id}/unclaim": {"post": _op("退回认领", "任务", _TASK_OK, [TASK_ID],
+                                                 forbidden="任务不是由调用者认领的")},
     "/api/tasks/{task_id}/complete": {"post": _op("提交表单，办结任务", "任务", {
-        "200": _json(_ref("Completed")), "400": BAD, "401": _error("缺少用户身份"), "403": _error("无权办理"),
-        "404": NOT_FOUND, "409": CONFLICT, "422": _UNPROCESSABLE},
-        [TASK_ID], _body(_DATA, False), True)},
+        "200": _json(_ref("Completed")), "400": BAD, "404": NOT_FOUND, "409": CONFLICT, "422": _UNPROCESSABLE},
+        [TASK_ID], _body(_DATA, False), forbidden=_NOT_CANDIDATE)},
     "/api/messages": {"post": _op("发送消息（送达等待的实例，或发起以此消息开始的流程）", "消息", {
         "200": _json(_ref("Correlated")), "400": BAD, "404": _error("没有等待此消息的实例或流程"),
-        "409": _error("匹配到多个实例"), "422": _UNPROCESSABLE}, body=_body(_MESSAGE), user=True)},
+        "409": _error("匹配到多个实例"), "422": _UNPROCESSABLE}, body=_body(_MESSAGE), access=ADMIN)},
     "/api/incidents": {"get": _op("异常（处理程序失败）", "异常", {"200": _json(_array(_ref("Incident")))}, [
-        _query("instance", "流程实例 id"), _query("status", "open（默认）/ resolved / all")])},
+        _query("instance", "流程实例 id"), _query("status", "open（默认）/ resolved / all")], access=ADMIN)},
     "/api/incidents/{incident_id}/retry": {"post": _op("立即重试失败的处理程序", "异常", {
         "200": _json(_ref("Incident")), "404": NOT_FOUND, "409": CONFLICT, "422": _UNPROCESSABLE},
-        [INCIDENT_ID], user=True)},
+        [INCIDENT_ID], access=ADMIN)},
     "/api/incidents/{incident_id}/resolve": {"post": _op("人工补录结果，跳过处理程序", "异常", {
         "200": _json(_ref("Incident")), "400": BAD, "404": NOT_FOUND, "409": CONFLICT,
         "422": _UNPROCESSABLE},
-        [INCIDENT_ID], _body(_DATA, False), True)},
-    "/api/openapi.json": {"get": _op("本接口文档（OpenAPI 3.0）", "文档", {"200": _json(_FREE)})},
+        [INCIDENT_ID], _body(_DATA, False), ADMIN)},
+    "/api/openapi.json": {"get": _op("本接口文档（OpenAPI 3.0）", "文档", {"200": _json(_FREE)}, access=PUBLIC)},
 }
 
 
@@ -182,8 +207,11 @@ def openapi_document(server_url=""):
         "openapi": "3.0.3",
         "info": {"title": "企呼 qihu 流程引擎接口", "version": "1",
                  "description": ("企业诉求办理流程引擎的 REST 接口。请求体为 JSON（Content-Type: application/json，"
-                                 "否则 415）；部署也可用 multipart 上传文件。所有错误返回 JSON {\"error\": \"...\"}。")},
+                                 "否则 415）；部署也可用 multipart 上传文件。所有错误返回 JSON {\"error\": \"...\"}。"
+                                 "除本文档外都须登录（否则 401）；部署、消息、异常处理和终止/挂起/恢复实例仅限管理员，"
+                                 "其他操作只限调用者参与的实例和任务（否则 403）。每个操作的 x-qihu-access 为 "
+                                 "public / signed_in / admin。")},
         "servers": [{"url": server_url or "/"}],
         "paths": copy.deepcopy(PATHS),
-        "components": {"schemas": copy.deepcopy(SCHEMAS)},
+        "components": {"schemas": copy.deepcopy(SCHEMAS), "securitySchemes": copy.deepcopy(SECURITY_SCHEMES)},
     }
