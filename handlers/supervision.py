@@ -100,6 +100,7 @@ LEDGER_KINDS = {
     "responsibility_list": "责任清单", "experience_list": "经验清单", "case_library": "案例库",
     "rule_library": "长效机制", "policy_suggestion": "政策建议", "tracking_library": "问题处置跟踪库",
     "discipline_referral": "移送纪委监委", "joint_meeting_agenda": "联席会议议题",
+    "rating": "企业评价（好差评）",
 }
 
 

@@ -44,7 +44,7 @@ def test_walk_an_appeal_from_the_command_line(qihu):
     tid = task_id(qihu("tasks", "--user", "bumen").output, "部门办理")
     qihu("complete", tid, "--user", "bumen", "--data", '{"result": "solved", "reply": "已协调"}')
     tid = task_id(qihu("tasks", "--user", "shouli").output, "企业评价")
-    qihu("complete", tid, "--user", "shouli", "--data", '{"rating": "5"}')
+    qihu("complete", tid, "--user", "shouli", "--data", '{"rate_plan": "5", "rate_process": "5", "rate_result": "5"}')
     shown = json.loads(qihu("show", iid).output)
     assert shown["instance"]["status"] == "completed"
     assert shown["data"]["department"] == "dept_resource"

@@ -5,7 +5,10 @@ Tiers: 一般问题板块办 (the board of the appeal's category, 5 working days
 复杂问题协商办 (综合板块 collects → 兜底板块; cross-department: 企服中心主任 convenes) →
 疑难问题会议办 (企服中心 prepares the 议题, a city leader convenes the 联席会议; decisions supervised
 with a 督办函 and a supervision task; 长效机制) → 省营商环境专班 when the city cannot solve it →
-答复企业 → 企业评价 → 归档 → 复盘 (建章立制). 不能办 after the province throws `say_no`.
+答复企业 → 企业评价 (好差评: plan, process, result on five levels, each rating a ledger line) →
+归档 → 复盘 (建章立制). A bad rating (any of the three 不满意/非常不满意) goes to 二次督办 by the
+督查室: re-handled from 复杂问题协商办 and rated again, or closed after verification.
+不能办 after the province throws `say_no`.
 
 Groups (candidate groups) and their Chinese names:
     hz_centre             企服中心（企业综合服务中心）
@@ -73,6 +76,12 @@ def completed_elements(sc, iid):
     return [e["element_id"] for e in sc.events(iid) if e["type"] in ("element_completed", "task_completed")]
 
 
+GOOD = {"rate_plan": "5", "rate_process": "4", "rate_result": "5"}
+BASIC = {"rate_plan": "3", "rate_process": "3", "rate_result": "3"}
+BAD = {"rate_plan": "4", "rate_process": "4", "rate_result": "2"}     # one bottom-two level is enough
+RATINGS = {"satisfied": GOOD, "basic": BASIC, "unsatisfied": BAD}
+
+
 def reply_evaluate_review(sc, iid, evaluation="satisfied", make_rule=False, rule_title=None):
     t = sc.task(iid, "Task_reply")
     assert t["candidate_groups"] == ["hz_centre"]
@@ -80,7 +89,7 @@ def reply_evaluate_review(sc, iid, evaluation="satisfied", make_rule=False, rule
     t = sc.task(iid, "Task_evaluate")
     assert t["assignee"] == "ent_a" and t["candidate_groups"] == [] and t["lane"] == "企业"
     assert "Task_evaluate" in sc.inbox("ent_a")
-    sc.complete(iid, "Task_evaluate", "ent_a", {"evaluation": evaluation, "evaluation_comment": "评价"})
+    sc.complete(iid, "Task_evaluate", "ent_a", {**RATINGS[evaluation], "rate_comment": "评价"})
     if evaluation == "unsatisfied":
         return
     t = sc.task(iid, "Task_review")
@@ -127,7 +136,7 @@ def test_tier1_the_board_solves_it(sc, clock):
     assert sc.status(iid) == "completed"
     assert sc.colours(iid) == []                           # solved in time: no colour change
     assert sc.notifications(iid) == []                      # no reminder
-    assert sc.ledger(iid) == [] and sc.letters(iid) == [] and thrown(sc, iid) == []
+    assert [k for k, _, _ in sc.ledger(iid)] == ["rating"] and sc.letters(iid) == [] and thrown(sc, iid) == []
     done = completed_elements(sc, iid)
     assert "Task_archive" in done and "Task_collect" not in done and "EndEvent_closed" in done
     assert sc.data(iid)["channel"] == "hotline"
@@ -189,7 +198,7 @@ def test_tier2_the_fallback_board_solves_it(sc, clock):
     sc.complete(iid, "Task_fallback_handle", "dd", {"fallback_result": "solved", "fallback_reply": "兜底处置完成"})
     reply_evaluate_review(sc, iid, "satisfied", make_rule=True, rule_title="项目投资类问题兜底处置规则")
     assert sc.status(iid) == "completed"
-    [(kind, title, data)] = sc.ledger(iid)
+    [(kind, title, data)] = sc.ledger(iid, "rule_library")
     assert (kind, title) == ("rule_library", "项目投资类问题兜底处置规则")
     assert data["source"] == "复盘" and data["category"] == "investment" and data["note"] == "复盘"
     assert sc.letters(iid) == [] and thrown(sc, iid) == [] and sc.notifications(iid) == []
@@ -214,7 +223,7 @@ def test_tier2_cross_department_issue_convened_by_the_centre_director(sc, clock)
     reply_evaluate_review(sc, iid, "satisfied")
     assert sc.status(iid) == "completed"
     assert sc.data(iid)["departments"] == "惠企政策兑现专区、市财政局、市税务局"
-    assert sc.ledger(iid) == [] and thrown(sc, iid) == []
+    assert [k for k, _, _ in sc.ledger(iid)] == ["rating"] and thrown(sc, iid) == []
     assert "Task_joint_meeting" not in completed_elements(sc, iid)
 
 
@@ -255,7 +264,7 @@ def test_tier3_joint_meeting_decides_with_a_long_term_mechanism_and_supervision(
     sc.complete(iid, "Task_supervise", "du", {"implemented": True, "supervision_note": "已落实"})
     reply_evaluate_review(sc, iid, "satisfied")
     assert sc.status(iid) == "completed"
-    assert [k for k, _, _ in sc.ledger(iid)] == ["joint_meeting_agenda", "rule_library"]
+    assert [k for k, _, _ in sc.ledger(iid)] == ["joint_meeting_agenda", "rule_library", "rating"]
     assert thrown(sc, iid) == [] and "Task_escalate_province" not in completed_elements(sc, iid)
 
 
@@ -319,7 +328,10 @@ def test_say_no_is_thrown_when_city_and_province_cannot(sc, engine, clock):
     # nobody listens in this bundle: recorded and dropped, the appeal goes on
     assert [i["id"] for i in sc.instances(KEY)] == [iid]
     reply_evaluate_review(sc, iid, "unsatisfied")
-    sc.complete(iid, "Task_revisit", "zhou", {"revisit_note": "已解释政策依据", "reopen": False})
+    t = sc.task(iid, "Task_second_supervision")           # 二次督办 verifies: the "cannot" stands
+    assert t["candidate_groups"] == ["hz_supervision"]
+    sc.complete(iid, "Task_second_supervision", "du", {"second_result": "close",
+                                                         "second_opinion": "经核实属省级法规限制，已解释政策依据"})
     sc.complete(iid, "Task_review", "zhou", {"review_note": "形成政策建议", "make_rule": False})
     assert sc.status(iid) == "completed"
     assert thrown(sc, iid) == ["say_no"]
@@ -339,23 +351,110 @@ def test_say_no_starts_a_listener_with_the_same_business_key(sc, engine, clock):
         ("市经信局", "cannot", "湖州某新材料有限公司")
 
 
-# -- evaluation 不满意 -------------------------------------------------------------------------
+# -- 好差评 and 二次督办 -------------------------------------------------------------------------
 
-def test_unsatisfied_enterprise_reopens_the_appeal_in_tier2(sc, clock):
+def ratings(sc, iid):
+    """[(plan, process, result, bad)] of the rating lines of the ledger, in order."""
+    return [(d["rate_plan"], d["rate_process"], d["rate_result"], d["bad"]) for _, _, d in sc.ledger(iid, "rating")]
+
+
+def test_every_rating_is_a_ledger_line(sc, clock):
+    iid = register(sc, "innovation")
+    sc.complete(iid, "Task_board_handle", "kc", {"board_result": "solved", "board_reply": "已对接科技局"})
+    reply_evaluate_review(sc, iid, "basic")                  # 基本满意 (3) is not a bad rating
+    assert sc.status(iid) == "completed"
+    [(kind, title, data)] = sc.ledger(iid)
+    assert (kind, title) == ("rating", "企业评价：方案3，过程3，结果3")
+    assert data == {"company": "湖州某新材料有限公司", "rate_plan": 3, "rate_process": 3, "rate_result": 3,
+                    "comment": "评价", "bad": False}
+    assert "Task_second_supervision" not in completed_elements(sc, iid)
+
+
+def test_a_bad_rating_reopens_the_appeal_for_second_supervision(sc, clock):
     iid = register(sc, "innovation")
     sc.complete(iid, "Task_board_handle", "kc", {"board_result": "solved", "board_reply": "已答复"})
     reply_evaluate_review(sc, iid, "unsatisfied")
-    t = sc.task(iid, "Task_revisit")
-    assert t["candidate_groups"] == ["hz_centre"]
-    sc.complete(iid, "Task_revisit", "zhou", {"revisit_note": "企业反映问题未实质解决", "reopen": True})
-    t = sc.task(iid, "Task_collect")
+    assert sc.ready(iid) == ["Task_second_supervision"]
+    t = sc.task(iid, "Task_second_supervision")
+    assert t["candidate_groups"] == ["hz_supervision"] and t["lane"] == "市委市政府督查室、市纪委市监委"
+    assert "Task_second_supervision" in sc.inbox("du") and "Task_second_supervision" not in sc.inbox("zhou")
+    with pytest.raises(Forbidden):                           # the centre cannot close its own bad rating
+        sc.complete(iid, "Task_second_supervision", "zhou", {"second_result": "close", "second_opinion": "x"})
+    with pytest.raises(ValidationFailed) as e:
+        sc.complete(iid, "Task_second_supervision", "du", {"second_result": "redo"})
+    assert set(e.value.errors) == {"second_opinion"}
+    sc.complete(iid, "Task_second_supervision", "du", {"second_result": "redo",
+                                                        "second_opinion": "企业反映问题未实质解决，责令重新协商办理"})
+    t = sc.task(iid, "Task_collect")                          # back to 复杂问题协商办
     assert t["candidate_groups"] == ["hz_board_general"]
     sc.complete(iid, "Task_collect", "zh", {"collect_note": "重新流转"})
     sc.complete(iid, "Task_fallback_handle", "dd", {"fallback_result": "solved", "fallback_reply": "实质解决"})
-    reply_evaluate_review(sc, iid, "satisfied")
+    reply_evaluate_review(sc, iid, "satisfied")               # rated again, now well: closed
     assert sc.status(iid) == "completed"
-    assert sc.data(iid)["evaluation"] == "satisfied"
+    assert sc.data(iid)["rate_result"] == "5"
     assert completed_elements(sc, iid).count("Task_evaluate") == 2
+    assert ratings(sc, iid) == [(4, 4, 2, True), (5, 4, 5, False)]
+    assert [e["element_id"] for e in sc.events(iid, "task_completed")] == [
+        "Task_register", "Task_board_handle", "Task_reply", "Task_evaluate", "Task_second_supervision",
+        "Task_collect", "Task_fallback_handle", "Task_reply", "Task_evaluate", "Task_review"]
+
+
+@pytest.mark.parametrize("level", ["1", "2"])
+@pytest.mark.parametrize("field", ["rate_plan", "rate_process", "rate_result"])
+def test_any_dimension_at_the_bottom_two_levels_is_a_bad_rating(sc, clock, field, level):
+    iid = register(sc, "finance")
+    sc.complete(iid, "Task_board_handle", "jr", {"board_result": "solved", "board_reply": "已办结"})
+    sc.complete(iid, "Task_reply", "zhou", {"reply_text": "已办理"})
+    sc.complete(iid, "Task_evaluate", "ent_a", {**GOOD, field: level})
+    assert sc.ready(iid) == ["Task_second_supervision"]
+    assert ratings(sc, iid)[0][3] is True
+
+
+def test_second_supervision_may_close_after_verification(sc, clock):
+    iid = register(sc, "innovation")
+    sc.complete(iid, "Task_board_handle", "kc", {"board_result": "solved", "board_reply": "已答复"})
+    reply_evaluate_review(sc, iid, "unsatisfied")
+    sc.complete(iid, "Task_second_supervision", "du", {"second_result": "close",
+                                                        "second_opinion": "诉求超出政策范围，已当面解释"})
+    assert sc.ready(iid) == ["Task_review"]
+    sc.complete(iid, "Task_review", "zhou", {"review_note": "复盘", "make_rule": False})
+    assert sc.status(iid) == "completed"
+    assert sc.data(iid)["second_opinion"] == "诉求超出政策范围，已当面解释"
+    assert ratings(sc, iid) == [(4, 4, 2, True)]
+
+
+def test_the_rating_form_is_the_five_level_scale(sc, clock):
+    iid = register(sc, "innovation")
+    sc.complete(iid, "Task_board_handle", "kc", {"board_result": "solved", "board_reply": "已答复"})
+    sc.complete(iid, "Task_reply", "zhou", {"reply_text": "已办理"})
+    form = sc.engine.tasks.get(sc.task(iid, "Task_evaluate")["id"])["form"]
+    fields = {f["id"]: f for f in form["fields"]}
+    assert list(fields) == ["rate_plan", "rate_process", "rate_result", "rate_comment"]
+    assert [fields[f]["label"] for f in fields] == ["对办理方案", "对办理过程", "对办理结果", "评价意见"]
+    for f in ("rate_plan", "rate_process", "rate_result"):
+        assert [(o["id"], o["name"]) for o in fields[f]["options"]] == [
+            ("5", "非常满意"), ("4", "满意"), ("3", "基本满意"), ("2", "不满意"), ("1", "非常不满意")]
+        assert "required" in fields[f]["validation"]
+    with pytest.raises(ValidationFailed) as e:
+        sc.complete(iid, "Task_evaluate", "ent_a", {"rate_plan": "6", "rate_process": "满意"})
+    assert set(e.value.errors) == {"rate_plan", "rate_process", "rate_result"}
+
+
+def test_a_portal_appeal_is_registered_from_the_enterprise_channel(sc, clock):
+    iid = sc.start(KEY, {"enterprise_user": "qiye:QH1", "company": "某公司", "channel": "企业自主提交"},
+                   business_key="QH1")
+    sc.complete(iid, "Task_register", "zhou", {"company": "某公司", "summary": "s", "category": "innovation",
+                                               "channel": "企业自主提交"})
+    assert sc.data(iid)["channel"] == "企业自主提交"
+    assert sc.engine.runtime.get(iid)["status"] == "running"
+
+
+def test_board_handling_names_the_dispatch_step_for_a_return(sc, engine):
+    definition = engine.db_get_definition(engine.repository.definitions(key=KEY)[0]["id"])
+    info = engine.repository.process(definition)
+    assert info.spec.task_specs["Task_board_handle"].extensions["returnTo"] == "Task_register"
+    assert info.properties["region"] == "湖州市"
+    assert info.starter_groups == ["enterprise", "hz_centre"]
 
 
 # -- forms and authority ---------------------------------------------------------------------
@@ -398,11 +497,11 @@ def test_forms_refuse_missing_or_bad_fields_and_outsiders_are_forbidden(sc, cloc
     sc.complete(iid, "Task_supervise", "du", {"implemented": True, "supervision_note": "x"})
     sc.complete(iid, "Task_reply", "zhou", {"reply_text": "x"})
     with pytest.raises(Forbidden):                          # only the enterprise evaluates
-        sc.complete(iid, "Task_evaluate", "zhou", {"evaluation": "satisfied"})
+        sc.complete(iid, "Task_evaluate", "zhou", GOOD)
     with pytest.raises(ValidationFailed) as e:
-        sc.complete(iid, "Task_evaluate", "ent_a", {"evaluation": "很好"})
-    assert set(e.value.errors) == {"evaluation"}
-    sc.complete(iid, "Task_evaluate", "ent_a", {"evaluation": "basic"})
+        sc.complete(iid, "Task_evaluate", "ent_a", {**GOOD, "rate_result": "很好"})
+    assert set(e.value.errors) == {"rate_result"}
+    sc.complete(iid, "Task_evaluate", "ent_a", BASIC)
     sc.complete(iid, "Task_review", "zhou", {"review_note": "x", "make_rule": False})
     assert sc.status(iid) == "completed"
 
