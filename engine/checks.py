@@ -43,6 +43,7 @@ def check_bundle(bundle, handlers):
             problem(element, f"{what}: {msg}", offset=line if mode == "exec" else None)
 
     problems.extend(check_dmn(bundle))
+    problems.extend(check_returns(bundle))
     for info in bundle.processes.values():
         for spec in _all_specs(info):
             for ts in spec.task_specs.values():
@@ -139,3 +140,49 @@ def _check_timer(d, element, problem, code):
                              "date, duration or cycle (e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")
     else:
         code(element, d.expression, "eval", "timer expression")
+
+
+def check_returns(bundle):
+    """camunda:property returnTo (退单, engine/handoff.py) names another user task of the same
+    (sub)process that comes before it (engine/parser.py refuses it on anything but a user task)."""
+    from .state import RETURN_TO, return_target
+    problems = []
+
+    def problem(element, message):
+        file, line = bundle.where(element)
+        problems.append(Problem(message, file=file, element=element, line=line))
+
+    for info in bundle.processes.values():
+        scopes = list(_all_specs(info))
+        for spec in scopes:
+            for ts in spec.task_specs.values():
+                target = return_target(ts)
+                if target is None:
+                    continue
+                element = getattr(ts, "bpmn_id", None) or ts.name
+                dest = spec.task_specs.get(target)
+                if not isinstance(dest, QihuUserTask):
+                    elsewhere = any(target in other.task_specs for other in scopes if other is not spec)
+                    names = ", ".join(sorted(t.bpmn_id for t in spec.task_specs.values()
+                                             if isinstance(t, QihuUserTask) and t is not ts)) or "none"
+                    why = "is in another (sub)process" if elsewhere else "is not a user task of this (sub)process"
+                    problem(element, f"{RETURN_TO} {target!r} {why} (user tasks here: {names})")
+                elif dest is ts:
+                    problem(element, f"{RETURN_TO} {target!r}: a task cannot be returned to itself")
+                elif not _reaches(dest, ts):
+                    problem(element, f"{RETURN_TO} {target!r} does not come before {element} "
+                                     f"(no sequence flow path from {target} to {element})")
+    return problems
+
+
+def _reaches(start, goal):
+    seen, todo = set(), [start]
+    while todo:
+        t = todo.pop()
+        for nxt in t.outputs:
+            if nxt is goal:
+                return True
+            if nxt.name not in seen:
+                seen.add(nxt.name)
+                todo.append(nxt)
+    return False

@@ -68,6 +68,17 @@ def _finished(task):
     return task.has_state(TaskState.FINISHED_MASK)
 
 
+RETURN_TO = "returnTo"   # camunda:property of a user task: the step it may be returned to (退单)
+
+
+def return_target(task_spec):
+    """The element id a task of this spec may be returned to, or None (engine/handoff.py).
+    User tasks only: SpiffWorkflow gives a subprocess the properties of the tasks inside it."""
+    if not getattr(task_spec, "manual", False):
+        return None
+    return (getattr(task_spec, "extensions", None) or {}).get(RETURN_TO) or None
+
+
 def prune(workflow) -> int:
     """Drop finished history above the live part of the tree; returns tasks removed.
 
@@ -105,6 +116,7 @@ def _prune_one(wf):
         fired[t.id], joins[t.id] = f, j
 
     node = root
+    path = [root]
     while _finished(node):
         kids = [tasks[c] for c in node._children if c in tasks]
         live_kids = [k for k in kids if live[k.id]]
@@ -117,6 +129,15 @@ def _prune_one(wf):
         if side_joins - fired[nxt.id]:
             break
         node = nxt
+        path.append(node)
+    # A live task that may be returned (退单) needs the last completed run of its returnTo
+    # step in the tree, with that step's parent: the return resets it (engine/handoff.py).
+    targets = {return_target(t.task_spec) for t in tasks.values() if not _finished(t)} - {None}
+    if targets:
+        for i in range(len(path) - 1, 0, -1):
+            if getattr(path[i].task_spec, "bpmn_id", None) in targets:
+                node = path[i - 1]
+                break
     if node is root:
         return 0
 
