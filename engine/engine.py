@@ -11,6 +11,7 @@ import threading
 from sqlalchemy import select
 
 from .access import Access
+from .appeals import Appeals
 from .accounts import AccountService
 from .clock import from_settings as clock_from_settings
 from .config import Settings
@@ -25,6 +26,10 @@ from .sandbox import SandboxScriptEngine
 from .tasks import TaskService
 from .timers import TIMEZONE
 from .uploads import Uploads
+from .filters import SavedFilters
+from .notifications import Notifications
+from .handoff import Handoff
+from .comments import Comments
 from .workcal import WorkCalendar
 
 
@@ -63,6 +68,11 @@ class Engine:
         self.accounts = AccountService(self)
         self.access = Access(self)
         self.uploads = Uploads(self)
+        self.filters = SavedFilters(self)
+        self.notifications = Notifications(self)
+        self.appeals = Appeals(self)
+        self.handoff = Handoff(self)      # reassign (转办) and return (退单)
+        self.comments = Comments(self)
         self._definitions = {}
         self._lock = threading.Lock()
 

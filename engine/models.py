@@ -136,7 +136,7 @@ class Task(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     priority: Mapped[int] = mapped_column(Integer, default=50, index=True)
     sla_colour: Mapped[str | None] = mapped_column(String(10), index=True)  # green…red, None without due date
-    status: Mapped[str] = mapped_column(String(20), index=True)  # ready|completed|cancelled
+    status: Mapped[str] = mapped_column(String(20), index=True)  # ready|completed|cancelled|returned (退单)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(100))
@@ -145,12 +145,35 @@ class Task(Base):
 
 
 class TaskCandidate(Base):
-    """One candidate group or user of a task, so 'tasks of my groups' is an index lookup."""
+    """One candidate group or user of a task, so 'tasks of my groups' is an index range.
+
+    The row also carries a copy of what the inbox filters, counts and sorts on (the task's
+    status, assignee, colour, deadline, priority, region, process, name and creation time,
+    the instance's business key, and how many candidate rows the task has): an inbox of
+    thousands of open tasks is then read from one range of ix_task_candidate_inbox instead of
+    thousands of task lookups (bench/inbox_bench.py).
+    Database triggers (migration 0005) keep the copy: they fill it when the row is inserted
+    and update it whenever the task row changes, whoever writes it; nobody writes it by hand.
+    """
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id"),)
+    __table_args__ = (Index("ix_task_candidate_inbox", "kind", "name", "status", "candidates", "assignee",
+                            "sla_colour", "due_at", "priority", "created_at", "region", "definition_key",
+                            "task_name", "business_key", "task_id"),)
     task_id: Mapped[str] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(5), primary_key=True)  # group|user
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # copied from task / instance by the triggers
+    status: Mapped[str] = mapped_column(String(20), server_default="ready")
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    sla_colour: Mapped[str | None] = mapped_column(String(10))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[int] = mapped_column(Integer, server_default="50")
+    region: Mapped[str | None] = mapped_column(String(100))
+    definition_key: Mapped[str | None] = mapped_column(String(200))
+    task_name: Mapped[str | None] = mapped_column(String(100))      # the first 100 characters
+    business_key: Mapped[str | None] = mapped_column(String(100))   # the first 100 characters
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    candidates: Mapped[int] = mapped_column(Integer, server_default="1")   # rows of this task
 
 
 class Subscription(Base):
@@ -194,7 +217,7 @@ class Incident(Base):
     message: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
     retries_left: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(10), index=True)  # open|resolved
+    status: Mapped[str] = mapped_column(String(10), index=True)  # open|resolved|cancelled (by a return)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))

@@ -226,6 +226,10 @@ def _scan(root, filename, parser, problems):
         if el.get("id") in RESERVED_IDS and parent_is_process(el):
             problems.append(Problem(f"element id {el.get('id')!r} is reserved by the engine; rename it "
                                     "(e.g. StartEvent_1)", file=filename, element=el.get("id"), line=el.sourceline))
+        if local != "userTask" and el.find(f"{B}extensionElements/{C}properties/{C}property[@name='returnTo']") \
+                is not None:   # 退单 (engine/handoff.py); the target is checked in engine/checks.py
+            problems.append(Problem("camunda:property returnTo is only allowed on user tasks", file=filename,
+                                    element=el.get("id"), line=el.sourceline))
         parent = el.getparent()
         if (parent is not None and parent.tag in (B + "process", B + "subProcess", B + "transaction")
                 and local not in NON_FLOW and not parser.known_tag(el.tag) and not reason):

@@ -504,16 +504,18 @@ class Runtime:
         return colour, jobs
 
     # -- public operations -----------------------------------------------------------------
-    def start(self, key, data=None, business_key=None, version=None, user=None, region=None):
+    def start(self, key, data=None, business_key=None, version=None, user=None, region=None, also=None):
         """Start an instance of the latest (or given) version; runs until it waits.
 
         region: where the appeal belongs (e.g. 湖州市), kept on the instance and its tasks.
+        also: also(session, instance_id) writes the caller's own rows in the same transaction
+            (e.g. an enterprise's ticket and files): if it raises, the instance is not started.
         """
         with self.engine.db.read() as s:
             definition = self.engine.repository.get_definition(s, key, version)
-        return self._start(definition, data, business_key, user, region=region)
+        return self._start(definition, data, business_key, user, region=region, also=also)
 
-    def _start(self, definition, data=None, business_key=None, user=None, message=None, region=None):
+    def _start(self, definition, data=None, business_key=None, user=None, message=None, region=None, also=None):
         info = self.engine.repository.process(definition)
         wf = BpmnWorkflow(info.spec, info.subprocess_specs, script_engine=self.engine.script_engine)
         if message is not None:
@@ -533,6 +535,8 @@ class Runtime:
             ctx.log("instance_started", data={"version": definition.version, "business_key": business_key,
                                               "message": message, "data": _jsonable(data or {})})
             after = self._save(ctx)
+            if also is not None:
+                also(s, instance_id)
         self._put(row, wf, after)
         self._deliver_outbox(ctx)
         return instance_id

@@ -1,8 +1,10 @@
 """Tasks: the inbox (indexed rows), claim/unclaim, complete with form data."""
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, exists, and_, or_, func, update
+from sqlalchemy import bindparam, func, null, or_, select, union, union_all, update
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 from SpiffWorkflow.util.task import TaskState
 
 from . import forms
@@ -67,6 +69,28 @@ ORDERS = {
 }
 
 
+class _Unindexed:
+    """The columns of the inbox subquery as `+column` (SQLite's no-op that forbids an index).
+
+    SQLite pushes the inbox filters down into each branch of the visible-tasks UNION, and in
+    the branch of the user's own tasks (read from the task table) it would then seek the
+    index of the filter — every red task, done ones included — instead of ix_task_inbox.
+    """
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def __getattr__(self, name):
+        col = getattr(self.columns, name)
+        return UnaryExpression(col, operator=custom_op("+"), type_=col.type)
+
+
+def _order(c, order):
+    """ORDERS[order] on the columns `c` of a subquery (inbox rows), ending with the id."""
+    return {"due": (c.due_at.is_(None), c.due_at, c.created_at), "priority": (c.priority.desc(), c.created_at),
+            "created": (c.created_at,), "-created": (c.created_at.desc(),)}[order] + (c.id,)
+
+
 class TaskService:
     def __init__(self, engine):
         self.engine = engine
@@ -81,14 +105,40 @@ class TaskService:
             add_memberships(s, user, groups)
 
     # -- queries ---------------------------------------------------------------------------
-    def _visible(self, user, groups):
-        candidate = exists().where(and_(TaskCandidate.task_id == Task.id, or_(
-            and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(groups or [""])),
-            and_(TaskCandidate.kind == "user", TaskCandidate.name == user))))
-        return or_(Task.assignee == user, and_(Task.assignee.is_(None), candidate))
+    def _visible(self, user, groups, status="ready", text=False):
+        """Subquery of the tasks `user` may see (with that status; None: any), one row per task
+        with the inbox columns: offered to them or one of their groups and claimed by nobody,
+        or assigned to them. The offered part reads ix_task_candidate_inbox alone (task_candidate
+        carries a copy of the task's inbox columns, see models.TaskCandidate), so it costs what
+        the user's inbox holds, not what the task table holds. text: with the task name and the
+        business key too (their first 100 characters; only the text filter reads them)."""
+        TC = TaskCandidate
+        cols = (TC.task_id.label("id"), TC.status, TC.assignee, TC.sla_colour, TC.due_at, TC.priority, TC.region,
+                TC.definition_key, TC.created_at) + ((TC.task_name.label("name"), TC.business_key) if text else ())
+        whos = [(TC.kind == "user", TC.name == user)]
+        if groups:
+            whos.insert(0, (TC.kind == "group", TC.name.in_(sorted(groups))))
+
+        def offered(who, single):
+            q = select(*cols).where(*who, TC.assignee.is_(None), TC.candidates == 1 if single else TC.candidates > 1)
+            return q.where(TC.status == status) if status else q
+
+        # A task with one candidate row comes once; one offered to several names (two of the
+        # user's groups, or the user and a group) may come more than once: only those are
+        # de-duplicated, because a UNION over the whole inbox costs more than everything else.
+        shared = [offered(w, False) for w in whos]
+        shared = union(*shared).subquery("shared") if len(shared) > 1 else shared[0].distinct().subquery("shared")
+        mine = select(Task.id, Task.status, Task.assignee, Task.sla_colour, Task.due_at, Task.priority, Task.region,
+                      Task.definition_key, Task.created_at).where(Task.assignee == user)
+        if text:
+            mine = mine.add_columns(func.substr(Task.name, 1, 100), func.substr(Instance.business_key, 1, 100)) \
+                .join(Instance, Instance.id == Task.instance_id)
+        if status:
+            mine = mine.where(Task.status == status)
+        return union_all(*(offered(w, True) for w in whos), select(*shared.c), mine).subquery("visible")
 
     def list(self, user=None, groups=None, status="ready", definition_key=None, instance_id=None,
-             order="due", limit=50, offset=0):
+             order="due", limit=50, offset=0, region=None):
         """Tasks for a user (assigned to them, or unassigned for their groups), or all."""
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
@@ -99,22 +149,28 @@ class TaskService:
             if user is not None:
                 if groups is None:
                     groups = list(s.scalars(select(Membership.group).where(Membership.user == user)))
-                q = q.where(self._visible(user, groups))
+                q = q.where(Task.id.in_(select(self._visible(user, groups, status).c.id)))
             if definition_key:
                 q = q.where(Task.definition_key == definition_key)
             if instance_id:
                 q = q.where(Task.instance_id == instance_id)
+            if region:
+                q = q.where(Task.region == region)
             rows = s.scalars(q.order_by(*ORDERS[order], Task.id).limit(limit).offset(offset)).all()
             return [task_dict(r) for r in rows]
 
     def inbox(self, user, definition_key=None, colour=None, overdue=False, priority=None, text=None,
               order="due", limit=20, offset=0, region=None):
         """One page of a user's open tasks (theirs, and their groups' unclaimed ones) with filters,
-        the number of matches and counts per SLA colour under the same filters but the colour.
+        the number of matches, counts per SLA colour under the same filters but the colour, and
+        counts per region under the same filters but the region.
 
         colour: one of COLOURS, or "none" (no due date); priority: a key of PRIORITIES;
-        text: part of the task name or of the instance's business key. Everything is a
-        query on indexed columns; rows carry the business key and the working days left.
+        region: exact; text: part of the task name or of the instance's business key (of their
+        first 100 characters, which is what task_candidate keeps of them). One query
+        over the user's visible rows (see _visible) for the counts and the page, one for the
+        page's task rows; rows carry the business key and the working days left. limit=0:
+        counts only.
         """
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
@@ -125,29 +181,55 @@ class TaskService:
         now = self.engine.clock.now()
         with self.engine.db.read() as s:
             groups = list(s.scalars(select(Membership.group).where(Membership.user == user)))
-            q = (select(Task, Instance.business_key).join(Instance, Instance.id == Task.instance_id)
-                 .where(Task.status == "ready", self._visible(user, groups)))
+            text = text.strip() if text else None
+            v = self._visible(user, groups, text=bool(text))
+            col = _Unindexed(v.c) if self.engine.db.is_sqlite else v.c
+            where = []
             if definition_key:
-                q = q.where(Task.definition_key == definition_key)
-            if region:
-                q = q.where(Task.region == region)
+                where.append(col.definition_key == definition_key)
             if overdue:
-                q = q.where(Task.due_at < now)
+                where.append(col.due_at < now)
             if priority:
                 low, high = PRIORITIES[priority]
-                q = q.where(Task.priority >= low) if low is not None else q
-                q = q.where(Task.priority <= high) if high is not None else q
-            if text and text.strip():
-                pattern = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                q = q.where(or_(Task.name.ilike(pattern, escape="\\"),
-                                Instance.business_key.ilike(pattern, escape="\\")))
-            sub = q.with_only_columns(Task.sla_colour).subquery()
-            counts = {c or "none": n for c, n in s.execute(
-                select(sub.c.sla_colour, func.count()).group_by(sub.c.sla_colour)).all()}
-            if colour:
-                q = q.where(Task.sla_colour.is_(None) if colour == "none" else Task.sla_colour == colour)
+                where += [col.priority >= low] if low is not None else []
+                where += [col.priority <= high] if high is not None else []
+            if text:
+                pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                where.append(or_(col.name.ilike(pattern, escape="\\"), col.business_key.ilike(pattern, escape="\\")))
+            # One statement, one pass over the user's rows (materialised once): the colour x
+            # region grid under the other filters, and the page's ids with their position.
+            w = select(v.c.id, v.c.sla_colour, v.c.region, v.c.due_at, v.c.priority, v.c.created_at) \
+                .where(*where).cte("inbox_rows").prefix_with("MATERIALIZED")
+            stmt = select(w.c.sla_colour, w.c.region, func.count(), null().label("id"), null().label("pos")) \
+                .group_by(w.c.sla_colour, w.c.region)
+            if limit:
+                facets = []
+                if region:
+                    facets.append(w.c.region == region)
+                if colour:
+                    facets.append(w.c.sla_colour.is_(None) if colour == "none" else w.c.sla_colour == colour)
+                shown = select(w.c.id, w.c.due_at, w.c.priority, w.c.created_at).where(*facets) \
+                    .order_by(*_order(w.c, order)).limit(limit).offset(offset).subquery("shown")
+                # the page's order, kept through the UNION by numbering its (few) rows
+                stmt = union_all(stmt, select(null(), null(), null(), shown.c.id,
+                                              func.row_number().over(order_by=_order(shown.c, order))))
+            counts, regions, page = {}, {}, []
+            for c, r, n, tid, pos in s.execute(stmt).all():
+                if tid is not None:
+                    page.append((pos, tid))
+                    continue
+                if not region or r == region:
+                    counts[c or "none"] = counts.get(c or "none", 0) + n
+                if r and (not colour or (c or "none") == colour):
+                    regions[r] = regions.get(r, 0) + n
             total = counts.get(colour, 0) if colour else sum(counts.values())
-            rows = s.execute(q.order_by(*ORDERS[order], Task.id).limit(limit).offset(offset)).all()
+            ids = [tid for _, tid in sorted(page)]
+            rows = []
+            if ids:
+                found = {r.id: (r, b) for r, b in s.execute(
+                    select(Task, Instance.business_key).join(Instance, Instance.id == Task.instance_id)
+                    .where(Task.id.in_(ids))).all()}
+                rows = [found[i] for i in ids if i in found]
         tasks = []
         for r, business_key in rows:
             d = task_dict(r)
@@ -155,7 +237,8 @@ class TaskService:
             d["priority_band"] = priority_band(r.priority)
             d["workdays_left"] = self.workdays_left(r.due_at, now)
             tasks.append(d)
-        return {"tasks": tasks, "total": total, "counts": counts, "groups": sorted(groups)}
+        return {"tasks": tasks, "total": total, "counts": counts, "groups": sorted(groups),
+                "regions": dict(sorted(regions.items()))}
 
     def workdays_left(self, due_at, now=None):
         """Working days from now to the deadline (negative once overdue), None without one or

@@ -21,6 +21,7 @@ Database rows are cached in memory per (region, year) and the cache is dropped w
 this object writes. Writes through another WorkCalendar (another process) are seen after
 `invalidate()` or a restart.
 """
+import functools
 import operator
 import threading
 from datetime import date, datetime, time, timedelta, timezone
@@ -33,6 +34,13 @@ from .errors import QihuError
 from .models import CalendarDay, CalendarYear
 
 NATIONAL = ""
+
+
+@functools.lru_cache(maxsize=8192)
+def _official(day):
+    """chinese_calendar.is_workday, remembered: the package's tables never change, and it
+    checks every date against them at some cost (the inbox asks for days by the hundred)."""
+    return chinese_calendar.is_workday(day)
 
 
 class CalendarYearUnknown(QihuError):
@@ -124,7 +132,7 @@ class WorkCalendar:
         if day in national.days:
             return national.days[day]
         try:
-            return chinese_calendar.is_workday(day)
+            return _official(day)
         except NotImplementedError:   # a year the package does not know
             pass
         if national.loaded or (region != NATIONAL and self._rows(region, day.year).loaded):

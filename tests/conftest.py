@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
 DATA = Path(__file__).resolve().parent / "data"
 START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)   # a Monday, 09:00 in Beijing
+CHROMIUM = "/usr/bin/chromium"                             # Debian's; .ci/run installs it
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots (git-ignored)
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +96,20 @@ def make_engine(db_url, clock):
 @pytest.fixture
 def engine(make_engine):
     return make_engine()
+
+
+@pytest.fixture
+def page():
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)"
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-background-networking",
+                                          "--disable-component-update"])
+        try:
+            pg = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+            pg.set_default_timeout(15000)
+            yield pg
+        finally:
+            browser.close()

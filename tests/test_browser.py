@@ -4,10 +4,8 @@ claim, a form with an error then right, and the next step in the next person's i
 Chromium must be at /usr/bin/chromium (.ci/run installs it): without it this test fails.
 Screenshots of the main pages go to tests/artifacts/ (git-ignored).
 """
-import os
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -20,8 +18,7 @@ from web.app import create_app
 from tests.bpmn_util import bpmn, chain
 from tests.web_util import BASIC
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+from tests.conftest import ARTIFACTS
 START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)     # Monday 09:00 Beijing
 PASSWORD = "browser-pw"
 
@@ -56,23 +53,6 @@ def server(tmp_path):
     srv.shutdown()
     thread.join(5)
     engine.close()
-
-
-@pytest.fixture
-def page():
-    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)"
-    from playwright.sync_api import sync_playwright
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-background-networking",
-                                          "--disable-component-update"])
-        try:
-            pg = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-            pg.set_default_timeout(15000)
-            yield pg
-        finally:
-            browser.close()
 
 
 def sign_in(page, base, name):

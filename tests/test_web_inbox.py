@@ -209,3 +209,12 @@ def test_every_page_text_has_an_english_translation():
     from engine.sla import COLOUR_NAMES
     texts |= set(PRIORITY_NAMES.values()) | set(COLOUR_NAMES.values())
     assert sorted(texts - set(EN)) == []
+
+
+def test_every_post_form_of_the_inbox_carries_a_csrf_token(li, appeals, engine):
+    engine.filters.save("li", "红灯", "colour=red")
+    html = li.get("/inbox").get_data(as_text=True)
+    forms = re.findall(r'<form method="post".*?</form>', html, re.S)
+    assert len(forms) >= 3                                 # sign out, delete the saved filter, save filters
+    assert all('name="csrf_token"' in f for f in forms)
+    assert 'href="/notifications"' in html and "qh-badge" not in html      # no unread notifications

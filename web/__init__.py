@@ -56,6 +56,14 @@ class Qihu:
         app.register_blueprint(api.blueprint, url_prefix=self.api_prefix)
         if self.ui:
             app.register_blueprint(ui.blueprint, url_prefix=self.url_prefix or None)
+            from . import inbox_extras   # saved inbox filters, notifications page and badge
+            app.register_blueprint(inbox_extras.blueprint, url_prefix=self.url_prefix or None)
+            from . import portal        # the enterprise portal: no account, a private link per appeal
+            app.register_blueprint(portal.blueprint, url_prefix=self.url_prefix or None)
+            from . import instance_page
+            app.register_blueprint(instance_page.blueprint, url_prefix=self.url_prefix or None)
+            from . import task_actions  # reassign, return (退单), comments, attachments on the task page
+            app.register_blueprint(task_actions.blueprint, url_prefix=self.url_prefix or None)
             if self.local_login:
                 app.register_blueprint(auth.blueprint, url_prefix=self.url_prefix or None)
         errors.install_http_errors(app, self.api_prefix)

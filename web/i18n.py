@@ -19,6 +19,7 @@ EN = {
     "用户名或密码不正确": "Wrong user name or password", "请填写用户名和密码": "Enter your user name and password",
     "欢迎，{name}": "Welcome, {name}", "已退出登录": "You have signed out",
     "请先登录": "Please sign in first",
+    "登录失败次数过多，请 {minutes} 分钟后再试": "Too many failed sign-ins: try again in {minutes} minutes",
     "使用本单位分配的账号登录，办理企业诉求。": "Sign in with the account your office gave you to handle enterprise appeals.",
     # inbox
     "我的待办": "My inbox", "流程": "Process", "全部流程": "All processes", "预警": "Warning",
@@ -47,6 +48,149 @@ EN = {
     "未找到": "Not found", "没有找到该任务。": "No such task.", "请求有误": "Bad request",
     "页面已过期，请刷新后重试。": "The page has expired; reload it and try again.",
     "操作未完成": "Not done",
+    # instance page (web/instance_page.py, templates/instance.html)
+    "地区": "Region", "发起时间": "Started", "发起人": "Started by", "系统": "System", "结束时间": "Ended",
+    "版本": "Version", "流程异常": "Incidents", "流程图": "Process diagram", "已办理": "Done",
+    "当前环节": "Current step", "计时等待": "Timer armed", "异常": "Incident", "缩放": "Zoom",
+    "放大": "Zoom in", "缩小": "Zoom out", "适应窗口": "Fit",
+    "流程图加载失败，请刷新页面重试。": "The diagram could not be loaded; reload the page.",
+    "此流程定义没有图形信息，无法绘制流程图。": "This process definition has no diagram layout to draw.",
+    "正在加载流程图……": "Loading the diagram…", "流程图需要启用浏览器脚本。": "The diagram needs JavaScript.",
+    "当前待办": "Open tasks", "环节": "Step", "没有待办环节。": "No open tasks.", "办理记录": "Audit trail",
+    "函件与附件": "Letters and attachments", "暂无函件或附件。": "No letters or attachments.", "台账": "Ledger",
+    "已销号": "closed", "暂无台账记录。": "No ledger lines.", "通知": "Notifications", "发给": "To",
+    "暂无通知。": "No notifications.", "您没有查看此流程实例的权限。": "You may not see this process instance.",
+    "没有找到该附件。": "No such attachment.", "没有找到该流程实例。": "No such process instance.",
+    "办理中": "Running", "已暂停": "Suspended", "已办结": "Completed", "已撤销": "Cancelled",
+    "上传材料": "Upload", "函件": "Letter", "查看流程图与办理记录": "Diagram and audit trail",
+    "定位当前环节": "Show current step", "关联流程": "Related processes",
+    # saved inbox filters and notifications (web/inbox_extras.py, templates/notifications.html)
+    "我的筛选": "My filters", "删除筛选：{name}": "Delete filter: {name}",
+    "尚未保存筛选，设置好条件后可保存以便下次一键打开。": "No saved filters yet: set the filters, then save them to open "
+        "them again in one click.",
+    "保存当前筛选": "Save these filters", "筛选名称，如：湖州超期件": "Filter name, e.g. Huzhou overdue",
+    "筛选名称": "Filter name", "保存": "Save", "全部地区": "All regions", "我的通知": "My notifications",
+    "未读 {n} 条": "{n} unread", "全部标为已读": "Mark all read", "仅看未读": "Unread only", "未读": "unread",
+    "发给候选组": "To group", "发给我": "To me", "查看诉求": "Open appeal", "查看任务": "Open task",
+    "标为已读": "Mark read", "已读": "Read", "没有未读通知。": "No unread notifications.", "共 {n} 条": "{n} in all",
+    "未读通知": "Unread notifications", "没有找到该记录。": "No such record.",
+    "名称必填，最多 100 个字": "a name is required, at most 100 characters", "筛选条件无效": "invalid filters",
+    "筛选未保存": "Filter not saved", "已保存筛选：{name}": "Filter saved: {name}",
+    "已删除筛选：{name}": "Filter deleted: {name}", "已将 {n} 条通知标为已读": "{n} notifications marked read",
+    # task page actions (web/task_actions.py): reassign, return (退单), comments, attachments
+    "已退单": "Returned", "退单次数": "Times returned", "已退单 {n} 次": "Returned {n}×",
+    "此诉求已被退回，请重新分派": "This appeal was returned: dispatch it again", "退回环节": "Returned from",
+    "退单人": "Returned by", "退单理由": "Reason for returning", "此任务已退单。": "This task was returned.",
+    "办理意见": "Comments", "对企业公开": "Visible to the company", "暂无办理意见。": "No comments yet.",
+    "添加意见": "Add a comment", "如：已电话联系企业，约定下周现场核实":
+        "e.g. Called the company; site visit agreed for next week", "发表意见": "Post comment",
+    "附件": "Attachments", "暂无附件。": "No attachments yet.", "上传附件": "Upload a file", "上传": "Upload",
+    "可上传 {types}，单个文件不超过 {n} MB。": "Allowed: {types}; at most {n} MB per file.",
+    "办理操作": "Actions", "转办": "Reassign", "转办给": "Reassign to", "请选择同事": "Choose a colleague",
+    "转办说明": "Note", "选填": "optional", "转办给同事": "Reassign to a colleague", "{name} 将此任务转办给您": "{name} handed this task to you", "退单": "Return",
+    "不属于本单位职责或派单有误时，退回「{step}」重新分派。":
+        "Not your office's remit or dispatched wrongly? Return it to “{step}” to be dispatched again.",
+    "确认退单": "Return this task", "返回任务": "Back to the task",
+    "转办未完成，请按提示修改。": "Not reassigned: see the note next to the field.",
+    "已将「{task}」转办给 {name}": "“{task}” reassigned to {name}",
+    "退单未完成，请填写退单理由。": "Not returned: give the reason.",
+    "已退单：「{task}」已退回重新分派": "Returned: “{task}” goes back to be dispatched again",
+    "意见未保存，请按提示修改。": "Comment not saved: see the note next to the field.", "意见已保存": "Comment saved",
+    "请选择要上传的文件": "Choose a file to upload", "附件未上传，请按提示修改。": "File not uploaded: see the note below.",
+    "附件已上传：{name}": "Uploaded: {name}", "文件过大": "File too large",
+    "上传的内容超过 {n} MB 的上限，未保存。请压缩或拆分文件后重新上传。":
+        "The upload is larger than the {n} MB limit and was not saved. Compress or split the file and try again.",
+    # enterprise portal (web/portal.py, templates portal_*.html)
+    "企业诉求服务平台": "Enterprise Appeals Service", "涉企问题高效闭环解决 · 有诉必应": "Every appeal answered, every case closed",
+    "语言": "Language", "企业无需注册即可提交诉求，受理、办理、答复全程免费。":
+        "Enterprises submit appeals without an account; acceptance, handling and replies are free of charge.",
+    "如遇紧急情况，请拨打 12345 政务服务便民热线。": "In an emergency, call the 12345 government service hotline.",
+    "办理步骤": "Steps", "选择受理渠道": "Choose where", "填写诉求信息": "Describe the appeal", "获取查询链接": "Get your link",
+    "在线提交诉求": "Submit an appeal online",
+    "企业在生产经营中遇到的政策、要素保障、审批服务等问题，可在此直接提交，无需注册账号。提交后您将获得受理编号和专属查询链接，凭链接随时查看办理进度并对办理结果进行评价。":
+        "Problems your business meets with policies, land, power, finance or approvals can be submitted here without an "
+        "account. You get a tracking number and a private link to follow the handling and rate the result.",
+    "所选受理渠道不存在或已停止在线受理，请重新选择。": "That office does not take appeals online (any more); choose another.",
+    "请选择受理渠道": "Choose the office that handles your appeal", "不限地区": "Any region",
+    "暂未开放在线提交，请拨打 12345 政务服务便民热线反映诉求。":
+        "Online submission is not open yet; call the 12345 hotline with your appeal.",
+    "填写诉求": "Your appeal", "受理渠道": "Office", "更换": "Change",
+    "诉求尚未提交，请修改以下内容：": "Your appeal was not submitted. Please correct:",
+    "出于安全原因，已选择的附件不会保留，请重新选择附件。": "For safety, chosen files are not kept: choose them again.",
+    "企业信息": "Enterprise", "企业名称": "Company name", "与营业执照上的名称一致": "As on the business licence",
+    "统一社会信用代码": "Unified social credit code",
+    "18位，见营业执照左上角，例如 91330502MA2B7K3J8J（示例）":
+        "18 characters, top left of the business licence, e.g. 91330502MA2B7K3J8J (example)",
+    "联系人": "Contact", "联系人姓名": "Contact name", "便于工作人员联系核实": "So that staff can reach you",
+    "联系电话": "Phone", "手机号或带区号的固定电话": "Mobile, or landline with area code",
+    "诉求内容": "Appeal", "诉求类别": "Category",
+    "选择最接近的一类，工作人员会按类别分派承办单位": "The closest one: staff assign the handling unit by category",
+    "用几个字概括问题类别，如“用地”“融资”“审批”": "A few words, e.g. land, finance, approval",
+    "诉求描述": "Description",
+    "请写明遇到的问题、涉及的单位或事项、已经做过的努力和希望得到的帮助；{low}至{high}字。":
+        "The problem, the offices or matters involved, what you have tried and what help you need; {low} to {high} characters.",
+    "附件材料": "Attachments", "（选填）": "(optional)", "上传相关证明材料": "Supporting documents",
+    "最多 {n} 个文件，单个不超过 {mb} MB，合计不超过 {total} MB；支持格式：{types}":
+        "Up to {n} files, each at most {mb} MB, {total} MB in all; types: {types}",
+    "最多 {n} 个文件，单个不超过 {mb} MB；支持格式：{types}": "Up to {n} files, each at most {mb} MB; types: {types}",
+    "温馨提示": "Note", "您填写的信息仅用于办理本诉求。请如实反映情况，提交后将生成受理编号和专属查询链接。":
+        "What you enter is used only to handle this appeal. Please be accurate; you get a tracking number and a private link.",
+    "提交诉求": "Submit appeal", "最多上传 {n} 个附件": "At most {n} files", "：超过单个文件大小上限": ": file too large",
+    "附件合计超过大小上限": "The files are too large in all", "正在提交…": "Submitting…",
+    "诉求已提交": "Appeal submitted", "页面已失效": "Page no longer available",
+    "我们已收到您的诉求，工作人员将尽快受理并与您联系。": "We have your appeal; staff will accept it and contact you soon.",
+    "受理编号": "Tracking number", "电话咨询时请报此编号": "Quote it when you call",
+    "专属查询链接": "Private link", "复制链接": "Copy link", "已复制，请粘贴保存到安全的地方。": "Copied: paste it somewhere safe.",
+    "请立即保存查询链接": "Save your private link now",
+    "此链接是查看办理进度、对办理结果进行评价的唯一凭证，本页面只显示一次，离开或刷新后无法再次查看。":
+        "This link is the only way to follow and rate your appeal. This page is shown once: after you leave or reload it, "
+        "the link cannot be shown again.",
+    "系统不保存链接本身，工作人员也无法找回；请将链接收藏到浏览器书签，或复制保存到企业内部文档。":
+        "The system does not keep the link and staff cannot recover it: bookmark it or keep a copy in your records.",
+    "持有链接即可查看和评价本诉求，请勿转发给无关人员。": "Anyone with the link can see and rate this appeal: do not share it.",
+    "查看办理进度": "Follow the appeal", "提交新的诉求": "Submit another appeal", "此页面仅显示一次": "This page is shown once",
+    "为保护您的诉求信息，受理编号和查询链接只在提交成功后显示一次。如未保存链接，请凭受理编号致电受理单位查询。":
+        "To protect your appeal, the number and link are shown only once, right after submitting. Without the link, "
+        "call the office with your tracking number.",
+    "返回在线提交": "Back to online submission", "诉求办理进度": "Appeal progress", "待您评价": "Awaiting your rating",
+    "办理时限": "Deadline", "剩余 {n} 个工作日": "{n} working days left", "提交时间": "Submitted",
+    "已终止": "Cancelled", "暂停办理": "Suspended",
+    "已转二次督办": "Reopened for second supervision",
+    "您对上次办理情况的评价为不满意，诉求已重新打开，由督查室二次督办，责成承办单位重新办理。办理完成后请您再次评价。":
+        "You rated the handling as unsatisfactory: the appeal is reopened and the supervision office has the unit handle it "
+        "again. Please rate it again when it is done.",
+    "您的诉求已办理完毕，感谢您的支持与监督。": "Your appeal has been handled. Thank you.",
+    "请对本次诉求的办理情况作出评价。任一项评为“不满意”或“非常不满意”的，诉求将转督查室二次督办。":
+        "Please rate the handling. Rating any item unsatisfied or very unsatisfied sends the appeal to the supervision "
+        "office for a second round.",
+    "评价尚未提交，请按提示补充。": "Rating not submitted: see the notes.",
+    "（选填，评价不满意时请写明原因）": "(optional; required with an unsatisfied rating)", "提交评价": "Submit rating",
+    "当前办理环节": "Current step", "已全部办结，没有正在办理的环节。": "All done: no step is open.",
+    "正在流转中，请稍后刷新查看。": "Moving to the next step; reload in a moment.",
+    "办理时限按工作日计算，节假日顺延。": "Deadlines count working days; holidays do not count.",
+    "办理过程": "Steps so far", "关联办理": "Related handling",
+    "您的诉求已转入该程序继续办理（同一受理编号），开始于 {at}。":
+        "Your appeal continues in this procedure (same tracking number), since {at}.",
+    "系统繁忙，诉求未能提交，请稍后重试。": "The system is busy; the appeal was not submitted. Please try again later.",
+    "该评价不属于本诉求，或已经提交。": "This rating is not part of this appeal, or was already given.",
+    "该评价已经提交，无需重复评价。": "This rating was already submitted.",
+    "诉求暂停办理或正在更新，评价未能提交，请稍后再试。":
+        "The appeal is suspended or being updated; the rating was not saved. Please try again later.",
+    "系统繁忙，评价未能提交，请稍后重试。": "The system is busy; the rating was not saved. Please try again later.",
+    "您的评价已提交。您对办理情况不满意，诉求已重新打开，转督查室二次督办。":
+        "Rating submitted. You are not satisfied: the appeal is reopened for second supervision.",
+    "感谢您的评价！": "Thank you for your rating!", "链接无效": "Invalid link",
+    "没有找到对应的诉求。请核对链接是否完整；如已遗失，请凭受理编号致电受理单位查询。":
+        "No appeal found. Check that the link is complete; if it is lost, call the office with your tracking number.",
+    "无法操作": "Not allowed", "该操作不属于本诉求。": "This action is not part of this appeal.",
+    "页面已过期": "Page expired", "页面已过期，请返回刷新后重新提交。": "The page has expired; go back, reload and submit again.",
+    "附件过大": "Files too large",
+    "本次提交的附件合计超过 {n} MB，诉求未提交。请返回上一页，压缩或减少附件后重新选择文件提交。":
+        "The files add up to more than {n} MB; the appeal was not submitted. Go back, compress or remove files, "
+        "choose them again and submit.",
+    "企业诉求在线提交": "Submit an appeal online",
+    "企业无需注册，在线提交涉企诉求，凭专属链接查看办理进度并评价。":
+        "No account needed: submit an appeal online, follow it and rate it with your private link.",
 }
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
 from engine.errors import Conflict, Forbidden, NotFound, QihuError, ValidationFailed
+from engine.filters import canonical, check, inbox_kwargs, parse_query
 from engine.sla import COLOUR_NAMES
 from engine.tasks import COLOURS, PRIORITIES, headline
 from engine.timers import local_text
@@ -103,13 +104,18 @@ class BadFilter(Exception):
 
 
 def _inbox_args(args):
-    """The inbox filters from the query string; BadFilter (400) names a bad one (colour,
-    priority and order are checked by engine.tasks.inbox)."""
-    f = {"definition": args.get("definition", "").strip(), "colour": args.get("colour", "").strip(),
+    """The inbox filters from the query string; BadFilter (400) names a bad one (values are
+    checked by engine.filters.check, the same rules a saved filter is held to)."""
+    f = {"definition": args.get("definition", "").strip(), "region": args.get("region", "").strip(),
+         "colour": args.get("colour", "").strip(),
          "overdue": args.get("overdue", "") in ("1", "on", "true"), "priority": args.get("priority", "").strip(),
          "q": args.get("q", "").strip(), "order": args.get("order", "due").strip() or "due"}
     if len(f["q"]) > MAX_TEXT:
         raise BadFilter(f"q: longer than {MAX_TEXT} characters")
+    try:
+        check({k: v for k, v in f.items() if v and k != "overdue"})
+    except ValueError as e:
+        raise BadFilter(str(e)) from None
     try:
         page = int(args.get("page", "1") or 1)
     except ValueError:
@@ -119,19 +125,44 @@ def _inbox_args(args):
     return f, page
 
 
+def _inbox_query(f):
+    """The saved-filter form of the filters `f` (engine.filters.canonical)."""
+    return canonical({**f, "overdue": "1" if f["overdue"] else "", "order": "" if f["order"] == "due" else f["order"]})
+
+
+def _saved_filters(engine, user, current):
+    """The user's saved filters with their number of tasks now (None if one no longer parses)
+    and whether it is the view on screen."""
+    saved = engine.filters.list(user)
+    for sf in saved:
+        try:
+            sf["count"] = engine.tasks.inbox(user, **inbox_kwargs(parse_query(sf["query"])), limit=0)["total"]
+        except ValueError:
+            sf["count"] = None
+        sf["url"] = url_for("qihu_ui.inbox") + (f"?{sf['query']}" if sf["query"] else "")
+        sf["current"] = sf["query"] == current
+    return saved
+
+
 @blueprint.get("/inbox")
 @signed_in
 def inbox(user):
     size = current_app.config.get("QIHU_PAGE_SIZE", PAGE_SIZE)
+    engine = _engine()
     try:
         f, page = _inbox_args(request.args)
-        result = _engine().tasks.inbox(user, definition_key=f["definition"] or None, colour=f["colour"] or None,
-                                       overdue=f["overdue"], priority=f["priority"] or None, text=f["q"] or None,
-                                       order=f["order"], limit=size, offset=(page - 1) * size)
+        result = engine.tasks.inbox(user, definition_key=f["definition"] or None, colour=f["colour"] or None,
+                                    overdue=f["overdue"], priority=f["priority"] or None, text=f["q"] or None,
+                                    region=f["region"] or None, order=f["order"], limit=size,
+                                    offset=(page - 1) * size)
     except (BadFilter, ValueError) as e:
         return _error_page(400, _("请求有误"), f"{_('筛选')}: {e}")
     pages = max(1, -(-result["total"] // size))
-    definitions = {d["key"]: d["name"] or d["key"] for d in _engine().repository.definitions()}
+    definitions = {d["key"]: d["name"] or d["key"] for d in engine.repository.definitions()}
+    regions = dict(result["regions"])
+    if f["region"] and f["region"] not in regions:
+        regions[f["region"]] = 0           # the chosen one stays choosable, even with no task left
+    query = _inbox_query(f)
 
     def link(**changes):
         """This inbox with some filters changed (page back to 1 unless given)."""
@@ -140,7 +171,8 @@ def inbox(user):
         return url_for("qihu_ui.inbox", **{k: v for k, v in args.items() if v not in ("", None, False)})
 
     return render_template("qihu/inbox.html", result=result, f=f, page=page, pages=pages,
-                           definitions=definitions,
+                           definitions=definitions, regions=regions, query=query,
+                           saved=_saved_filters(engine, user, query),
                            colours=[c for c in COLOURS if c != "blue" or "blue" in result["counts"]],
                            link=link, me=user)
 
@@ -151,20 +183,35 @@ def task(task_id, user):
     return _task_page(task_id, user)
 
 
-def _task_page(task_id, user, values=None, errors=None, message=None, status=200):
+def _task_page(task_id, user, values=None, errors=None, message=None, status=200, action=None):
+    """The task page; `action`: a refused side action (web/task_actions.py) shown again."""
+    from . import task_actions
     engine = _engine()
     t = engine.tasks.visible_get(task_id, user)
     instance = engine.runtime.get(t["instance_id"])
     try:
-        about = headline(engine.runtime.data(t["instance_id"]))
+        data = engine.runtime.data(t["instance_id"])
     except QihuError:
-        about = {"company": None, "summary": None}
+        data = {}
+    about = headline(data)
     definition = next((d for d in engine.repository.definitions(key=t["definition_key"])), None)
-    return render_template("qihu/task.html", t=t, instance=instance, about=about,
+    return render_template("qihu/task.html", t=t, instance=instance, about=about, prefill=_prefill(t, data),
                            definition_name=(definition or {}).get("name") or t["definition_key"],
                            workdays_left=engine.tasks.workdays_left(t["due_at"]) if t["status"] == "ready" else None,
                            values=values or {}, errors=errors or {}, message=message, me=user,
-                           submitted=values is not None), status
+                           submitted=values is not None, **task_actions.panel(engine, t, user, action)), status
+
+
+def _prefill(t, data):
+    """Form values from the appeal's variables of the same name, as Camunda's forms show them
+    (e.g. what an enterprise typed on the portal, at the registration step)."""
+    out = {}
+    for field in t["form"]["fields"]:
+        value = data.get(field["id"])
+        if value is None or value == "" or isinstance(value, (dict, list)):
+            continue
+        out[field["id"]] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
 
 
 @blueprint.post("/tasks/<task_id>")
