@@ -42,6 +42,18 @@ DEMO_USERS = {
 
 DEMO_PASSWORD = "qihu"
 
+# What the page header shows for each demo user: their role.
+DEMO_NAMES = {
+    "shouli": "受理员", "bumen": "承办部门", "ducha": "督查室", "admin": "系统管理员", "qiye": "企业用户",
+    "hz_qifu": "湖州 企服中心", "hz_zhuren": "湖州 企服中心主任", "hz_bankuai": "湖州 板块牵头部门",
+    "hz_zonghe": "湖州 综合板块", "hz_doudi": "湖州 兜底板块", "hz_lingdao": "湖州 市领导", "hz_ducha": "湖州 督查室",
+    "qt_zhongxin": "钱塘 企业综合服务中心", "qt_bankuai": "钱塘 服务板块", "qt_danwei": "钱塘 责任单位",
+    "qt_doudi": "钱塘 兜底板块", "lc_guancha": "鹿城 观察员", "lc_zhongxin": "鹿城 区企业服务中心",
+    "lc_wenze": "鹿城 模拟问责办", "lc_danwei": "鹿城 责任单位", "lc_jiwei": "鹿城 区纪委监委",
+    "lq_pingtai": "路桥 1187平台", "lq_daibiao": "路桥 人大代表", "lq_pingyi": "路桥 评议团",
+    "lq_bumen": "路桥 被评议部门", "lq_renda": "路桥 人大常委会办公室",
+}
+
 
 def seed(engine, folder):
     """Deploy every .bpmn/.dmn in `folder` (one bundle) and add demo users. Yields report lines."""
@@ -53,7 +65,8 @@ def seed(engine, folder):
             yield f"deployed {d['key']} v{d['version']}" + ("" if d["new"] else " (unchanged)")
     for user, groups in DEMO_USERS.items():
         if engine.accounts.get(user) is None:
-            engine.accounts.add_user(user, DEMO_PASSWORD, groups=groups, is_admin=user == "admin")
+            engine.accounts.add_user(user, DEMO_PASSWORD, display_name=DEMO_NAMES.get(user), groups=groups,
+                                     is_admin=user == "admin")
         else:
             engine.accounts.set_password(user, DEMO_PASSWORD)
         engine.tasks.add_member(user, *groups)

@@ -217,3 +217,8 @@ def test_every_group_of_the_bundled_diagrams_has_a_demo_user():
     missing = {g: where for g, where in wanted.items() if g not in held}
     assert missing == {}, f"groups no demo user holds: {missing}"
     assert len(wanted) > 30
+
+
+def test_every_demo_user_has_a_display_name():
+    from engine.demo import DEMO_NAMES, DEMO_USERS
+    assert set(DEMO_NAMES) == set(DEMO_USERS)

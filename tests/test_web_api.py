@@ -153,6 +153,21 @@ def test_deploy_refusals(client):
 
 
 # -- the appeal, end to end -----------------------------------------------------------------------
+def test_region_given_at_start_filters_the_task_list(client, people):
+    deploy_basic(client)
+    r = client.post("/api/instances", json={"key": "appeal_basic", "business_key": "HZ-1", "region": "湖州市"},
+                    headers=as_("li"))
+    assert r.status_code == 201
+    iid = r.get_json()["id"]
+    start(client, business_key="NB-1")
+    assert client.get(f"/api/instances/{iid}", headers=as_("li")).get_json()["instance"]["region"] == "湖州市"
+    rows = client.get("/api/tasks?region=湖州市", headers=as_("li")).get_json()
+    assert [(t["instance_id"], t["region"]) for t in rows] == [(iid, "湖州市")]
+    assert client.get("/api/tasks?region=宁波市", headers=as_("li")).get_json() == []
+    bad = client.post("/api/instances", json={"key": "appeal_basic", "region": 5}, headers=as_("li"))
+    assert bad.status_code == 400 and "region" in bad.get_json()["error"]
+
+
 def test_walk_the_appeal_to_the_end(client, people):
     deploy_basic(client)
     iid = start(client, {"enterprise": "某某科技有限公司"})

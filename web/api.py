@@ -107,7 +107,8 @@ def start_instance():
     data, business_key = payload.optional_dict(body, "data"), payload.optional_str(body, "business_key")
     e = _engine()
     e.access.require_start(user, key, version)
-    iid = e.runtime.start(key, data, business_key=business_key, version=version, user=user)
+    iid = e.runtime.start(key, data, business_key=business_key, version=version, user=user,
+                          region=payload.optional_str(body, "region"))
     return json_response({"id": iid}, 201)
 
 
@@ -188,6 +189,7 @@ def tasks():
         raise ApiError(f"参数 order 应为以下之一 (?order must be one of): {', '.join(TASK_ORDERS)}")
     rows = _engine().tasks.list(user=owner, status=_status_arg("ready"),
                                 definition_key=args.get("definition_key") or None,
+                                region=args.get("region") or None,
                                 instance_id=args.get("instance") or None, order=order,
                                 limit=payload.int_arg("limit", 50, low=1),
                                 offset=payload.int_arg("offset", 0, high=10**9))

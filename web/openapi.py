@@ -101,12 +101,14 @@ SCHEMAS = {
     "Definition": _object({"id": _INT, "key": _STR, "version": _INT, "name": _NSTR, "deployment_id": _INT,
                            "created_at": _TIME}),
     "Instance": _object({"id": _STR, "definition_key": _STR, "definition_id": _INT, "business_key": _NSTR,
+                         "region": _NSTR,
                          "status": {"type": "string", "enum": ["running", "suspended", "completed", "cancelled"]},
                          "started_by": _NSTR, "started_at": _TIME, "ended_at": _NTIME}),
     "InstanceDetail": _object({"instance": _ref("Instance"), "data": _FREE, "tasks": _array(_ref("Task")),
                                "incidents": _array(_ref("Incident"))}),
     "Task": _object({"id": _STR, "instance_id": _STR, "definition_key": _STR, "element_id": _STR, "name": _NSTR,
-                     "lane": _NSTR, "candidate_groups": _array(_STR), "candidate_users": _array(_STR),
+                     "lane": _NSTR, "region": _NSTR, "candidate_groups": _array(_STR),
+                     "candidate_users": _array(_STR),
                      "assignee": _NSTR, "due_at": _NTIME, "priority": _INT,
                      "status": {"type": "string", "enum": ["ready", "completed", "cancelled", "returned"]},
                      "created_at": _TIME, "completed_at": _NTIME, "completed_by": _NSTR}),
@@ -130,7 +132,7 @@ _DEPLOY_BODY = {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "files": _array({"type": "string", "format": "binary"}), "name": _STR}}},
     "application/json": {"schema": _DEPLOY_JSON}}}
-_START = _object({"key": _STR, "data": _NFREE, "business_key": _NSTR, "version": _NINT}, ["key"])
+_START = _object({"key": _STR, "data": _NFREE, "business_key": _NSTR, "version": _NINT, "region": _NSTR}, ["key"])
 _MESSAGE = _object({"name": _STR, "business_key": _NSTR, "correlation": _NFREE, "data": _NFREE, "all": _BOOL},
                    ["name"])
 _DATA = _object({"data": _NFREE}, [])
@@ -172,7 +174,7 @@ PATHS = {
         "200": _json(_array(_ref("Task"))), "400": BAD}, [
         _query("user", "只看此用户可办的任务（本人的与所在组未认领的）；指定他人仅限管理员"),
         _query("instance", "流程实例 id"),
-        _query("definition_key", "流程标识"), _query("status", "ready（默认）/ completed / cancelled / returned / all"),
+        _query("definition_key", "流程标识"), _query("region", "地区"), _query("status", "ready（默认）/ completed / cancelled / returned / all"),
         _query("order", "排序（默认 due：到期时间）", {"type": "string", "enum": list(TASK_ORDERS)}),
         _query("limit", "最多条数（默认 50，最大 500）", _INT), _query("offset", "跳过条数", _INT)],
         forbidden="非管理员用 user 指定了他人")},
