@@ -15,7 +15,6 @@ from sqlalchemy import and_, exists, or_, select
 
 from .errors import Forbidden
 from .models import Instance, Membership, Task, TaskCandidate, UserAccount
-from .runtime import _instance_dict
 
 ADMIN_GROUP = "admin"
 PORTAL_GROUP = "enterprise"
@@ -79,17 +78,9 @@ class Access:
         if not user:
             return []
         with self.engine.db.read() as s:
-            q = select(Instance)
-            if not self._is_admin(s, user):
-                q = q.where(self.involved(user, self.groups(s, user)))
-            if key:
-                q = q.where(Instance.definition_key == key)
-            if status:
-                q = q.where(Instance.status == status)
-            if business_key:
-                q = q.where(Instance.business_key == business_key)
-            rows = s.scalars(q.order_by(Instance.started_at.desc(), Instance.id).limit(limit))
-            return [_instance_dict(r) for r in rows]
+            where = None if self._is_admin(s, user) else self.involved(user, self.groups(s, user))
+        return self.engine.runtime.instances(key=key, status=status, business_key=business_key, limit=limit,
+                                             where=where)
 
     def starters(self, definition):
         """(groups, users) declared by the process as its starters; both empty: anyone signed in."""

@@ -740,16 +740,19 @@ class Runtime:
                 data.update(t.data)
         return data
 
-    def instances(self, key=None, status=None, business_key=None, limit=100):
+    def instances(self, key=None, status=None, business_key=None, limit=100, where=None):
+        """Instances, newest first; `where`: one more SQL condition (engine.access narrows the
+        list to what a user may see with it)."""
         with self.engine.db.read() as s:
-            q = select(Instance)
+            q = select(Instance) if where is None else select(Instance).where(where)
             if key:
                 q = q.where(Instance.definition_key == key)
             if status:
                 q = q.where(Instance.status == status)
             if business_key:
                 q = q.where(Instance.business_key == business_key)
-            return [_instance_dict(r) for r in s.scalars(q.order_by(Instance.started_at.desc()).limit(limit))]
+            return [_instance_dict(r) for r in s.scalars(q.order_by(Instance.started_at.desc(), Instance.id)
+                                                         .limit(limit))]
 
 
 def _definitions(spec):

@@ -4,11 +4,9 @@ claim, a form with an error then right, and the next step in the next person's i
 Chromium must be at /usr/bin/chromium (.ci/run installs it): without it this test fails.
 Screenshots of the main pages go to tests/artifacts/ (git-ignored).
 """
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine import Engine
 from engine.clock import ManualClock
@@ -16,9 +14,9 @@ from engine.worker import Worker
 from web.app import create_app
 
 from tests.bpmn_util import bpmn, chain
-from tests.web_util import BASIC
-
 from tests.conftest import ARTIFACTS
+from tests.web_util import BASIC, live_server
+
 START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)     # Monday 09:00 Beijing
 PASSWORD = "browser-pw"
 
@@ -46,12 +44,8 @@ def server(tmp_path):
     clock.set(START + timedelta(days=2, hours=6))           # Wednesday 15:00: some deadlines near or past
     Worker(engine).run_once()                                # the SLA jobs turn the colours
     app = create_app(engine=engine, config={"SECRET_KEY": "browser-test"})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(5)
+    with live_server(app) as base:
+        yield base
     engine.close()
 
 

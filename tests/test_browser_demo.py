@@ -4,17 +4,16 @@ Huzhou appeal on the portal, each role signs in and does its step on the task pa
 enterprise rates the result on its private link. Screenshots: tests/artifacts/demo_*.png.
 """
 import re
-import threading
 from datetime import timedelta
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine import Engine
 from engine.clock import ManualClock
 from engine.demo import DEMO_NAMES, DEMO_PASSWORD, DEMO_USERS, seed
 from web.app import create_app
 
+from tests.web_util import live_server
 from tests.conftest import ARTIFACTS, BPMN, START
 from tests.test_browser_portal import choose_level
 from tests.test_portal import PDF
@@ -27,12 +26,8 @@ def demo(tmp_path):
     lines = list(seed(engine, BPMN))
     assert any(line.startswith("deployed huzhou_joint_meeting") for line in lines)
     app = create_app(engine=engine, config={"SECRET_KEY": "browser-demo"})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}", engine, clock
-    srv.shutdown()
-    thread.join(5)
+    with live_server(app) as base:
+        yield base, engine, clock
     engine.close()
 
 

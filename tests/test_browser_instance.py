@@ -4,18 +4,17 @@ an error or a warning, and the highlight moves with the appeal.
 
 Screenshots go to tests/artifacts/instance_*.png (git-ignored).
 """
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from lxml import etree
-from werkzeug.serving import make_server
 
 from engine import Engine
 from engine.clock import ManualClock
 from web.app import create_app
 
+from tests.web_util import live_server
 from tests.conftest import ARTIFACTS
 from tests.test_browser import PASSWORD
 
@@ -58,12 +57,8 @@ def server(tmp_path):
                                   ("hz_bankuai", "科创板块 陈涛", ["hz_board_innovation"])]:
         engine.accounts.add_user(name, PASSWORD, display_name=display, groups=groups)
     app = create_app(engine=engine, config={"SECRET_KEY": "browser-test"})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}", engine
-    srv.shutdown()
-    thread.join(5)
+    with live_server(app) as base:
+        yield base, engine
     engine.close()
 
 

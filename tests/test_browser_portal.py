@@ -6,16 +6,15 @@ second handling rates it well: closed. Staff work through the engine, as their o
 tested in tests/test_browser.py. Screenshots: tests/artifacts/portal_*.png.
 """
 import re
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine import Engine
 from engine.clock import ManualClock
 from web.app import create_app
 
+from tests.web_util import live_server
 from tests.conftest import ARTIFACTS
 from tests.test_portal import BASIC, HUZHOU, PDF
 
@@ -33,12 +32,8 @@ def portal_server(tmp_path):
     for name, (display, groups) in STAFF.items():
         engine.accounts.add_user(name, "browser-pw", display_name=display, groups=groups)
     app = create_app(engine=engine, config={"SECRET_KEY": "browser-portal"})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}", engine, clock
-    srv.shutdown()
-    thread.join(5)
+    with live_server(app) as base:
+        yield base, engine, clock
     engine.close()
 
 

@@ -5,16 +5,15 @@ an attachment; reassign to a colleague who then finds it in the inbox.
 Chromium must be at /usr/bin/chromium (.ci/run installs it): without it this test fails.
 Screenshots go to tests/artifacts/task_*.png (git-ignored).
 """
-import threading
 from datetime import datetime, timezone
 
 import pytest
-from werkzeug.serving import make_server
 
 from engine import Engine
 from engine.clock import ManualClock
 from web.app import create_app
 
+from tests.web_util import live_server
 from tests.conftest import ARTIFACTS
 from tests.test_handoff import PDF, basic_with_return
 
@@ -35,12 +34,8 @@ def server(tmp_path):
         [accept] = engine.tasks.list(instance_id=iid)
         engine.tasks.complete(accept["id"], "shouli", {"category": "resource", "summary": summary})
     app = create_app(engine=engine, config={"SECRET_KEY": "browser-test"})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(5)
+    with live_server(app) as base:
+        yield base
     engine.close()
 
 

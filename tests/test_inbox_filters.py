@@ -13,7 +13,7 @@ from web.app import create_app
 
 from tests.bpmn_util import bpmn, chain
 from tests.conftest import START
-from tests.web_util import add_people, post_form, sign_in, token
+from tests.web_util import add_people, live_server, post_form, sign_in, token
 
 REVIEW = bpmn("review", f"""
 <bpmn:startEvent id="s" />
@@ -256,8 +256,6 @@ def test_saved_filter_forms_need_csrf_and_a_user(app, li, engine):
 @pytest.fixture
 def browser_server(tmp_path):
     """A served app with regional appeals for 受理员 李敏 and a reminder to her group."""
-    import threading
-    from werkzeug.serving import make_server
     from engine import Engine
     from engine.clock import ManualClock
     from tests.test_notifications import REMIND
@@ -273,12 +271,8 @@ def browser_server(tmp_path):
     engine.runtime.start("remind", {"groups": "acceptor", "users": "", "title": "催办：ZJ-2026-009 请于今日办结",
                                     "summary": "企业反映用地指标未落实"}, business_key="ZJ-2026-009", region="湖州市")
     app = create_app(engine=engine, config={"SECRET_KEY": "browser-test"})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(5)
+    with live_server(app) as base:
+        yield base
     engine.close()
 
 

@@ -1,6 +1,10 @@
 """Helpers for tests of the signed-in UI: CSRF tokens from pages, sign-in, seeded users."""
 import re
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+
+from werkzeug.serving import make_server
 
 BASIC = Path(__file__).resolve().parent.parent / "bpmn" / "appeal_basic.bpmn"
 PASSWORD = "pw-for-tests"
@@ -30,3 +34,16 @@ def post_form(client, page_url, action, data=None):
     """POST `data` to `action` with the CSRF token of the page at `page_url`."""
     html = client.get(page_url).get_data(as_text=True)
     return client.post(action, data={**(data or {}), "csrf_token": token(html)})
+
+
+@contextmanager
+def live_server(app):
+    """Serve `app` on a free local port in a thread (for the browser tests); yields its base URL."""
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        thread.join(5)

@@ -70,7 +70,7 @@ def instance(instance_id, user):
         incidents=[i for i in engine.runtime.incidents(instance_id) if i["status"] == "open"],
         started_by=(starter or {}).get("display_name") or inst["started_by"],
         status_name=STATUS_NAMES.get(inst["status"], inst["status"]), kind_names=KIND_NAMES,
-        ledger_names=LEDGER_NAMES, size_text=size_text, related=related,
+        ledger_names=LEDGER_NAMES, related=related,
         status_names=STATUS_NAMES)
 
 
@@ -98,14 +98,6 @@ def attachment(attachment_id, user):
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
-
-def size_text(n):
-    """A file size as people read it: 512 B, 12.5 KB, 3.2 MB."""
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
 
 
 def content_disposition(name):

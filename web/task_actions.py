@@ -37,7 +37,7 @@ def panel(engine, t, user, action=None):
     attachments = engine.comments.files(iid)
     for a in attachments:
         a["url"] = attachment_url(a["id"])
-        a["size_text"] = size_text(a["size"])
+        a["size_text"] = ui.size_text(a["size"])
     colleagues = engine.handoff.candidates(t["id"], exclude=user) if ready else []
     people = {}
 
@@ -71,13 +71,6 @@ def panel(engine, t, user, action=None):
         "upload_accept": ",".join(f".{ext}" for ext in sorted(ALLOWED)),
     }
 
-
-def size_text(n):
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
 
 
 def attachment_url(attachment_id):

@@ -91,6 +91,16 @@ def workdays_text(value):
     return _("{n} 个工作日", n=f"{value:.1f}")
 
 
+@blueprint.app_template_filter("qihu_size")
+def size_text(n):
+    """A file size as people read it: 512 B, 12.5 KB, 3.2 MB."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
 # -- pages -----------------------------------------------------------------------------------
 @blueprint.get("/")
 def index():
