@@ -16,6 +16,7 @@ Topics (inputs → outputs merged into the process data):
 Each takes `qihu`, the engine's HandlerContext, to write its records in the step's transaction.
 """
 import io
+import re
 from pathlib import Path
 
 from datetime import datetime
@@ -96,6 +97,7 @@ def leave_say_no_pool(qihu, reason="", **_):
     return {"left_pool": qihu.close_ledger("say_no_pool") > 0, "leave_reason": reason}
 
 
+KIND_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 LEDGER_KINDS = {
     "responsibility_list": "责任清单", "experience_list": "经验清单", "case_library": "案例库",
     "rule_library": "长效机制", "policy_suggestion": "政策建议", "tracking_library": "问题处置跟踪库",
@@ -105,21 +107,32 @@ LEDGER_KINDS = {
 
 
 @topic("ledger.record")
-def record(qihu, kind, title="", **data):
-    """One line of a mechanism's list; `kind` is one of LEDGER_KINDS, other inputs are kept as its data."""
+def record(qihu, kind, title="", kind_name=None, **data):
+    """One line of a mechanism's list. `kind` is one of LEDGER_KINDS, or a new list a diagram
+    names itself (a lower-case identifier, with `kind_name` its Chinese name, e.g. 高频问题清单):
+    a regional variant adds a list without a line of Python. Other inputs are kept as its data."""
+    name = _kind_name(kind, kind_name)
+    line = {k: _plain(v) for k, v in data.items()}
     if kind not in LEDGER_KINDS:
-        raise ValueError(f"未知的清单类型 (unknown ledger kind {kind!r}); expected one of: {', '.join(LEDGER_KINDS)}")
-    entry = qihu.ledger(kind, title=title or LEDGER_KINDS[kind],
-                        data={k: _plain(v) for k, v in data.items()})
+        line["kind_name"] = name
+    entry = qihu.ledger(kind, title=title or name, data=line)
     return {"ledger_entry": entry}
 
 
 @topic("ledger.close")
 def close(qihu, kind):
     """Close this instance's open lines of a list (销号)."""
-    if kind not in LEDGER_KINDS:
-        raise ValueError(f"未知的清单类型 (unknown ledger kind {kind!r}); expected one of: {', '.join(LEDGER_KINDS)}")
+    _kind_name(kind, None)
     return {"ledger_closed": qihu.close_ledger(kind)}
+
+
+def _kind_name(kind, kind_name):
+    if kind in LEDGER_KINDS:
+        return LEDGER_KINDS[kind]
+    if not isinstance(kind, str) or not KIND_ID.match(kind):
+        raise ValueError(f"清单类型应为小写英文标识 (ledger kind {kind!r} must match {KIND_ID.pattern}); "
+                         f"known kinds: {', '.join(LEDGER_KINDS)}")
+    return str(kind_name or kind)
 
 
 def _plain(value):

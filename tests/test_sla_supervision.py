@@ -206,3 +206,40 @@ def test_letter_dates_are_beijing_dates(engine, clock):
     assert letter.name.endswith("-20261102.docx")
     assert "2026年11月02日" in text          # issued on Monday, Beijing
     assert "2026年11月09日" in text          # due the 5th working day after, Beijing
+
+
+def ledger_flow(kind, kind_name=None):
+    name = f'<camunda:inputParameter name="kind_name">{kind_name}</camunda:inputParameter>' if kind_name else ""
+    return bpmn("lists", f"""<bpmn:startEvent id="s" />
+<bpmn:serviceTask id="rec" camunda:type="external" camunda:topic="ledger.record">
+  <bpmn:extensionElements><camunda:inputOutput>
+    <camunda:inputParameter name="kind">{kind}</camunda:inputParameter>{name}
+    <camunda:inputParameter name="title">${{summary}}</camunda:inputParameter>
+    <camunda:inputParameter name="answered_by">区长</camunda:inputParameter>
+  </camunda:inputOutput></bpmn:extensionElements>
+</bpmn:serviceTask>
+<bpmn:serviceTask id="close" camunda:type="external" camunda:topic="ledger.close">
+  <bpmn:extensionElements><camunda:inputOutput>
+    <camunda:inputParameter name="kind">{kind}</camunda:inputParameter>
+  </camunda:inputOutput></bpmn:extensionElements>
+</bpmn:serviceTask>
+<bpmn:endEvent id="e" />
+{chain("s", "rec", "close", "e")}""")
+
+
+def test_a_diagram_names_a_new_list_without_python(engine):
+    """A regional variant keeps its own list (定海's 高频问题清单) with the bundled handler."""
+    engine.repository.deploy([("lists.bpmn", ledger_flow("high_frequency", "高频问题清单"))])
+    iid = engine.runtime.start("lists", {"summary": "园区停车难"})
+    assert engine.runtime.get(iid)["status"] == "completed"
+    [line] = engine.history.records(iid)["ledger"]
+    assert (line["kind"], line["title"], line["closed_at"] is not None) == ("high_frequency", "园区停车难", True)
+    assert line["data"] == {"answered_by": "区长", "kind_name": "高频问题清单"}
+
+
+@pytest.mark.parametrize("kind", ["高频清单", "High", "x", "a b"])
+def test_a_list_kind_must_be_an_identifier(engine, kind):
+    engine.repository.deploy([("lists.bpmn", ledger_flow(kind))])
+    iid = engine.runtime.start("lists", {"summary": "s"})
+    [incident] = engine.runtime.incidents(iid)
+    assert "清单类型应为小写英文标识" in incident["message"] and incident["element_id"] == "rec"
