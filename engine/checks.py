@@ -69,6 +69,10 @@ def check_bundle(bundle, handlers):
                         for expr in p.expressions():
                             code(element, expr, "eval", f"parameter {name}")
                 if isinstance(ts, QihuUserTask):
+                    if not any(ts.assignment.get(a) for a in ("assignee", "candidateGroups", "candidateUsers")) \
+                            and not ts.lane:
+                        problem(element, "user task has no camunda:candidateGroups, candidateUsers or assignee "
+                                         "and is in no lane: nobody would ever see it in an inbox")
                     for attr, raw in ts.assignment.items():
                         expr = expression_of(raw)
                         if expr is not None:

@@ -61,13 +61,50 @@ def main(verbose):
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--name", help="deployment name")
 @click.option("--user", help="who deploys")
-def deploy(files, name, user):
-    """Deploy .bpmn/.dmn files (or folders of them) as one bundle."""
-    r = _engine().repository.deploy(list(files), name=name, user=user)
+@click.option("--activate/--no-activate", default=True,
+              help="new instances start on the new versions (default), or stage them for `qihu activate`")
+def deploy(files, name, user, activate):
+    """Deploy .bpmn/.dmn files (or folders or zips of them) as one bundle."""
+    r = _engine().repository.deploy(list(files), name=name, user=user, activate=activate)
     if not r.created:
         click.echo("unchanged: identical content is already deployed")
     for d in r.definitions:
-        click.echo(f"{d['key']} v{d['version']}" + ("" if d["new"] else " (unchanged)"))
+        click.echo(f"{d['key']} v{d['version']}" + ("" if d["new"] else " (unchanged)")
+                   + (" (staged: not active)" if d["new"] and not activate else ""))
+
+
+@main.command()
+@click.argument("key")
+def versions(key):
+    """Every version of KEY: who deployed it, when, running instances; * marks the active one."""
+    for v in _engine().repository.versions(key):
+        mark = "*" if v["active"] else " "
+        click.echo(f"{mark} v{v['version']}\t{local_text(v['deployed_at'])}\t{v['deployed_by'] or '-'}\t"
+                   f"{v['running']} running\t{v['name'] or ''}")
+
+
+@main.command()
+@click.argument("key")
+@click.argument("version", type=int)
+@click.option("--user", help="who activates")
+def activate(key, version, user):
+    """Make VERSION of KEY the one new instances start on (running instances keep theirs)."""
+    _engine().repository.activate(key, version, user=user)
+    click.echo(f"{key} v{version} is active")
+
+
+@main.command()
+@click.argument("key")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+def diff(key, old, new):
+    """Elements added (+), removed (-) and changed (~) from version OLD of KEY to NEW."""
+    d = _engine().repository.diff(key, old, new)
+    for mark, kind in (("+", "added"), ("-", "removed"), ("~", "changed")):
+        for el in d[kind]:
+            click.echo(f"{mark} {el['id']}\t{el['type']}\t{el['name'] or ''}")
+    if not (d["added"] or d["removed"] or d["changed"]):
+        click.echo(f"no change in behaviour from v{old} to v{new}")
 
 
 @main.command()

@@ -92,6 +92,16 @@ class Definition(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ActiveVersion(Base):
+    """The version of a process new instances start on, when an administrator chose one;
+    without a row the latest version is active. Running instances keep their own version."""
+    __tablename__ = "active_version"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    activated_by: Mapped[str | None] = mapped_column(String(100))
+    activated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MessageStart(Base):
     """A message that starts a definition (message start event), for correlation without a scan."""
     __tablename__ = "message_start"

@@ -1,14 +1,16 @@
 """Repository: deploy bundles of .bpmn/.dmn files, keep versions, build specs once per version."""
 import hashlib
+import io
 import threading
+import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import select, func
 
 from .checks import check_bundle
 from .errors import NotFound, DeployError, Problem
-from .models import Definition, Deployment, MessageStart, Resource
+from .models import ActiveVersion, Definition, Deployment, Instance, MessageStart, Resource
 from .parser import parse_bundle
 
 
@@ -23,13 +25,50 @@ class DeployResult:
     definitions: list = field(default_factory=list)   # [{"key", "version", "id", "new"}]
 
 
+ZIP_MAX_FILES = 200
+ZIP_MAX_BYTES = 50 * 1024 * 1024     # unpacked: a zip bomb stops here, not in memory
+
+
+def read_zip(name, content):
+    """The .bpmn/.dmn files of a zip (folders inside it flattened to base names); anything
+    else in it, an unsafe or oversized archive, is a DeployError naming the zip and entry."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        entries = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError) as e:
+        raise DeployError([Problem(f"not a readable zip file: {e}", file=name)]) from None
+    problems, out, total = [], [], 0
+    for info in entries:
+        base = PurePosixPath(info.filename.replace("\\", "/")).name
+        if info.filename.startswith("__MACOSX/") or base.startswith("."):
+            continue                                    # what desktop zip tools add
+        if Path(base).suffix.lower() not in (".bpmn", ".dmn"):
+            problems.append(Problem(f"zip entry {info.filename!r} is not a .bpmn or .dmn file", file=name))
+            continue
+        total += info.file_size
+        if len(out) >= ZIP_MAX_FILES or total > ZIP_MAX_BYTES:
+            raise DeployError([Problem(f"zip holds more than {ZIP_MAX_FILES} files or "
+                                       f"{ZIP_MAX_BYTES // (1024 * 1024)} MB unpacked", file=name)])
+        with archive.open(info) as f:
+            data = f.read(ZIP_MAX_BYTES + 1)          # the header's size may lie
+        if len(data) > info.file_size:
+            raise DeployError([Problem(f"zip entry {info.filename!r} is larger than it says", file=name)])
+        out.append((base, data))
+    if problems:
+        raise DeployError(problems)
+    if not out:
+        raise DeployError([Problem("zip holds no .bpmn or .dmn file", file=name)])
+    return out
+
+
 def read_resources(items):
-    """Accept paths (files or folders of .bpmn/.dmn) or (name, bytes) pairs."""
+    """Accept paths (files, folders of .bpmn/.dmn, zips of them) or (name, bytes) pairs."""
     out = []
     for item in items:
         if isinstance(item, tuple):
             name, content = item
-            out.append((name, content.encode("utf-8") if isinstance(content, str) else content))
+            content = content.encode("utf-8") if isinstance(content, str) else content
+            out.extend(read_zip(name, content) if name.lower().endswith(".zip") else [(name, content)])
             continue
         p = Path(item)
         if p.is_dir():
@@ -37,6 +76,8 @@ def read_resources(items):
             if not files:
                 raise DeployError([Problem("folder holds no .bpmn or .dmn file", file=str(p))])
             out.extend((f.name, f.read_bytes()) for f in files)
+        elif p.is_file() and p.suffix.lower() == ".zip":
+            out.extend(read_zip(p.name, p.read_bytes()))
         elif p.is_file():
             out.append((p.name, p.read_bytes()))
         else:
@@ -65,7 +106,12 @@ class Repository:
         resources = read_resources(items)
         return parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers))
 
-    def deploy(self, items, name=None, user=None) -> DeployResult:
+    def deploy(self, items, name=None, user=None, activate=True) -> DeployResult:
+        """Check and store a bundle; each changed process gets a new version.
+
+        activate: new instances start on the new versions (as in Camunda). False stages them:
+        the version that was current stays active until `activate(key, version)`.
+        """
         resources = read_resources(items)
         bundle = parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers))
         shas = {n: _sha(c) for n, c in resources}
@@ -73,7 +119,7 @@ class Repository:
         dmn_shas = sorted(s for n, s in shas.items() if n.lower().endswith(".dmn"))
 
         try:
-            result = self._store(resources, bundle, shas, bundle_sha, dmn_shas, name, user)
+            result = self._store(resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate)
         except _NothingNew as e:
             return e.result
         if result.created:
@@ -81,13 +127,14 @@ class Repository:
                 self._bundles[result.deployment_id] = bundle
         return result
 
-    def _store(self, resources, bundle, shas, bundle_sha, dmn_shas, name, user):
+    def _store(self, resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate=True):
         with self.engine.db.write() as s:
             same = s.scalars(select(Deployment).where(Deployment.sha256 == bundle_sha)).first()
             if same is not None:
                 defs = s.scalars(select(Definition).where(Definition.deployment_id == same.id)).all()
                 return DeployResult(same.id, False, [self._def_dict(d, False) for d in defs])
-            dep = Deployment(name=name or ", ".join(sorted(shas)), sha256=bundle_sha, deployed_by=user)
+            dep = Deployment(name=name or ", ".join(sorted(shas)), sha256=bundle_sha, deployed_by=user,
+                             deployed_at=self.engine.clock.now())
             s.add(dep)
             s.flush()
             s.add_all(Resource(deployment_id=dep.id, name=n, sha256=shas[n], content=c) for n, c in resources)
@@ -103,10 +150,12 @@ class Repository:
                     result.definitions.append(self._def_dict(latest, False))
                     continue
                 d = Definition(key=key, version=(latest.version + 1) if latest else 1, name=info.name,
-                               deployment_id=dep.id, resource_name=info.filename, sha256=sha)
+                               deployment_id=dep.id, resource_name=info.filename, sha256=sha,
+                               created_at=self.engine.clock.now())
                 s.add(d)
                 s.flush()
                 s.add_all(MessageStart(message_name=m, definition_id=d.id) for m in info.message_starts)
+                self._after_new_version(s, d, latest, activate, user)
                 result.definitions.append(self._def_dict(d, True))
                 created += 1
             if created == 0:
@@ -114,30 +163,98 @@ class Repository:
                 raise _NothingNew(DeployResult(0, False, result.definitions))
             return result
 
+    def _after_new_version(self, s, d, previous, activate, user):
+        """Keep the active version as asked: a pinned choice follows the new version when it is
+        activated; a staged one pins the version that was current."""
+        row = s.get(ActiveVersion, d.key)
+        now = self.engine.clock.now()
+        if activate and row is not None:
+            row.version, row.activated_by, row.activated_at = d.version, user, now
+        elif not activate and row is None and previous is not None:
+            s.add(ActiveVersion(key=d.key, version=previous.version, activated_by=user, activated_at=now))
+
     @staticmethod
     def _def_dict(d, new):
         return {"id": d.id, "key": d.key, "version": d.version, "name": d.name, "new": new}
 
     # -- queries -------------------------------------------------------------------------
     def definitions(self, key=None, latest_only=True):
+        """Definitions by key and version; latest_only: only the version each key starts on
+        now (its active version: the administrator's choice, else the latest)."""
         with self.engine.db.read() as s:
             q = select(Definition)
             if key:
                 q = q.where(Definition.key == key)
             if latest_only:
-                sub = select(Definition.key, func.max(Definition.version).label("v")).group_by(Definition.key).subquery()
-                q = q.join(sub, (Definition.key == sub.c.key) & (Definition.version == sub.c.v))
+                q = q.where(Definition.id.in_(self.current_ids(key)))
             rows = s.scalars(q.order_by(Definition.key, Definition.version)).all()
             return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name,
                      "deployment_id": d.deployment_id, "created_at": d.created_at.isoformat()} for d in rows]
 
+    @staticmethod
+    def current_ids(key=None):
+        """SQL: the ids of the definitions new instances start on (active version, else latest)."""
+        latest = select(Definition.key, func.max(Definition.version).label("v")).group_by(Definition.key)
+        if key:
+            latest = latest.where(Definition.key == key)
+        latest = latest.subquery()
+        current = (select(Definition.id).join(latest, Definition.key == latest.c.key)
+                   .outerjoin(ActiveVersion, ActiveVersion.key == Definition.key)
+                   .where(Definition.version == func.coalesce(ActiveVersion.version, latest.c.v)))
+        return current
+
     def get_definition(self, session, key, version=None):
-        q = select(Definition).where(Definition.key == key)
-        q = q.where(Definition.version == version) if version else q.order_by(Definition.version.desc()).limit(1)
+        """A given version, or the one new instances start on (active, else latest)."""
+        if version:
+            q = select(Definition).where(Definition.key == key, Definition.version == version)
+        else:
+            q = select(Definition).where(Definition.id.in_(self.current_ids(key)))
         d = session.scalars(q).first()
         if d is None:
             raise NotFound(f"no definition {key!r}" + (f" version {version}" if version else ""))
         return d
+
+    def versions(self, key):
+        """Every version of a process, oldest first: who deployed it and when, whether it is
+        the active one, and how many of its instances are running."""
+        with self.engine.db.read() as s:
+            rows = s.execute(select(Definition, Deployment.deployed_by, Deployment.deployed_at, Deployment.name)
+                             .join(Deployment, Deployment.id == Definition.deployment_id)
+                             .where(Definition.key == key).order_by(Definition.version)).all()
+            if not rows:
+                raise NotFound(f"no definition {key!r}")
+            active = self.get_definition(s, key).version
+            chosen = s.get(ActiveVersion, key)
+            running = dict(s.execute(select(Instance.definition_id, func.count())
+                                     .where(Instance.definition_key == key, Instance.status.in_(("running", "suspended")))
+                                     .group_by(Instance.definition_id)).all())
+        return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "deployment_id": d.deployment_id,
+                 "deployment": dep_name, "deployed_by": by, "deployed_at": at.isoformat(),
+                 "active": d.version == active, "pinned": chosen is not None and chosen.version == d.version,
+                 "running": running.get(d.id, 0)} for d, by, at, dep_name in rows]
+
+    def activate(self, key, version, user=None):
+        """Make `version` the one new instances of `key` start on; running instances keep theirs.
+        Audited by the row itself (who, when); returns versions(key)."""
+        with self.engine.db.write() as s:
+            self.get_definition(s, key, int(version))           # NotFound for a version that does not exist
+            row = s.get(ActiveVersion, key)
+            if row is None:
+                s.add(ActiveVersion(key=key, version=int(version), activated_by=user, activated_at=self.engine.clock.now()))
+            else:
+                row.version, row.activated_by, row.activated_at = int(version), user, self.engine.clock.now()
+        return self.versions(key)
+
+    def diff(self, key, old_version, new_version):
+        """Elements added, removed and changed from one version of `key` to another (engine.versions)."""
+        from .versions import diff
+        with self.engine.db.read() as s:
+            a, b = self.get_definition(s, key, int(old_version)), self.get_definition(s, key, int(new_version))
+        return {"key": key, "from": a.version, "to": b.version,
+                **diff(self._xml(a), self._xml(b), key)}
+
+    def _xml(self, definition):
+        return dict(self.resources(definition.deployment_id))[definition.resource_name]
 
     def resources(self, deployment_id):
         with self.engine.db.read() as s:

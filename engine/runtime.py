@@ -526,7 +526,9 @@ class Runtime:
         instance_id = str(uuid.uuid4())
         now = self.engine.clock.now()
         row = _Row(id=instance_id, definition_id=definition.id, definition_key=definition.key,
-                   business_key=business_key, region=(region or "").strip() or None, status="running", version=1)
+                   business_key=business_key, status="running", version=1,
+                   # given, else the process's own (<camunda:property name="region" value="湖州市"/>)
+                   region=(region or "").strip() or (info.properties.get("region") or "").strip() or None)
         row.new = True
         with self.engine.db.write() as s:
             ctx = _Ctx(s, row, wf, user, now, _Snapshot())
@@ -557,8 +559,10 @@ class Runtime:
             hits = s.execute(q).all()
             starts = []
             if not hits:
+                # the version each key starts on now (active, else latest), if it has this start
                 starts = s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
-                                   .where(MessageStart.message_name == message)).all()
+                                   .where(MessageStart.message_name == message,
+                                          Definition.id.in_(self.engine.repository.current_ids()))).all()
         instances = list(dict.fromkeys(h.instance_id for h in hits))
         if len(instances) > 1 and not all:
             raise Conflict(f"message {message!r} matches {len(instances)} instances; "
@@ -569,13 +573,9 @@ class Runtime:
             delivered.append(iid)
         started = []
         if not instances:
-            latest = {}
-            for d in starts:
-                if d.key not in latest or d.version > latest[d.key].version:
-                    latest[d.key] = d
-            if not latest:
+            if not starts:
                 raise NotFound(f"no instance or definition is waiting for message {message!r}")
-            for d in latest.values():
+            for d in sorted(starts, key=lambda d: d.key):
                 started.append(self._start(d, payload or {}, business_key, user, message=message, region=region))
         return {"delivered": delivered, "started": started}
 

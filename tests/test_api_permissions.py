@@ -71,7 +71,7 @@ class World:
         self._accounts = set()
 
     def ids(self):
-        return {"instance_id": self.iid, "task_id": self.tid, "incident_id": self.inc}
+        return {"instance_id": self.iid, "task_id": self.tid, "incident_id": self.inc, "key": "perm_flow"}
 
     def client(self, name=None):
         """A test client signed in as `name` through /login (anonymous for None), with a CSRF token."""
@@ -114,8 +114,8 @@ def call(client, method, path, body=None):
 
 
 # -- the table: every endpoint ----------------------------------------------------------------------
-Row = namedtuple("Row", "method path rule allowed ok denied denied_query body prepare",
-                 defaults=(None, None, None, None))
+Row = namedtuple("Row", "method path rule allowed ok denied denied_query body prepare query",
+                 defaults=(None, None, None, None, None))
 
 
 def _suspend(w):
@@ -133,6 +133,9 @@ PUBLIC, SIGNED_IN, ADMIN = api.PUBLIC, api.SIGNED_IN, api.ADMIN
 TABLE = [
     Row("POST", "/api/deployments", ADMIN, "boss", 201, "starter", body=NEW_PROCESS),
     Row("GET", "/api/definitions", SIGNED_IN, "outsider", 200),
+    Row("GET", "/api/definitions/{key}/versions", SIGNED_IN, "outsider", 200),
+    Row("POST", "/api/definitions/{key}/activate", ADMIN, "boss", 200, "starter", body={"version": 1}),
+    Row("GET", "/api/definitions/{key}/diff", SIGNED_IN, "outsider", 200, query="?from=1&to=1"),
     Row("POST", "/api/instances", SIGNED_IN, "starter", 201, "outsider", body={"key": "perm_flow"}),
     Row("GET", "/api/instances", SIGNED_IN, "outsider", 200),                 # filtered, never refused
     Row("GET", "/api/instances/{instance_id}", SIGNED_IN, "worker", 200, "outsider"),
@@ -168,7 +171,7 @@ def test_the_table_names_every_endpoint_with_its_rule(engine):
     app = create_app(engine=engine, config={"TESTING": True})
     routes = api_routes(app)
     assert {(p, m) for p, m, _ in routes} == {(r.path, r.method) for r in TABLE}
-    assert len(TABLE) == len(routes) == 19
+    assert len(TABLE) == len(routes) == 22
     rules = {(r.path, r.method): r.rule for r in TABLE}
     for path, method, view in routes:
         assert api.RULES.get(view) == rules[(path, method)], (path, method, view)
@@ -190,7 +193,7 @@ def test_the_table_names_every_endpoint_with_its_rule(engine):
 def test_endpoint_permissions(world, row):
     if row.prepare:
         row.prepare(world)
-    path = row.path.format(**world.ids())
+    path = row.path.format(**world.ids()) + (row.query or "")
     before = world.state()
 
     r = call(world.client(), row.method, path, row.body)                      # anonymous

@@ -420,3 +420,21 @@ def test_a_process_with_a_none_and_a_message_start_starts_where_it_was_started(e
         assert t["element_id"] == "review"
         engine.tasks.complete(t["id"], "x", {}, check=False)
         assert engine.runtime.get(iid)["status"] == "completed"
+
+
+REGIONAL = bpmn("regional", f"""<bpmn:extensionElements><camunda:properties>
+  <camunda:property name="region" value="舟山市定海区" /></camunda:properties></bpmn:extensionElements>
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="u" name="办理" camunda:candidateGroups="acceptor" />
+<bpmn:endEvent id="e" />
+{chain("s", "u", "e")}""")
+
+
+def test_an_instance_takes_its_region_from_the_start_or_else_from_its_process(eng):
+    eng.repository.deploy([("regional.bpmn", REGIONAL)])
+    own = eng.runtime.start("regional")
+    given = eng.runtime.start("regional", region=" 舟山市普陀区 ")
+    assert eng.runtime.get(own)["region"] == "舟山市定海区"
+    assert eng.runtime.get(given)["region"] == "舟山市普陀区"
+    assert [t["region"] for t in eng.tasks.list(instance_id=own)] == ["舟山市定海区"]
+    assert [t["instance_id"] for t in eng.tasks.list(region="舟山市普陀区")] == [given]

@@ -22,11 +22,11 @@ from tests.bpmn_util import bpmn, chain
 BASIC = Path(__file__).resolve().parent.parent / "bpmn" / "appeal_basic.bpmn"
 
 MINIMAL = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="Defs_{key}"
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_{key}"
     targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="{key}" name="{name}" isExecutable="true">
     <bpmn:startEvent id="StartEvent_1" />
-    <bpmn:userTask id="Task_one" name="办理" />
+    <bpmn:userTask id="Task_one" name="办理" camunda:candidateGroups="acceptor" />
     <bpmn:endEvent id="EndEvent_1" />
     <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Task_one" />
     <bpmn:sequenceFlow id="F2" sourceRef="Task_one" targetRef="EndEvent_1" />
@@ -462,7 +462,7 @@ def test_openapi_document_is_valid_and_complete(client, app):
     validate(doc)
     documented = {(p, m) for p, ops in doc["paths"].items() for m in ops}
     assert documented == _routes(app)
-    assert len(documented) == 19
+    assert len(documented) == 22
     assert doc["servers"] == [{"url": "/"}]
 
 

@@ -85,7 +85,9 @@ def _status_arg(default):
 @rule(ADMIN)
 def deploy():
     files, name = payload.deploy_files()
-    result = _engine().repository.deploy(files, name=name, user=_user())
+    given = request.form.get("activate") if request.files else (request.get_json(silent=True) or {}).get("activate")
+    activate = str(given if given is not None else "true").lower() not in ("false", "0", "no")
+    result = _engine().repository.deploy(files, name=name, user=_user(), activate=activate)
     return json_response(asdict(result), 201 if result.created else 200)
 
 
@@ -95,6 +97,30 @@ def definitions():
     rows = _engine().repository.definitions(key=request.args.get("key") or None,
                                             latest_only=not payload.flag_arg("all_versions"))
     return json_response(rows)
+
+
+@blueprint.get("/definitions/<key>/versions")
+@rule(SIGNED_IN)
+def versions(key):
+    return json_response(_engine().repository.versions(key))
+
+
+@blueprint.post("/definitions/<key>/activate")
+@rule(ADMIN)
+def activate(key):
+    version = payload.optional_int(payload.json_body(), "version")
+    if version is None:
+        raise ApiError("缺少版本号 (version is required)")
+    return json_response(_engine().repository.activate(key, version, user=_user()))
+
+
+@blueprint.get("/definitions/<key>/diff")
+@rule(SIGNED_IN)
+def diff(key):
+    a, b = payload.int_arg("from", None, low=1, high=10**6), payload.int_arg("to", None, low=1, high=10**6)
+    if a is None or b is None:
+        raise ApiError("需要 ?from=旧版本&to=新版本 (from and to versions are required)")
+    return json_response(_engine().repository.diff(key, a, b))
 
 
 # -- instances --------------------------------------------------------------------------------

@@ -100,6 +100,12 @@ SCHEMAS = {
                              "definitions": _array(_ref("DeployedDefinition"))}),
     "Definition": _object({"id": _INT, "key": _STR, "version": _INT, "name": _NSTR, "deployment_id": _INT,
                            "created_at": _TIME}),
+    "Version": _object({"id": _INT, "key": _STR, "version": _INT, "name": _NSTR, "deployment_id": _INT,
+                        "deployment": _STR, "deployed_by": _NSTR, "deployed_at": _TIME, "active": _BOOL,
+                        "pinned": _BOOL, "running": _INT}),
+    "VersionDiff": _object({"key": _STR, "from": _INT, "to": _INT,
+                            **{k: _array(_object({"id": _STR, "type": _STR, "name": _NSTR}))
+                               for k in ("added", "removed", "changed")}}),
     "Instance": _object({"id": _STR, "definition_key": _STR, "definition_id": _INT, "business_key": _NSTR,
                          "region": _NSTR,
                          "status": {"type": "string", "enum": ["running", "suspended", "completed", "cancelled"]},
@@ -130,7 +136,8 @@ SCHEMAS = {
 _DEPLOY_JSON = _object({"name": _STR, "files": _array(_object({"name": _STR, "content": _STR}))}, ["files"])
 _DEPLOY_BODY = {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "files": _array({"type": "string", "format": "binary"}), "name": _STR}}},
+        "files": _array({"type": "string", "format": "binary"}), "name": _STR,
+        "activate": {"type": "string", "enum": ["true", "false"]}}}},
     "application/json": {"schema": _DEPLOY_JSON}}}
 _START = _object({"key": _STR, "data": _NFREE, "business_key": _NSTR, "version": _NINT, "region": _NSTR}, ["key"])
 _MESSAGE = _object({"name": _STR, "business_key": _NSTR, "correlation": _NFREE, "data": _NFREE, "all": _BOOL},
@@ -150,6 +157,14 @@ PATHS = {
     "/api/definitions": {"get": _op("已部署的流程定义", "部署", {"200": _json(_array(_ref("Definition")))}, [
         _query("key", "只看这个流程标识"),
         _query("all_versions", "为 1 时列出所有版本（默认只列最新版本）")])},
+    "/api/definitions/{key}/versions": {"get": _op("流程的全部版本（部署人、时间、是否启用、运行中实例数）", "部署", {
+        "200": _json(_array(_ref("Version"))), "404": NOT_FOUND}, [_path("key", "流程标识")])},
+    "/api/definitions/{key}/activate": {"post": _op("启用某个版本：新发起的实例使用它，运行中的实例不变", "部署", {
+        "200": _json(_array(_ref("Version"))), "400": BAD, "404": NOT_FOUND},
+        [_path("key", "流程标识")], body=_body(_object({"version": _INT}, ["version"])), access=ADMIN)},
+    "/api/definitions/{key}/diff": {"get": _op("两个版本之间新增、删除、修改的元素（不含布局）", "部署", {
+        "200": _json(_ref("VersionDiff")), "400": BAD, "404": NOT_FOUND},
+        [_path("key", "流程标识"), _query("from", "旧版本号", _INT), _query("to", "新版本号", _INT)])},
     "/api/instances": {
         "post": _op("发起流程实例", "流程实例", {
             "201": _json(_object({"id": _STR}), "已发起"), "400": BAD, "404": NOT_FOUND,
