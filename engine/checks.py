@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from .errors import Problem
 from .sandbox import check_source
 from .specs import ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of
-from . import timers
+from . import sla, timers
 
 
 def _all_specs(info):
@@ -45,6 +45,12 @@ def check_bundle(bundle, handlers):
     problems.extend(check_dmn(bundle))
     problems.extend(check_returns(bundle))
     for info in bundle.processes.values():
+        try:
+            steps = sla.scheme(info.properties)
+            if not steps or any(c not in sla.COLOUR_NAMES for _, c in steps):
+                raise ValueError(f"colours must be among {', '.join(sla.COLOUR_NAMES)}")
+        except ValueError as e:
+            problem(info.key, f"SLA colour scheme (slaScheme / slaThresholds property): {e}")
         for spec in _all_specs(info):
             for ts in spec.task_specs.values():
                 element = getattr(ts, "bpmn_id", None) or ts.name
@@ -92,6 +98,9 @@ def check_bundle(bundle, handlers):
     return problems
 
 
+SUPPORTED_HIT_POLICIES = ("UNIQUE", "FIRST", "ANY", "COLLECT")
+
+
 def check_dmn(bundle):
     """DMN input expressions, input entries (unary tests such as `< 5` too) and output entries."""
     problems = []
@@ -111,6 +120,13 @@ def check_dmn(bundle):
         return found
 
     for decision_id, dmn_parser in bundle.dmn.items():
+        for table in dmn_parser.node.iter("{*}decisionTable"):
+            policy = (table.get("hitPolicy") or "UNIQUE").upper()
+            if policy not in SUPPORTED_HIT_POLICIES or table.get("aggregation"):
+                what = f"{policy} with aggregation {table.get('aggregation')}" if table.get("aggregation") else policy
+                problem(table.get("id") or decision_id,
+                        f"hit policy {what} is not supported (SpiffWorkflow evaluates UNIQUE, FIRST, ANY as the "
+                        "first matching rule and COLLECT as the list of all matches)")
         try:
             dmn_parser.parse()
         except Exception as e:

@@ -37,6 +37,48 @@ DEMO_USERS = {
     "lq_pingyi": ["lq_panel"],                                  # 评议团
     "lq_bumen": ["lq_department"],                              # 被评议部门
     "lq_renda": ["lq_npc_office"],                              # 区人大常委会办公室
+    # 庆元 “三个一” (qy_three_ones)
+    "qy_zhongxin": ["qy_centre"],                               # 县企业综合服务中心
+    "qy_bumen": ["qy_unit_economy", "qy_unit_resources", "qy_unit_market", "qy_unit_housing", "qy_unit_town"],
+    "qy_lingdao": ["qy_county_leader"],                         # 分管县领导（一案一剖）
+    "qy_disanfang": ["qy_third_party"],                         # 第三方（专家、机构）
+    "qy_ducha": ["qy_supervision"],                             # 县委县政府督查室、县纪委县监委
+    "qy_zhuyao": ["qy_main_leader"],                            # 县委县政府主要领导（一案一报）
+    # 定海 “零距离”闭环监督 (dh_zero_distance)
+    "dh_qifu": ["dh_centre"],                                   # 区企业综合服务中心
+    "dh_nuanqi": ["dh_officer"],                                # 暖企专员（监测点，回访）
+    "dh_jiandu": ["dh_special"],                                # 优化营商环境特约监督员
+    "dh_lingdao": ["dh_leader"],                                # 区领导领衔、局长现场答疑
+    "dh_bumen": ["dh_dept_development", "dh_dept_economy", "dh_dept_hrss", "dh_dept_planning",
+                 "dh_dept_market", "dh_dept_town"],             # 承办部门
+    "dh_ducha": ["dh_supervision"],                             # 区督查室
+    "dh_jiwei": ["dh_discipline"],                              # 区纪委监委
+    # 徐州 一次督办、二次督办 (xz_two_supervisions)
+    "xz_zhongxin": ["xz_centre"],                               # 市企业综合服务中心（一次督办）
+    "xz_yingshang": ["xz_office"],                              # 市优化营商环境办公室（二次督办）
+    "xz_xietiao": ["xz_coordination"],                          # 市营商办综合协调组（会商会办）
+    "xz_wenze": ["xz_accountability"],                          # 市营商办督查问责组
+    "xz_jiwei": ["xz_discipline"],                              # 市纪委监委
+    "xz_danwei": ["xz_unit_planning", "xz_unit_housing", "xz_unit_market", "xz_unit_approval",
+                  "xz_unit_hrss", "xz_unit_district"],          # 责任单位
+    # 吉安 亲清连心政企恳谈会 (ja_talks)
+    "ja_yingshang": ["ja_office"],                              # 市营商办（市发改委）：交办、督办问效
+    "ja_danwei": ["ja_unit_hrss", "ja_unit_industry", "ja_unit_nature", "ja_unit_housing", "ja_unit_approval",
+                  "ja_unit_tech", "ja_unit_county"],            # 牵头单位、责任单位
+    "ja_huifang": ["ja_visit"],                                 # 企业诉求回访调研组
+    # 馆陶 “您码上说，我马上办” (gt_scan_and_do)
+    "gt_pingtai": ["gt_platform"],                              # “您码上说，我马上办”平台、12345热线
+    "gt_danwei": ["gt_unit_approval", "gt_unit_planning", "gt_unit_tax", "gt_unit_finance",
+                  "gt_unit_power"],                             # 承办（牵头、配合）单位
+    "gt_yingshang": ["gt_office"],                              # 县营商办：会商联办、督办
+    "gt_lingdao": ["gt_leader"],                                # 县委常委会周调度
+    # 安宁 常态收集、分类交办、协调会商、跟踪督办 (an_four_ways)
+    "an_bumen": ["an_department"],                              # 涉企部门（企业接待日、常态收集、部门即办）
+    "an_yingshang": ["an_office"],                              # 市营商环境办（市政务服务局）
+    "an_lingdao": ["an_city_leader"],                           # 市级分管领导（批办、交办）
+    "an_xiaozu": ["an_leading_group"],                          # 市优化营商环境促进市场主体倍增领导小组
+    "an_chengban": ["an_unit_industry", "an_unit_development", "an_unit_land", "an_unit_market",
+                    "an_unit_agriculture", "an_unit_investment", "an_unit_park", "an_unit_street"],  # 承办单位
 }
 
 
@@ -52,6 +94,23 @@ DEMO_NAMES = {
     "lc_wenze": "鹿城 模拟问责办", "lc_danwei": "鹿城 责任单位", "lc_jiwei": "鹿城 区纪委监委",
     "lq_pingtai": "路桥 1187平台", "lq_daibiao": "路桥 人大代表", "lq_pingyi": "路桥 评议团",
     "lq_bumen": "路桥 被评议部门", "lq_renda": "路桥 人大常委会办公室",
+    # 庆元 “三个一” (qy_three_ones)
+    "qy_zhongxin": "庆元 县企服中心", "qy_bumen": "庆元 承办部门", "qy_lingdao": "庆元 分管县领导",
+    "qy_disanfang": "庆元 第三方", "qy_ducha": "庆元 督查室、纪委", "qy_zhuyao": "庆元 县委县政府主要领导",
+    # 定海 “零距离”闭环监督 (dh_zero_distance)
+    "dh_qifu": "定海 企服中心", "dh_nuanqi": "定海 暖企专员", "dh_jiandu": "定海 特约监督员",
+    "dh_lingdao": "定海 区领导", "dh_bumen": "定海 承办部门", "dh_ducha": "定海 督查室", "dh_jiwei": "定海 纪委监委",
+    # 徐州 一次督办、二次督办 (xz_two_supervisions)
+    "xz_zhongxin": "徐州 企业综合服务中心", "xz_yingshang": "徐州 市营商办", "xz_xietiao": "徐州 综合协调组",
+    "xz_wenze": "徐州 督查问责组", "xz_jiwei": "徐州 市纪委监委", "xz_danwei": "徐州 责任单位",
+    # 吉安 亲清连心政企恳谈会 (ja_talks)
+    "ja_yingshang": "吉安 市营商办", "ja_danwei": "吉安 牵头/责任单位", "ja_huifang": "吉安 回访调研组",
+    # 馆陶 “您码上说，我马上办” (gt_scan_and_do)
+    "gt_pingtai": "馆陶 “码上说”平台", "gt_danwei": "馆陶 承办单位", "gt_yingshang": "馆陶 县营商办",
+    "gt_lingdao": "馆陶 县委常委会周调度",
+    # 安宁 常态收集、分类交办、协调会商、跟踪督办 (an_four_ways)
+    "an_bumen": "安宁 涉企部门（接待日）", "an_yingshang": "安宁 市营商环境办", "an_lingdao": "安宁 市级分管领导",
+    "an_xiaozu": "安宁 领导小组", "an_chengban": "安宁 承办单位",
 }
 
 

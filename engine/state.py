@@ -79,6 +79,25 @@ def return_target(task_spec):
     return (getattr(task_spec, "extensions", None) or {}).get(RETURN_TO) or None
 
 
+def _return_targets_ahead(live_specs):
+    """returnTo targets of the live tasks and of the user tasks they reach without passing
+    another user task: between engine passes a returnable task behind a gateway or a
+    boundary-event split may not be predicted yet, and its target must not be pruned."""
+    targets, seen = set(), set()
+    todo = [(spec, True) for spec in live_specs]
+    while todo:
+        spec, live = todo.pop()
+        if (id(spec), live) in seen:
+            continue
+        seen.add((id(spec), live))
+        target = return_target(spec)
+        if target:
+            targets.add(target)
+        if live or not getattr(spec, "manual", False):     # stop at a user task ahead
+            todo.extend((out, False) for out in getattr(spec, "outputs", None) or [])
+    return targets
+
+
 def prune(workflow) -> int:
     """Drop finished history above the live part of the tree; returns tasks removed.
 
@@ -132,7 +151,7 @@ def _prune_one(wf):
         path.append(node)
     # A live task that may be returned (退单) needs the last completed run of its returnTo
     # step in the tree, with that step's parent: the return resets it (engine/handoff.py).
-    targets = {return_target(t.task_spec) for t in tasks.values() if not _finished(t)} - {None}
+    targets = _return_targets_ahead([t.task_spec for t in tasks.values() if not _finished(t)])
     if targets:
         for i in range(len(path) - 1, 0, -1):
             if getattr(path[i].task_spec, "bpmn_id", None) in targets:

@@ -489,3 +489,33 @@ def test_cli_deploy_good_file_then_unchanged(engine, db_url):
     assert "appeal_basic v2" not in again.stdout
     assert [(d["key"], d["version"]) for d in engine.repository.definitions(latest_only=False)] == [("appeal_basic", 1)]
     assert counts(engine)["deployment"] == 1 and counts(engine)["definition"] == 1
+
+
+@pytest.mark.parametrize("prop, says", [
+    ('name="slaScheme" value="fivee"', "slaScheme 'fivee' is not one of three, five"),
+    ('name="slaThresholds" value="green:0,purple:60"', "colours must be among"),
+    ('name="slaThresholds" value="green:zero"', "could not convert string to float"),
+])
+def test_a_bad_sla_scheme_is_refused_at_deploy(engine, prop, says):
+    from tests.bpmn_util import bpmn, chain
+    text = bpmn("sla_bad", f"""<bpmn:extensionElements><camunda:properties><camunda:property {prop} />
+</camunda:properties></bpmn:extensionElements>
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="u" name="办理" camunda:candidateGroups="acceptor" camunda:dueDate="${{workdays(2)}}" />
+<bpmn:endEvent id="e" />
+{chain("s", "u", "e")}""")
+    problem = only_problem(refused(engine, [("sla_bad.bpmn", text)]))
+    assert problem.element == "sla_bad" and says in problem.message and problem.line == 3
+
+
+@pytest.mark.parametrize("attrs, says", [
+    ('hitPolicy="RULE ORDER"', "hit policy RULE ORDER is not supported"),
+    ('hitPolicy="PRIORITY"', "hit policy PRIORITY is not supported"),
+    ('hitPolicy="COLLECT" aggregation="SUM"', "hit policy COLLECT with aggregation SUM is not supported"),
+])
+def test_an_unsupported_dmn_hit_policy_is_refused_at_deploy(engine, attrs, says):
+    dmn = re.sub(r'<decisionTable id="([^"]+)"[^>]*>', lambda m: f'<decisionTable id="{m.group(1)}" {attrs}>',
+                 text_of("dmn_board.dmn"), count=1)
+    p = only_problem(refused(engine, [str(DATA / "dmn_board.bpmn"), ("dmn_board.dmn", dmn.encode("utf-8"))]))
+    assert p.file == "dmn_board.dmn" and says in p.message
+    assert p.line == line_of(dmn, "<decisionTable ")
