@@ -64,6 +64,8 @@ class Qihu:
             app.register_blueprint(instance_page.blueprint, url_prefix=self.url_prefix or None)
             from . import task_actions  # reassign, return (退单), comments, attachments on the task page
             app.register_blueprint(task_actions.blueprint, url_prefix=self.url_prefix or None)
+            from . import admin_pages   # 流程管理: deploy, versions, activate, diff (administrators)
+            app.register_blueprint(admin_pages.blueprint, url_prefix=self.url_prefix or None)
             if self.local_login:
                 app.register_blueprint(auth.blueprint, url_prefix=self.url_prefix or None)
         errors.install_http_errors(app, self.api_prefix)

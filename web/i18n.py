@@ -189,6 +189,36 @@ EN = {
         "The files add up to more than {n} MB; the appeal was not submitted. Go back, compress or remove files, "
         "choose them again and submit.",
     "企业诉求在线提交": "Submit an appeal online",
+    # administrator pages (web/admin_pages.py, templates admin_*.html)
+    "流程管理": "Processes", "共 {n} 个流程": "{n} processes",
+    "部署未完成，没有保存任何文件。请修改以下问题后重新部署：":
+        "Not deployed: nothing was stored. Fix these problems and deploy again:",
+    "文件": "File", "行": "Line", "元素": "Element", "问题": "Problem", "部署流程": "Deploy",
+    "流程文件": "Process files",
+    "可选择多个 {types} 文件；同一流程引用的决策表请一起上传。":
+        "Choose one or more {types} files; upload the decision tables a process uses with it.",
+    "部署名称": "Deployment name", "部署后立即启用": "Activate after deploying",
+    "不勾选时新版本仅暂存，新发起的实例仍按当前启用的版本办理，可在版本页面启用。":
+        "Unchecked, new versions are staged: new instances keep starting on the active version until you "
+        "activate one on the versions page.",
+    "部署": "Deploy", "流程标识": "Key", "当前启用": "Active", "版本管理": "Versions",
+    "尚未部署任何流程。": "No processes deployed yet.", "返回流程管理": "Back to processes",
+    "部署时间": "Deployed", "部署人": "Deployed by", "运行中实例": "Running instances", "启用": "Activate",
+    "启用后新发起的实例按该版本办理；运行中的实例仍按原版本办理。":
+        "Once activated, new instances start on that version; running instances keep theirs.",
+    "版本对比": "Compare versions", "从": "From", "到": "To", "对比": "Compare",
+    "返回版本列表": "Back to versions", "两个版本的流程元素没有差异。": "The two versions have the same elements.",
+    "新增": "Added", "删除": "Removed", "修改": "Changed", "元素标识": "Element id", "类型": "Type", "名称": "Name",
+    "只能部署 {types} 文件": "Only {types} files can be deployed", "请选择要部署的文件": "Choose the files to deploy",
+    "一次最多部署 {n} 个文件": "At most {n} files at a time", "（未变化）": " (unchanged)",
+    "内容与已部署的版本相同，未新建版本：{list}": "Same as what is deployed: no new version: {list}",
+    "部署完成：{list}": "Deployed: {list}",
+    "已部署但未启用（新实例仍按当前启用的版本发起）：{list}":
+        "Deployed but not activated (new instances still start on the active version): {list}",
+    "版本号无效": "Invalid version number",
+    "已启用 {key} v{version}，新发起的实例将按此版本办理": "{key} v{version} activated: new instances start on it",
+    "流程管理仅限管理员使用。": "Process management is for administrators only.",
+    "没有找到该流程或版本。": "No such process or version.",
     "企业无需注册，在线提交涉企诉求，凭专属链接查看办理进度并评价。":
         "No account needed: submit an appeal online, follow it and rate it with your private link.",
 }
