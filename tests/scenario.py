@@ -110,3 +110,25 @@ class Scenario:
     def notifications(self, iid):
         """[(recipient kind, recipient, title)] of the notifications of an instance."""
         return [(*n["to"].split(":", 1), n["title"]) for n in self.engine.history.records(iid)["notifications"]]
+
+
+def ledger_lines(engine, iid, kind):
+    """[(title, data, closed)] of an instance's ledger lines of one kind, in order."""
+    from sqlalchemy import select
+    from engine.models import LedgerEntry
+    with engine.db.read() as s:
+        q = select(LedgerEntry).where(LedgerEntry.instance_id == iid, LedgerEntry.kind == kind).order_by(LedgerEntry.id)
+        return [(e.title, e.data, e.closed_at is not None) for e in s.scalars(q)]
+
+
+def letter_texts(engine, iid):
+    """[(letter_type, to_unit, deadline, docx text)] of an instance's letters, in order."""
+    import io
+    from docx import Document
+    from sqlalchemy import select
+    from engine.models import Attachment
+    with engine.db.read() as s:
+        rows = s.scalars(select(Attachment).where(Attachment.instance_id == iid, Attachment.kind == "letter")
+                         .order_by(Attachment.id)).all()
+        return [(a.meta["letter_type"], a.meta["to_unit"], a.meta["deadline"],
+                 "\n".join(p.text for p in Document(io.BytesIO(a.content)).paragraphs)) for a in rows]

@@ -20,18 +20,17 @@ Candidate groups (demo users in engine/demo.py):
                       street)                                      an_chengban
 The enterprise (enterprise_user) rates the handling (企业评价).
 """
-import io
 from datetime import datetime, timezone
 
 import pytest
 from click.testing import CliRunner
-from docx import Document
 from sqlalchemy import select
 
 from engine.cli import main as cli
 from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment, LedgerEntry, Notification
+from engine.models import Notification
 from tests.scenario import ROOT, Scenario, iso
+from tests.scenario import ledger_lines as lines, letter_texts as letters
 from web.app import create_app
 
 BPMN = "bpmn/an_four_ways.bpmn"
@@ -81,20 +80,6 @@ def sc(engine, clock):
     return Scenario(engine, clock, members=STAFF)
 
 
-def lines(engine, iid, kind):
-    """[(title, data, closed)] of an instance's ledger lines of one kind, in order."""
-    with engine.db.read() as s:
-        q = select(LedgerEntry).where(LedgerEntry.instance_id == iid, LedgerEntry.kind == kind).order_by(LedgerEntry.id)
-        return [(e.title, e.data, e.closed_at is not None) for e in s.scalars(q)]
-
-
-def letters(engine, iid):
-    """[(letter_type, to_unit, deadline, docx text)] of an instance's letters, in order."""
-    with engine.db.read() as s:
-        rows = s.scalars(select(Attachment).where(Attachment.instance_id == iid, Attachment.kind == "letter")
-                         .order_by(Attachment.id)).all()
-        return [(a.meta["letter_type"], a.meta["to_unit"], a.meta["deadline"],
-                 "\n".join(p.text for p in Document(io.BytesIO(a.content)).paragraphs)) for a in rows]
 
 
 def notes(engine, iid, title=None):

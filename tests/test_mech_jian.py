@@ -27,17 +27,14 @@ Groups (lead: demo users):
     ja_visit           企业诉求回访调研组              ja_huifang
 The enterprise works as the user named by enterprise_user (the rating is assigned to it).
 """
-import io
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from docx import Document
-from sqlalchemy import select
 
 from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment, LedgerEntry
 from tests.scenario import Scenario, iso
+from tests.scenario import ledger_lines as lines, letter_texts as letters
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,20 +77,6 @@ def sc(engine, clock):
     return Scenario(engine, clock, members=STAFF)
 
 
-def lines(engine, iid, kind):
-    """[(title, data, closed)] of an instance's ledger lines of one kind."""
-    with engine.db.read() as s:
-        q = select(LedgerEntry).where(LedgerEntry.instance_id == iid, LedgerEntry.kind == kind).order_by(LedgerEntry.id)
-        return [(e.title, e.data, e.closed_at is not None) for e in s.scalars(q)]
-
-
-def letters(engine, iid):
-    """(letter_type, to_unit, deadline text, docx text) of the letters of an instance."""
-    with engine.db.read() as s:
-        rows = s.scalars(select(Attachment).where(Attachment.instance_id == iid, Attachment.kind == "letter")
-                         .order_by(Attachment.id)).all()
-        return [(a.meta["letter_type"], a.meta["to_unit"], a.meta["deadline"],
-                 "\n".join(p.text for p in Document(io.BytesIO(a.content)).paragraphs)) for a in rows]
 
 
 def done(sc, iid):

@@ -22,16 +22,13 @@ Candidate groups (lead: demo users):
     lc_unit_town      街道（镇）              (责任单位)
     lc_discipline     区纪委监委 (notified of discipline referrals)
 """
-import io
 
 import pytest
-from docx import Document
-from sqlalchemy import select
 
 from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment, LedgerEntry
 from tests.bpmn_util import bpmn, chain
 from tests.scenario import Scenario, beijing, iso
+from tests.scenario import ledger_lines as lines, letter_texts as letters
 
 BPMN = "bpmn/lucheng_mock_accountability.bpmn"
 KEY = "lucheng_mock_accountability"
@@ -59,20 +56,6 @@ EXPERIENCE_PLAIN = {"experience_class": "slow", "experience": "变更登记设�
                     "make_rule": False, "good_case": False, "promote": False}
 
 
-def lines(engine, iid, kind):
-    """[(title, data, closed)] of an instance's ledger lines of one kind."""
-    with engine.db.read() as s:
-        q = select(LedgerEntry).where(LedgerEntry.instance_id == iid, LedgerEntry.kind == kind).order_by(LedgerEntry.id)
-        return [(e.title, e.data, e.closed_at is not None) for e in s.scalars(q)]
-
-
-def letters(engine, iid):
-    """(letter_type, to_unit, deadline text, docx text) of the letters of an instance."""
-    with engine.db.read() as s:
-        rows = s.scalars(select(Attachment).where(Attachment.instance_id == iid, Attachment.kind == "letter")
-                         .order_by(Attachment.id)).all()
-        return [(a.meta["letter_type"], a.meta["to_unit"], a.meta["deadline"],
-                 "\n".join(p.text for p in Document(io.BytesIO(a.content)).paragraphs)) for a in rows]
 
 
 @pytest.fixture
