@@ -216,6 +216,9 @@ def _scan(root, filename, parser, problems):
         if not isinstance(el.tag, str) or not el.tag.startswith(B):
             continue
         local = el.tag[len(B):]
+        if local in ("conditionExpression", "condition") and el.text:
+            # `${...}` as Camunda Modeler writes it (JUEL idioms read as Python): engine/specs.py
+            el.text = expression_of(el.text) or el.text
         reason = UNSUPPORTED.get(local)
         owner = el.getparent() if local.endswith("EventDefinition") else el
         if reason:

@@ -1,4 +1,6 @@
 """Task specs qihu adds to SpiffWorkflow's Camunda flavour."""
+import re
+
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
@@ -96,10 +98,31 @@ class Param:
 
 
 def expression_of(text):
-    """`${expr}` or `#{expr}` -> `expr`; anything else -> None (a constant)."""
+    """`${expr}` or `#{expr}` -> `expr` as Python; anything else -> None (a constant).
+
+    Designers coming from Camunda write the JUEL idioms inside `${...}`; the common ones are
+    read as Python (see `juel`), so `${approved == true && !late}` works as they expect.
+    """
     if text is None:
         return None
     t = text.strip()
     if len(t) > 3 and t[0] in "$#" and t[1] == "{" and t.endswith("}"):
-        return t[2:-1].strip()
+        return juel(t[2:-1].strip())
     return None
+
+
+_STRING = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+_JUEL = [(re.compile(r"&&"), " and "), (re.compile(r"\|\|"), " or "), (re.compile(r"!(?!=)"), " not "),
+         (re.compile(r"\btrue\b"), "True"), (re.compile(r"\bfalse\b"), "False"), (re.compile(r"\bnull\b"), "None"),
+         (re.compile(r"\beq\b"), "=="), (re.compile(r"\bne\b"), "!="), (re.compile(r"\blt\b"), "<"),
+         (re.compile(r"\bgt\b"), ">"), (re.compile(r"\ble\b"), "<="), (re.compile(r"\bge\b"), ">=")]
+
+
+def juel(expr):
+    """The JUEL operators and literals Camunda designers use, as Python, outside string literals:
+    && || ! true false null eq ne lt gt le ge. Anything else is taken as Python already."""
+    parts = _STRING.split(expr)
+    for i in range(0, len(parts), 2):          # even parts are outside string literals
+        for pattern, repl in _JUEL:
+            parts[i] = pattern.sub(repl, parts[i])
+    return "".join(parts).strip()

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import ValidationFailed
+from engine.errors import DeployError, ValidationFailed
 from engine.handlers import HandlerRegistry
 from engine.models import HistoryEvent, Instance, Job, Subscription
 from engine.worker import Worker
-from tests.bpmn_util import bpmn, chain
+from tests.bpmn_util import bpmn, chain, flow
 
 DATA = Path(__file__).resolve().parent / "data"
 START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)   # conftest's ManualClock start (09:00 Beijing)
@@ -528,3 +528,42 @@ def test_naive_times_from_expressions_are_beijing_time_for_timers_as_for_due_dat
     with engine.db.read() as s:
         due = sorted(j.due_at.isoformat() for j in s.scalars(select(Job).where(Job.kind == "timer")))
     assert due == ["2026-11-02T04:00:00+00:00", "2026-11-02T10:00:00+00:00"]
+
+
+# -- JUEL as Camunda designers write it ------------------------------------------------------------
+@pytest.mark.parametrize("expression, python", [
+    ("approved == true && !late", "approved == True  and   not late"),
+    ("a != b || x eq 'a && !b'", "a != b  or  x == 'a && !b'"),
+    ("x ne null and not y", "x != None and not y"),
+    ("amount gt 100 && level le 2", "amount > 100  and  level <= 2"),
+    ("workdays(5)", "workdays(5)"),
+])
+def test_juel_idioms_inside_dollar_braces_are_read_as_python(expression, python):
+    from engine.specs import expression_of
+    assert expression_of("${" + expression + "}") == python
+    assert expression_of(expression) is None                      # not an expression: a constant
+
+
+JUEL_GATEWAY = bpmn("juel_gateway", f"""<bpmn:startEvent id="s" />
+<bpmn:exclusiveGateway id="g" default="f_no" />
+<bpmn:userTask id="yes" name="同意" camunda:candidateGroups="acceptor" camunda:assignee="${{approved == true ? 'li' : null}}" />
+<bpmn:userTask id="no" name="不同意" camunda:candidateGroups="acceptor" />
+<bpmn:endEvent id="e" /><bpmn:endEvent id="e2" />
+{chain("s", "g")}{flow("f_yes", "g", "yes", "${approved == true && !late}")}{flow("f_no", "g", "no")}
+{chain("yes", "e")}{chain("no", "e2")}""")
+
+
+@pytest.mark.parametrize("approved, late, step", [(True, False, "yes"), (True, True, "no"), (False, False, "no")])
+def test_a_juel_gateway_condition_runs(engine, approved, late, step):
+    engine.repository.deploy([("juel.bpmn", JUEL_GATEWAY.replace(
+        b" camunda:assignee=\"${approved == true ? 'li' : null}\"", b""))])
+    iid = engine.runtime.start("juel_gateway", {"approved": approved, "late": late})
+    assert [t["element_id"] for t in engine.tasks.list(instance_id=iid)] == [step]
+
+
+def test_juel_that_is_not_python_is_refused_at_deploy_with_its_place(engine):
+    """The ternary `?:` has no Python reading: a clear deploy error, not a surprise at run time."""
+    with pytest.raises(DeployError) as e:
+        engine.repository.deploy([("juel.bpmn", JUEL_GATEWAY)])
+    [p] = e.value.problems
+    assert p.element == "yes" and "camunda:assignee" in p.message and "SyntaxError" in p.message
