@@ -151,7 +151,9 @@ def _prune_one(wf):
         path.append(node)
     # A live task that may be returned (退单) needs the last completed run of its returnTo
     # step in the tree, with that step's parent: the return resets it (engine/handoff.py).
-    targets = _return_targets_ahead([t.task_spec for t in tasks.values() if not _finished(t)])
+    # Only moves the cut back up the path, so there is nothing to look for when nothing is cut.
+    targets = _return_targets_ahead([t.task_spec for t in tasks.values() if not _finished(t)]) \
+        if node is not root else ()
     if targets:
         for i in range(len(path) - 1, 0, -1):
             if getattr(path[i].task_spec, "bpmn_id", None) in targets:

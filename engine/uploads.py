@@ -102,8 +102,8 @@ class Uploads:
             session.add(row)
             session.flush()
             return attachment_dict(row)
+        self.engine.runtime.get(instance_id)          # NotFound for an unknown instance
         with self.engine.db.write() as s:
-            self.engine.runtime.get(instance_id)      # NotFound for an unknown instance
             s.add(row)
             s.flush()
             return attachment_dict(row)

@@ -84,9 +84,7 @@ def _status_arg(default):
 @blueprint.post("/deployments")
 @rule(ADMIN)
 def deploy():
-    files, name = payload.deploy_files()
-    given = request.form.get("activate") if request.files else (request.get_json(silent=True) or {}).get("activate")
-    activate = str(given if given is not None else "true").lower() not in ("false", "0", "no")
+    files, name, activate = payload.deploy_files()
     result = _engine().repository.deploy(files, name=name, user=_user(), activate=activate)
     return json_response(asdict(result), 201 if result.created else 200)
 

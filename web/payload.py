@@ -87,11 +87,13 @@ def _base_name(name):
 def deploy_files():
     """The files of a deployment: multipart uploads, or JSON {"files": [{"name", "content"}]}.
 
-    Returns ([(name, bytes)], deployment name or None).
+    Returns ([(name, bytes)], deployment name or None, activate): `activate` false ("false",
+    "0", "no") stages the new versions.
     """
     if request.files:
         files = [(_base_name(f.filename), f.read()) for _, f in request.files.items(multi=True)]
         name = request.form.get("name") or None
+        activate = request.form.get("activate")
     else:
         body = json_body()
         items = body.get("files")
@@ -106,7 +108,8 @@ def deploy_files():
                                f"(files[{i}] must have a string name and content)")
             files.append((_base_name(item["name"]), item["content"].encode("utf-8")))
         name = optional_str(body, "name")
+        activate = body.get("activate")
     missing = [i for i, (n, _) in enumerate(files) if not n]
     if missing:
         raise ApiError("上传的文件缺少文件名 (an uploaded file has no name)")
-    return files, name
+    return files, name, str(activate if activate is not None else "true").lower() not in ("false", "0", "no")
