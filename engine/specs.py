@@ -112,17 +112,79 @@ def expression_of(text):
 
 
 _STRING = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+_MASKED = re.compile("\x00(\\d+)\x00")
 _JUEL = [(re.compile(r"&&"), " and "), (re.compile(r"\|\|"), " or "), (re.compile(r"!(?!=)"), " not "),
          (re.compile(r"\btrue\b"), "True"), (re.compile(r"\bfalse\b"), "False"), (re.compile(r"\bnull\b"), "None"),
          (re.compile(r"\beq\b"), "=="), (re.compile(r"\bne\b"), "!="), (re.compile(r"\blt\b"), "<"),
-         (re.compile(r"\bgt\b"), ">"), (re.compile(r"\ble\b"), "<="), (re.compile(r"\bge\b"), ">=")]
+         (re.compile(r"\bgt\b"), ">"), (re.compile(r"\ble\b"), "<="), (re.compile(r"\bge\b"), ">="),
+         (re.compile(r"\bdiv\b"), "/"), (re.compile(r"\bmod\b"), "%"),
+         # `empty x`: null, an empty string or an empty collection (Python's falsiness, so 0 too)
+         (re.compile(r"\bempty\b\s*"), " not ")]
+_OPEN, _CLOSE = "([{", ")]}"
 
 
 def juel(expr):
     """The JUEL operators and literals Camunda designers use, as Python, outside string literals:
-    && || ! true false null eq ne lt gt le ge. Anything else is taken as Python already."""
-    parts = _STRING.split(expr)
-    for i in range(0, len(parts), 2):          # even parts are outside string literals
-        for pattern, repl in _JUEL:
-            parts[i] = pattern.sub(repl, parts[i])
-    return "".join(parts).strip()
+    && || ! true false null eq ne lt gt le ge div mod empty, and the conditional
+    `a ? b : c` (as `(b if a else c)`). Anything else is taken as Python already."""
+    literals = []
+
+    def mask(m):
+        literals.append(m.group(0))
+        return f"\x00{len(literals) - 1}\x00"
+    code = _STRING.sub(mask, expr)
+    for pattern, repl in _JUEL:
+        code = pattern.sub(repl, code)
+    if "?" in code:
+        code = _conditional(code)
+    return _MASKED.sub(lambda m: literals[int(m.group(1))], code).strip()
+
+
+def _top_level(text, chars):
+    """Positions of `chars` in text outside brackets."""
+    depth = 0
+    for i, c in enumerate(text):
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+        elif depth == 0 and c in chars:
+            yield i, c
+
+
+def _conditional(text):
+    """JUEL's `cond ? a : b` (lowest precedence, right-associative) as Python's
+    `(a if cond else b)`, inside brackets too. Without its `:` it is left as is, so Python
+    reports the syntax error at deploy."""
+    for i, c in _top_level(text, "?"):
+        nested = 0
+        for j, d in _top_level(text[i + 1:], "?:"):
+            if d == "?":
+                nested += 1
+            elif nested:
+                nested -= 1
+            else:
+                cond, a, b = text[:i], text[i + 1:i + 1 + j], text[i + 2 + j:]
+                return f"({_conditional(a).strip()} if {_conditional(cond).strip()} else {_conditional(b).strip()})"
+        return text
+    # no conditional at this level: look inside each bracket, one comma-separated part at a time
+    out, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c in _OPEN:
+            if depth == 0:
+                out.append(text[start:i + 1])
+                start = i + 1
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                inner = text[start:i]
+                parts, last = [], 0
+                for k, _ in _top_level(inner, ","):
+                    parts.append(inner[last:k])
+                    last = k + 1
+                parts.append(inner[last:])
+                out.append(",".join(_conditional(p) if "?" in p else p for p in parts))
+                start = i
+    out.append(text[start:])
+    return "".join(out)

@@ -537,6 +537,12 @@ def test_naive_times_from_expressions_are_beijing_time_for_timers_as_for_due_dat
     ("x ne null and not y", "x != None and not y"),
     ("amount gt 100 && level le 2", "amount > 100  and  level <= 2"),
     ("workdays(5)", "workdays(5)"),
+    ("approved == true ? 'li' : null", "('li' if approved == True else None)"),
+    ("a ? b : c ? d : e", "(b if a else (d if c else e))"),
+    ("a || b ? 'x ? y : z' : f(c ? 1 : 2)", "('x ? y : z' if a  or  b else f((1 if c else 2)))"),
+    ("{'k': v}[k] ? x[1:2] : y", "(x[1:2] if {'k': v}[k] else y)"),
+    ("empty reply || not empty note", "not reply  or  not  not note"),
+    ("days div 2 mod 3", "days / 2 % 3"),
 ])
 def test_juel_idioms_inside_dollar_braces_are_read_as_python(expression, python):
     from engine.specs import expression_of
@@ -555,15 +561,18 @@ JUEL_GATEWAY = bpmn("juel_gateway", f"""<bpmn:startEvent id="s" />
 
 @pytest.mark.parametrize("approved, late, step", [(True, False, "yes"), (True, True, "no"), (False, False, "no")])
 def test_a_juel_gateway_condition_runs(engine, approved, late, step):
-    engine.repository.deploy([("juel.bpmn", JUEL_GATEWAY.replace(
-        b" camunda:assignee=\"${approved == true ? 'li' : null}\"", b""))])
+    engine.repository.deploy([("juel.bpmn", JUEL_GATEWAY)])
     iid = engine.runtime.start("juel_gateway", {"approved": approved, "late": late})
-    assert [t["element_id"] for t in engine.tasks.list(instance_id=iid)] == [step]
+    [task] = engine.tasks.list(instance_id=iid)
+    assert task["element_id"] == step
+    # the conditional assignee `${approved == true ? 'li' : null}`
+    assert task["assignee"] == ("li" if step == "yes" else None)
 
 
 def test_juel_that_is_not_python_is_refused_at_deploy_with_its_place(engine):
-    """The ternary `?:` has no Python reading: a clear deploy error, not a surprise at run time."""
+    """A conditional without its `:` has no reading: a clear deploy error, not a surprise at run time."""
+    broken = JUEL_GATEWAY.replace(b"? 'li' : null}", b"? 'li'}")
     with pytest.raises(DeployError) as e:
-        engine.repository.deploy([("juel.bpmn", JUEL_GATEWAY)])
+        engine.repository.deploy([("juel.bpmn", broken)])
     [p] = e.value.problems
     assert p.element == "yes" and "camunda:assignee" in p.message and "SyntaxError" in p.message
