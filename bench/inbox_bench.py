@@ -15,17 +15,14 @@ Run:   .venv/bin/python bench/inbox_bench.py                 (both databases, ~1
        --keep-schema NAME does the same for PostgreSQL; --reps N sets the repetitions.
 """
 import argparse
-import os
 import random
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,8 +30,8 @@ from engine import Engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.models import Definition, Instance, Membership, Task, TaskCandidate  # noqa: E402
+from benchlib import add_database_args, on_databases, print_times  # noqa: E402
 
-PG_URL = os.environ.get("QIHU_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)     # Monday 09:00 in Beijing
 OPEN, COMPLETED = 100_000, 1_000_000
 RUNNING_INSTANCES = OPEN                                    # one open + 2 completed tasks each
@@ -185,11 +182,6 @@ def filled(engine):
         return s.scalar(select(func.count()).select_from(Task)) >= OPEN + COMPLETED
 
 
-def percentile(values, p):
-    v = sorted(values)
-    return v[min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))]
-
-
 def time_inbox(engine, reps):
     """{combo: [ms, ...]}, combos and users interleaved so that noise hits all alike."""
     for user in BENCH_USERS:                       # warm the caches (pages, calendar, statements)
@@ -221,51 +213,16 @@ def run(label, url, reps, reuse):
         times = time_inbox(engine, reps)
     finally:
         engine.close()
-    print(f"[{label}] inbox() per call, ms ({reps * len(BENCH_USERS)} calls each):")
-    print(f"  {'combination':<18} {'p50':>8} {'p95':>8} {'max':>8}")
-    worst = 0.0
-    for name, values in times.items():
-        p50, p95 = statistics.median(values), percentile(values, 95)
-        worst = max(worst, p95)
-        print(f"  {name:<18} {p50:8.2f} {p95:8.2f} {max(values):8.2f}")
-    print(f"[{label}] worst p95: {worst:.2f} ms", flush=True)
-    return worst
+    return print_times(label, f"inbox() per call, ms ({reps * len(BENCH_USERS)} calls each)", "combination", times)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    add_database_args(ap)
     ap.add_argument("--reps", type=int, default=40, help="repetitions per combination and user")
-    ap.add_argument("--sqlite-file", help="keep the SQLite database here and reuse it when filled")
-    ap.add_argument("--keep-schema", help="PostgreSQL schema to keep and reuse (default: a fresh one, dropped)")
     args = ap.parse_args()
-    worst = []
-    if args.db in ("sqlite", "both"):
-        tmp = None
-        path = args.sqlite_file
-        if not path:
-            tmp = tempfile.TemporaryDirectory(prefix="qihu_inbox_bench_")
-            path = os.path.join(tmp.name, "bench.sqlite3")
-        try:
-            worst.append(run("sqlite", f"sqlite:///{path}", args.reps, reuse=bool(args.sqlite_file)))
-        finally:
-            if tmp:
-                tmp.cleanup()
-    if args.db in ("postgresql", "both"):
-        schema = args.keep_schema or f"qihu_inbox_bench_{os.getpid()}"
-        admin = create_engine(PG_URL)
-        with admin.begin() as c:
-            c.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        try:
-            worst.append(run("postgresql", f"{PG_URL}{sep}options=-csearch_path%3D{schema}", args.reps,
-                             reuse=bool(args.keep_schema)))
-        finally:
-            if not args.keep_schema:
-                with admin.begin() as c:
-                    c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-    print(f"inbox p95 ms: {max(worst):.2f}")
+    worst = on_databases(args, "inbox_bench", lambda label, url, reuse: run(label, url, args.reps, reuse))
+    print(f"inbox p95 ms: {max(worst.values()):.2f}")
 
 
 if __name__ == "__main__":
