@@ -4,20 +4,40 @@
   for host apps without qihu accounts) may do everything: deploy, cancel, see every instance.
   A disabled account is never an administrator, whatever its groups.
 - Anyone else sees an instance they take part in: they started it, or one of its tasks
-  (open or done) was theirs, offered to them, or offered to one of their groups.
+  (open or done) was theirs, offered to them, or offered to one of their groups. Leaders and
+  supervisors (DASHBOARD_GROUP) see every instance of their region.
 - A process declares who may start it with camunda:candidateStarterGroups/-Users; one
   that declares nobody may be started by any signed-in user. The group PORTAL_GROUP
   ("enterprise") marks the processes an enterprise may start from the public portal.
 
+- Staff whose account names a region (UserAccount.region, e.g. 湖州市) see and act on that
+  region's work only (and region-less work): the same candidate groups serve every
+  county's variant of a process, so groups alone do not keep counties apart. An account
+  without a region, and an administrator, sees every region.
+- The 晾晒 dashboard (dashboard_scope): administrators and members of DASHBOARD_GROUP
+  (leaders, supervisors) see every department of their region; anyone else sees the
+  departments that are their own groups.
+
 Refusals are Forbidden with a Chinese message and the English one in brackets.
 """
-from sqlalchemy import and_, exists, or_, select
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, or_, select, true
 
 from .errors import Forbidden
 from .models import Instance, Membership, Task, TaskCandidate, UserAccount
 
 ADMIN_GROUP = "admin"
 PORTAL_GROUP = "enterprise"
+DASHBOARD_GROUP = "dashboard"
+
+
+@dataclass(frozen=True)
+class DashboardScope:
+    """What of the figures a user sees: region None = every region; departments None = every
+    department (of that region), else only these department groups."""
+    region: str | None
+    departments: frozenset | None
 
 
 class Access:
@@ -43,6 +63,36 @@ class Access:
         return s.scalar(select(Membership.user).where(Membership.user == user,
                                                       Membership.group == ADMIN_GROUP)) is not None
 
+    def user_region(self, user, session=None):
+        """The region an account is bound to (None: every region; administrators are never bound)."""
+        if not user:
+            return None
+        if session is None:
+            with self.engine.db.read() as s:
+                return self.user_region(user, s)
+        row = session.execute(select(UserAccount.region, UserAccount.is_admin)
+                              .where(UserAccount.name == user)).first()
+        if row is None or row.is_admin or not row.region:
+            return None
+        return row.region
+
+    def dashboard_scope(self, user):
+        """The DashboardScope of `user`, or None when they may not see the dashboard."""
+        if not user:
+            return None
+        with self.engine.db.read() as s:
+            if self._is_admin(s, user):
+                return DashboardScope(None, None)
+            account = s.execute(select(UserAccount.is_active).where(UserAccount.name == user)).first()
+            if account is not None and not account.is_active:
+                return None
+            groups = self.groups(s, user)
+            region = self.user_region(user, s)
+        if DASHBOARD_GROUP in groups:
+            return DashboardScope(region, None)
+        departments = frozenset(groups - {PORTAL_GROUP, DASHBOARD_GROUP})
+        return DashboardScope(region, departments) if departments else None
+
     def require_admin(self, user, what):
         if not self.is_admin(user):
             raise Forbidden(f"仅管理员可以执行此操作 ({user or 'anonymous'} may not {what}: administrators only)")
@@ -56,13 +106,24 @@ class Access:
             Task.assignee == user, Task.completed_by == user, offered)))
         return or_(Instance.started_by == user, mine)
 
+    def _seen(self, s, user):
+        """SQL condition of the instances a non-administrator sees: those they take part in, or
+        every one for leaders and supervisors (DASHBOARD_GROUP, who follow the dashboard's
+        warning board into any appeal); in either case only their region's (and region-less ones)."""
+        groups = self.groups(s, user)
+        cond = true() if DASHBOARD_GROUP in groups else self.involved(user, groups)
+        region = self.user_region(user, s)
+        if region:
+            cond = and_(cond, or_(Instance.region == region, Instance.region.is_(None)))
+        return cond
+
     def can_see_instance(self, user, instance_id):
         if not user:
             return False
         with self.engine.db.read() as s:
             if self._is_admin(s, user):
                 return True
-            q = select(Instance.id).where(Instance.id == instance_id, self.involved(user, self.groups(s, user)))
+            q = select(Instance.id).where(Instance.id == instance_id, self._seen(s, user))
             return s.scalar(q) is not None
 
     def require_instance(self, user, instance_id):
@@ -78,7 +139,7 @@ class Access:
         if not user:
             return []
         with self.engine.db.read() as s:
-            where = None if self._is_admin(s, user) else self.involved(user, self.groups(s, user))
+            where = None if self._is_admin(s, user) else self._seen(s, user)
         return self.engine.runtime.instances(key=key, status=status, business_key=business_key, limit=limit,
                                              where=where)
 

@@ -19,7 +19,15 @@ _DUMMY_HASH = []                            # checked for unknown names, so they
 
 def account_dict(a):
     return {"name": a.name, "display_name": a.display_name or a.name, "is_active": a.is_active,
-            "is_admin": a.is_admin, "created_at": a.created_at.isoformat()}
+            "is_admin": a.is_admin, "region": a.region, "created_at": a.created_at.isoformat()}
+
+
+def _check_region(region):
+    region = (region or "").strip() or None
+    if region is not None and (len(region) > 100 or "," in region):
+        raise ValidationFailed(f"地区名称无效 (invalid region {region!r}: at most 100 characters, no commas)",
+                               {"region": "地区名称无效 (invalid region)"})
+    return region
 
 
 def _check_name(name):
@@ -39,15 +47,18 @@ class AccountService:
     def __init__(self, engine):
         self.engine = engine
 
-    def add_user(self, name, password, display_name=None, groups=(), is_admin=False):
-        """Create an account (and put it in `groups`); Conflict when the name is taken."""
+    def add_user(self, name, password, display_name=None, groups=(), is_admin=False, region=None):
+        """Create an account (and put it in `groups`); Conflict when the name is taken. `region`
+        binds the person to one region's work (engine.access); None: every region."""
         _check_name(name)
+        region = _check_region(region)
         pw_hash = _hash(password)
         with self.engine.db.write() as s:
             if s.get(UserAccount, name) is not None:
                 raise Conflict(f"用户 {name} 已存在 (user {name} exists; set a new password instead)")
             s.add(UserAccount(name=name, display_name=display_name or None, password_hash=pw_hash,
-                              is_active=True, is_admin=bool(is_admin), created_at=self.engine.clock.now()))
+                              is_active=True, is_admin=bool(is_admin), region=region,
+                              created_at=self.engine.clock.now()))
             add_memberships(s, name, groups)
         return self.get(name)
 
@@ -55,6 +66,12 @@ class AccountService:
         pw_hash = _hash(password)
         with self.engine.db.write() as s:
             self._row(s, name).password_hash = pw_hash
+
+    def set_region(self, name, region):
+        """Bind the account to a region's work, or (None / '') free it to every region."""
+        region = _check_region(region)
+        with self.engine.db.write() as s:
+            self._row(s, name).region = region
 
     def set_active(self, name, active):
         with self.engine.db.write() as s:

@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from .errors import Problem
 from .sandbox import check_source
 from .specs import ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of
-from . import sla, timers
+from . import figures, sla, timers
 
 
 def _all_specs(info):
@@ -51,6 +51,7 @@ def check_bundle(bundle, handlers):
                 raise ValueError(f"colours must be among {', '.join(sla.COLOUR_NAMES)}")
         except ValueError as e:
             problem(info.key, f"SLA colour scheme (slaScheme / slaThresholds property): {e}")
+        figures.check(info, problem, code)   # figure.* properties of the 晾晒 dashboard
         for spec in _all_specs(info):
             for ts in spec.task_specs.values():
                 element = getattr(ts, "bpmn_id", None) or ts.name

@@ -63,9 +63,10 @@ def main(verbose):
 @click.option("--user", help="who deploys")
 @click.option("--activate/--no-activate", default=True,
               help="new instances start on the new versions (default), or stage them for `qihu activate`")
-def deploy(files, name, user, activate):
+@click.option("--region", help="the region (tenant) the bundle is for, e.g. 丽水市庆元县")
+def deploy(files, name, user, activate, region):
     """Deploy .bpmn/.dmn files (or folders or zips of them) as one bundle."""
-    r = _engine().repository.deploy(list(files), name=name, user=user, activate=activate)
+    r = _engine().repository.deploy(list(files), name=name, user=user, activate=activate, region=region)
     if not r.created:
         click.echo("unchanged: identical content is already deployed")
     for d in r.definitions:
@@ -105,6 +106,35 @@ def diff(key, old, new):
             click.echo(f"{mark} {el['id']}\t{el['type']}\t{el['name'] or ''}")
     if not (d["added"] or d["removed"] or d["changed"]):
         click.echo(f"no change in behaviour from v{old} to v{new}")
+
+
+@main.command()
+@click.argument("key")
+@click.option("--from", "from_version", type=int, required=True, help="the version the instances are on")
+@click.option("--to", "to_version", type=int, required=True, help="the newer version to move them to")
+@click.option("--instance", "instances", multiple=True, help="only this instance (repeatable); default: all "
+              "running and suspended ones on --from")
+@click.option("--dry-run", is_flag=True, help="show what would happen, change nothing")
+@click.option("--user", help="who migrates (audited)")
+def migrate(key, from_version, to_version, instances, dry_run, user):
+    """Move running instances of KEY to a newer version (engine/instance_migration.py).
+
+    One line per instance: migrated (or would migrate) / refused, with the reasons. Exit code 0
+    when none was refused, 3 when some were (the others did move: each moves on its own)."""
+    r = _engine().migrations.migrate(key, from_version, to_version, instance_ids=list(instances) or None,
+                                     user=user, dry_run=dry_run)
+    ok = "可迁移 would migrate" if dry_run else "已迁移 migrated"
+    for m in r["migrated"]:
+        reset = f"\t重新派发 reset: {', '.join(m['reset'])}" if m["reset"] else ""
+        click.echo(f"{ok}\t{m['id']}\t{m['business_key'] or '-'}{reset}")
+    for m in r["refused"]:
+        click.echo(f"拒绝 refused\t{m['id']}\t{m['business_key'] or '-'}\t"
+                   + "; ".join(x["text"] for x in m["reasons"]))
+    tail = " (dry run: nothing changed)" if dry_run else ""
+    click.echo(f"{key} v{r['from']} -> v{r['to']}: {len(r['migrated'])} "
+               f"{'would migrate' if dry_run else 'migrated'}, {len(r['refused'])} refused{tail}")
+    if r["refused"]:
+        sys.exit(3)
 
 
 @main.command()
@@ -446,10 +476,12 @@ def user():
               help="asked for when not given")
 @click.option("--display-name", help="shown in the web app, e.g. 张三")
 @click.option("--admin", is_flag=True)
-def user_add(name, groups, password, display_name, admin):
+@click.option("--region", help="the region whose work the person sees, e.g. 湖州市 (default: every region)")
+def user_add(name, groups, password, display_name, admin, region):
     """Create the account NAME, in GROUPS (the diagrams' candidate groups and lanes)."""
     e = _engine()
-    a = e.accounts.add_user(name, password, display_name=display_name, groups=groups, is_admin=admin)
+    a = e.accounts.add_user(name, password, display_name=display_name, groups=groups, is_admin=admin,
+                            region=region)
     click.echo(f"user {a['name']} ({a['display_name']}): {', '.join(e.tasks.groups_of(name)) or 'no groups'}")
 
 
@@ -463,10 +495,20 @@ def user_password(name, password):
     click.echo(f"password of {name} changed")
 
 
+@user.command("region")
+@click.argument("name")
+@click.argument("region", required=False)
+def user_region(name, region):
+    """Bind NAME to REGION's work (e.g. 湖州市); without REGION: every region again."""
+    _engine().accounts.set_region(name, region)
+    click.echo(f"{name}: {region or 'every region'}")
+
+
 @user.command("list")
 def user_list():
     """Accounts with their groups."""
     e = _engine()
     for a in e.accounts.list():
-        flags = "".join([" admin" if a["is_admin"] else "", "" if a["is_active"] else " disabled"])
+        flags = "".join([" admin" if a["is_admin"] else "", "" if a["is_active"] else " disabled",
+                         f" region={a['region']}" if a["region"] else ""])
         click.echo(f"{a['name']}\t{a['display_name']}\t{','.join(e.tasks.groups_of(a['name']))}{flags}")

@@ -17,6 +17,7 @@ from .clock import from_settings as clock_from_settings
 from .config import Settings
 from .db import Database
 from .errors import NotFound
+from .figures import Figures
 from .handlers import HandlerRegistry
 from .history import History
 from .models import Definition, Instance
@@ -30,6 +31,7 @@ from .filters import SavedFilters
 from .notifications import Notifications
 from .handoff import Handoff
 from .comments import Comments
+from .instance_migration import InstanceMigration
 from .workcal import WorkCalendar
 
 
@@ -73,6 +75,8 @@ class Engine:
         self.appeals = Appeals(self)
         self.handoff = Handoff(self)      # reassign (转办) and return (退单)
         self.comments = Comments(self)
+        self.migrations = InstanceMigration(self)   # move running instances to a newer version
+        self.figures = Figures(self)      # the 晾晒 dashboard's figures (engine/figures.py)
         self._definitions = {}
         self._lock = threading.Lock()
 

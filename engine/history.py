@@ -298,4 +298,8 @@ def _say(e, g, person):
         return f"上传附件「{data.get('name') or ''}」" + (f"（{step}）" if el else "")
     if t == "incident_cancelled":
         return f"{step}异常已撤销"
+    if t == "instance_migrated":     # engine/instance_migration.py
+        reset = "、".join(f"「{g.name(x)}」" for x in data.get("reset") or [])
+        return (f"流程从第 {data.get('from_version')} 版迁移到第 {data.get('to_version')} 版"
+                + (f"，重新派发{reset}" if reset else ""))
     return f"{t} {step}".strip()

@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
     UniqueConstraint, MetaData,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -89,6 +89,8 @@ class Definition(Base):
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
     resource_name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str] = mapped_column(String(64))
+    # The region (tenant) it was deployed for, or its process's `region` property; None: national.
+    region: Mapped[str | None] = mapped_column(String(100), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -261,6 +263,8 @@ class UserAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(300))   # werkzeug.security, never the password
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The region whose work the person sees (inbox, instances, dashboard); None = every region.
+    region: Mapped[str | None] = mapped_column(String(100), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -382,3 +386,71 @@ class NotificationRead(Base):
                                                  primary_key=True)
     user: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AppealFact(Base):
+    """One row per appeal of a process that declares figures (figure.* properties): what the
+    晾晒 dashboard and the 台账 export read. Written by engine/figures.py in the same
+    transaction as the instance state; nobody writes it by hand."""
+    __tablename__ = "appeal_fact"
+    __table_args__ = (
+        # open items by colour (warning board, colour counts): whole scope, region, department
+        Index("ix_appeal_fact_open", "status", "colour_rank", "deadline"),
+        Index("ix_appeal_fact_open_region", "status", "region", "colour_rank", "deadline"),
+        Index("ix_appeal_fact_open_department", "status", "department", "colour_rank", "deadline"),
+        Index("ix_appeal_fact_ledger", "month", "started_at"),
+    )
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    definition_key: Mapped[str] = mapped_column(String(200))
+    mechanism_name: Mapped[str | None] = mapped_column(String(300))
+    region: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(200))
+    department_name: Mapped[str | None] = mapped_column(String(300))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(300))
+    company: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    month: Mapped[str] = mapped_column(String(7))            # YYYY-MM of started_at, Beijing time
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_month: Mapped[str | None] = mapped_column(String(7))
+    outcome: Mapped[str | None] = mapped_column(String(10))  # solved|unsolved; None while open
+    solved_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sign_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    returns: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[str | None] = mapped_column(String(50))
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    colour: Mapped[str | None] = mapped_column(String(10))
+    colour_rank: Mapped[int] = mapped_column(Integer, default=9)   # 0 red … 5 no colour; 9 closed
+    open_task: Mapped[str | None] = mapped_column(String(300))
+    workdays: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20))   # running|completed|cancelled
+    stages: Mapped[list | None] = mapped_column(JSONText)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FigureMonth(Base):
+    """Monthly counters per (month accepted, region, mechanism, department): kept by increments
+    and decrements whenever an appeal_fact row changes, so the dashboard reads a few hundred
+    rows instead of counting a million. Region and department '' stand for none."""
+    __tablename__ = "figure_month"
+    __table_args__ = (Index("ix_figure_month_department", "department", "month"),
+                      Index("ix_figure_month_region", "region", "month"))
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    region: Mapped[str] = mapped_column(String(100), primary_key=True)
+    definition_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    department: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mechanism_name: Mapped[str | None] = mapped_column(String(300))
+    department_name: Mapped[str | None] = mapped_column(String(300))
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    solved: Mapped[int] = mapped_column(Integer, default=0)
+    solved_late: Mapped[int] = mapped_column(Integer, default=0)
+    sign_counted: Mapped[int] = mapped_column(Integer, default=0)
+    signed_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    returned: Mapped[int] = mapped_column(Integer, default=0)
+    rated: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    workdays_sum: Mapped[float] = mapped_column(Float, default=0.0)

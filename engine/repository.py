@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import select, func
 
 from .checks import check_bundle
-from .errors import NotFound, DeployError, Problem
+from .errors import NotFound, DeployError, Problem, ValidationFailed
 from .models import ActiveVersion, Definition, Deployment, Instance, MessageStart, Resource
 from .parser import parse_bundle
 
@@ -94,6 +94,28 @@ class _NothingNew(Exception):
         self.result = result
 
 
+def _region_arg(region):
+    """A deploy's region: stripped text, or None; ValidationFailed for what a region cannot be."""
+    if region is None:
+        return None
+    if not isinstance(region, str) or len(region.strip()) > 100 or "," in region:
+        raise ValidationFailed(f"地区名称无效 (invalid region {region!r}: text of at most 100 characters, "
+                               "no commas)", {"region": "地区名称无效 (invalid region)"})
+    return region.strip() or None
+
+
+def _deployment_name(name, shas):
+    """The given name, else the files' names, cut to the column's 200 characters (a folder of
+    diagrams lists more than that)."""
+    name = name or ", ".join(sorted(shas))
+    return name if len(name) <= 200 else name[:199] + "…"
+
+
+def _process_region(info, region):
+    """The region a process is deployed for: the deploy's, else its own `region` property."""
+    return region or ((info.properties or {}).get("region") or "").strip() or None
+
+
 class Repository:
     def __init__(self, engine):
         self.engine = engine
@@ -106,20 +128,25 @@ class Repository:
         resources = read_resources(items)
         return parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers))
 
-    def deploy(self, items, name=None, user=None, activate=True) -> DeployResult:
+    def deploy(self, items, name=None, user=None, activate=True, region=None) -> DeployResult:
         """Check and store a bundle; each changed process gets a new version.
 
         activate: new instances start on the new versions (as in Camunda). False stages them:
         the version that was current stays active until `activate(key, version)`.
+        region: the region (tenant) the bundle is for, e.g. 丽水市庆元县; each process of it
+        carries that region (else its own `region` property), and so do its instances. A
+        process key belongs to one region: deploying it for another is refused (the variant
+        needs its own process id), so one region's rollout never replaces another's.
         """
+        region = _region_arg(region)
         resources = read_resources(items)
         bundle = parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers))
         shas = {n: _sha(c) for n, c in resources}
-        bundle_sha = _sha("\n".join(f"{n}:{shas[n]}" for n in sorted(shas)).encode())
+        bundle_sha = _sha("\n".join([*(f"{n}:{shas[n]}" for n in sorted(shas)), f"region:{region or ''}"]).encode())
         dmn_shas = sorted(s for n, s in shas.items() if n.lower().endswith(".dmn"))
 
         try:
-            result = self._store(resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate)
+            result = self._store(resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate, region)
         except _NothingNew as e:
             return e.result
         if result.created:
@@ -127,13 +154,14 @@ class Repository:
                 self._bundles[result.deployment_id] = bundle
         return result
 
-    def _store(self, resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate=True):
+    def _store(self, resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate=True, region=None):
         with self.engine.db.write() as s:
+            self._check_regions(s, bundle, region)
             same = s.scalars(select(Deployment).where(Deployment.sha256 == bundle_sha)).first()
             if same is not None:
                 defs = s.scalars(select(Definition).where(Definition.deployment_id == same.id)).all()
                 return DeployResult(same.id, False, [self._def_dict(d, False) for d in defs])
-            dep = Deployment(name=name or ", ".join(sorted(shas)), sha256=bundle_sha, deployed_by=user,
+            dep = Deployment(name=_deployment_name(name, shas), sha256=bundle_sha, deployed_by=user,
                              deployed_at=self.engine.clock.now())
             s.add(dep)
             s.flush()
@@ -151,7 +179,7 @@ class Repository:
                     continue
                 d = Definition(key=key, version=(latest.version + 1) if latest else 1, name=info.name,
                                deployment_id=dep.id, resource_name=info.filename, sha256=sha,
-                               created_at=self.engine.clock.now())
+                               region=_process_region(info, region), created_at=self.engine.clock.now())
                 s.add(d)
                 s.flush()
                 s.add_all(MessageStart(message_name=m, definition_id=d.id) for m in info.message_starts)
@@ -162,6 +190,23 @@ class Repository:
                 # Same definitions, only the bundle differs (e.g. an extra unchanged file): store nothing.
                 raise _NothingNew(DeployResult(0, False, result.definitions))
             return result
+
+    def _check_regions(self, s, bundle, region):
+        """DeployError (nothing stored) when a process of the bundle already belongs to another region."""
+        problems = []
+        for key, info in sorted(bundle.processes.items()):
+            latest = s.scalars(select(Definition).where(Definition.key == key)
+                               .order_by(Definition.version.desc()).limit(1)).first()
+            wanted = _process_region(info, region)
+            if latest is not None and (latest.region or None) != wanted:
+                file, line = bundle.where(key)
+                problems.append(Problem(
+                    f"流程 {key} 已部署给{latest.region or '全国通用'}，不能再部署给{wanted or '全国通用'}；"
+                    f"地区变体请使用另一个流程标识 (process {key} belongs to {latest.region or 'no region'}; "
+                    f"a variant for {wanted or 'no region'} needs its own process id)",
+                    file=file, element=key, line=line))
+        if problems:
+            raise DeployError(problems)
 
     def _after_new_version(self, s, d, previous, activate, user):
         """Keep the active version as asked: a pinned choice follows the new version when it is
@@ -175,7 +220,7 @@ class Repository:
 
     @staticmethod
     def _def_dict(d, new):
-        return {"id": d.id, "key": d.key, "version": d.version, "name": d.name, "new": new}
+        return {"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region, "new": new}
 
     # -- queries -------------------------------------------------------------------------
     def definitions(self, key=None, latest_only=True):
@@ -188,7 +233,7 @@ class Repository:
             if latest_only:
                 q = q.where(Definition.id.in_(self.current_ids(key)))
             rows = s.scalars(q.order_by(Definition.key, Definition.version)).all()
-            return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name,
+            return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region,
                      "deployment_id": d.deployment_id, "created_at": d.created_at.isoformat()} for d in rows]
 
     @staticmethod
@@ -228,7 +273,8 @@ class Repository:
             running = dict(s.execute(select(Instance.definition_id, func.count())
                                      .where(Instance.definition_key == key, Instance.status.in_(("running", "suspended")))
                                      .group_by(Instance.definition_id)).all())
-        return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "deployment_id": d.deployment_id,
+        return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region,
+                 "deployment_id": d.deployment_id,
                  "deployment": dep_name, "deployed_by": by, "deployed_at": at.isoformat(),
                  "active": d.version == active, "pinned": chosen is not None and chosen.version == d.version,
                  "running": running.get(d.id, 0)} for d, by, at, dep_name in rows]
@@ -252,6 +298,15 @@ class Repository:
             a, b = self.get_definition(s, key, int(old_version)), self.get_definition(s, key, int(new_version))
         return {"key": key, "from": a.version, "to": b.version,
                 **diff(self._xml(a), self._xml(b), key)}
+
+    def xml(self, key, version=None):
+        """The stored BPMN file of a version (default: the one new instances start on):
+        (definition dict with its resource_name, content bytes). NotFound for an unknown key or version."""
+        with self.engine.db.read() as s:
+            d = self.get_definition(s, key, int(version) if version else None)
+            info = {"id": d.id, "key": d.key, "version": d.version, "name": d.name,
+                    "region": d.region, "deployment_id": d.deployment_id, "resource_name": d.resource_name}
+        return info, dict(self.resources(info["deployment_id"]))[info["resource_name"]]
 
     def _xml(self, definition):
         return dict(self.resources(definition.deployment_id))[definition.resource_name]

@@ -22,6 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import state as state_mod
 from . import sla as sla_mod
 from . import timers
+from . import workcal
 from .errors import Conflict, InvalidState, NotFound, QihuError
 from .workcal import CalendarYearUnknown
 from .handlers import HandlerContext, HandlerRegistry
@@ -209,6 +210,11 @@ class Runtime:
                                created_at=self.engine.clock.now(), retries_left=0))
 
     def _save(self, ctx):
+        # Scripts, timers and due dates count the working days of the instance's region.
+        with workcal.region_scope(ctx.row.region):
+            return self._save_in_region(ctx)
+
+    def _save_in_region(self, ctx):
         row, s = ctx.row, ctx.session
         if row.new:
             # The row first: task, subscription and job rows refer to it.
@@ -226,6 +232,7 @@ class Runtime:
             _catch(ctx.wf, name, payload)
             self._advance(ctx)
         after = self._sync(ctx)
+        self.engine.figures.on_save(ctx, ctx.before, after)   # the 晾晒 figures, same transaction
         conn = s.connection()
         res = conn.execute(_UPDATE_INSTANCE, {"iid": row.id, "v": row.version, "v2": row.version + 1,
                                               "state": state_mod.dumps(ctx.wf), "now": ctx.now,
@@ -491,7 +498,9 @@ class Runtime:
         info = self.engine.repository.process(self.engine.db_get_definition(ctx.row.definition_id))
         steps = sla_mod.scheme(info.properties)
         try:
-            colour, moments = sla_mod.plan(ctx.now, due, steps, self.engine.calendar.is_workday, timers.TIMEZONE)
+            region = ctx.row.region
+            colour, moments = sla_mod.plan(ctx.now, due, steps,
+                                           lambda day: self.engine.calendar.is_workday(day, region), timers.TIMEZONE)
         except CalendarYearUnknown as e:
             # Measure in plain time meanwhile, and make the missing calendar visible.
             colour, moments = sla_mod.plan(ctx.now, due, steps, lambda day: True, timers.TIMEZONE)
@@ -527,8 +536,10 @@ class Runtime:
         now = self.engine.clock.now()
         row = _Row(id=instance_id, definition_id=definition.id, definition_key=definition.key,
                    business_key=business_key, status="running", version=1,
-                   # given, else the process's own (<camunda:property name="region" value="湖州市"/>)
-                   region=(region or "").strip() or (info.properties.get("region") or "").strip() or None)
+                   # given, else the one it was deployed for, else the process's own
+                   # (<camunda:property name="region" value="湖州市"/>)
+                   region=((region or "").strip() or getattr(definition, "region", None)
+                           or (info.properties.get("region") or "").strip() or None))
         row.new = True
         with self.engine.db.write() as s:
             ctx = _Ctx(s, row, wf, user, now, _Snapshot())
@@ -631,6 +642,7 @@ class Runtime:
                 return False
             T = Task.__table__
             s.execute(update(T).where(T.c.id == job.task_id, T.c.status == "ready").values(sla_colour=job.note))
+            self.engine.figures.on_colour(s, job.instance_id)
             s.add(HistoryEvent(instance_id=job.instance_id, at=self.engine.clock.now(), type="sla_changed",
                                element_id=job.element_id, task_id=job.task_id, data={"colour": job.note}))
             s.delete(job)

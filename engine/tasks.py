@@ -1,5 +1,6 @@
 """Tasks: the inbox (indexed rows), claim/unclaim, complete with form data."""
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, func, null, or_, select, union, union_all, update
 from sqlalchemy.orm.exc import StaleDataError
@@ -53,7 +54,8 @@ def add_memberships(session, user, groups):
 
 _T = Task.__table__
 _SELECT_OPEN = select(_T.c.id, _T.c.instance_id, _T.c.status, _T.c.assignee, _T.c.candidate_groups,
-                      _T.c.candidate_users, _T.c.element_id, _T.c.completed_by).where(_T.c.id == bindparam("tid"))
+                      _T.c.candidate_users, _T.c.element_id, _T.c.completed_by, _T.c.region) \
+    .where(_T.c.id == bindparam("tid"))
 _COMPLETE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == "ready")
              .values(status="completed", completed_by=bindparam("user"), completed_at=bindparam("now"),
                      assignee=func.coalesce(_T.c.assignee, bindparam("user")), version=_T.c.version + 1))
@@ -150,6 +152,9 @@ class TaskService:
                 if groups is None:
                     groups = list(s.scalars(select(Membership.group).where(Membership.user == user)))
                 q = q.where(Task.id.in_(select(self._visible(user, groups, status).c.id)))
+                mine = self.engine.access.user_region(user, s)
+                if mine:
+                    q = q.where(or_(Task.region == mine, Task.region.is_(None)))
             if definition_key:
                 q = q.where(Task.definition_key == definition_key)
             if instance_id:
@@ -185,6 +190,9 @@ class TaskService:
             v = self._visible(user, groups, text=bool(text))
             col = _Unindexed(v.c) if self.engine.db.is_sqlite else v.c
             where = []
+            mine = self.engine.access.user_region(user, s)
+            if mine:    # staff of a region: that region's tasks, and region-less ones
+                where.append(or_(col.region == mine, col.region.is_(None)))
             if definition_key:
                 where.append(col.definition_key == definition_key)
             if overdue:
@@ -235,14 +243,15 @@ class TaskService:
             d = task_dict(r)
             d["business_key"] = business_key
             d["priority_band"] = priority_band(r.priority)
-            d["workdays_left"] = self.workdays_left(r.due_at, now)
+            d["workdays_left"] = self.workdays_left(r.due_at, now, r.region)
             tasks.append(d)
         return {"tasks": tasks, "total": total, "counts": counts, "groups": sorted(groups),
                 "regions": dict(sorted(regions.items()))}
 
-    def workdays_left(self, due_at, now=None):
-        """Working days from now to the deadline (negative once overdue), None without one or
-        when the calendar of a year on the way is not loaded yet."""
+    def workdays_left(self, due_at, now=None, region=None):
+        """Working days from now to the deadline (negative once overdue) on the calendar of the
+        task's region, None without one or when the calendar of a year on the way is not
+        loaded yet."""
         if due_at is None:
             return None
         now = now or self.engine.clock.now()
@@ -250,8 +259,8 @@ class TaskService:
             due_at = datetime.fromisoformat(due_at)
         try:
             if due_at >= now:
-                return self.engine.calendar.workdays_between(now, due_at)
-            return -self.engine.calendar.workdays_between(due_at, now)
+                return self.engine.calendar.workdays_between(now, due_at, region or "")
+            return -self.engine.calendar.workdays_between(due_at, now, region or "")
         except CalendarYearUnknown:
             return None
 
@@ -259,8 +268,10 @@ class TaskService:
         """The task (with its form) when `user` may see it: assigned to them, or a candidate by
         name or group (a colleague's claimed task is shown, not actionable). Forbidden otherwise."""
         d = self.get(task_id)
-        if d["assignee"] == user or user in d["candidate_users"] \
-                or set(self.groups_of(user)) & set(d["candidate_groups"]):
+        if d["assignee"] == user:
+            return d
+        if user in d["candidate_users"] or set(self.groups_of(user)) & set(d["candidate_groups"]):
+            self._check_region(SimpleNamespace(id=task_id, region=d["region"]), user)
             return d
         raise Forbidden(f"{user} may not see task {task_id}")
 
@@ -324,6 +335,15 @@ class TaskService:
         if not (groups & cands or user in users):
             raise Forbidden(f"{user} is not a candidate for task {row.id} "
                             f"(groups: {', '.join(sorted(cands)) or '-'}; users: {', '.join(sorted(users)) or '-'})")
+        self._check_region(row, user, session)
+
+    def _check_region(self, row, user, session=None):
+        """Staff bound to a region act on that region's tasks (and region-less ones) only, even
+        when a group of theirs is a candidate: the same groups serve every county's variant."""
+        mine = self.engine.access.user_region(user, session)
+        if mine and row.region and row.region != mine:
+            raise Forbidden(f"任务 {row.id} 属于 {row.region}，{user} 只办理 {mine} 的事项 "
+                            f"({user} works for {mine}; task {row.id} belongs to {row.region})")
 
     def _open_row(self, s, task_id):
         r = s.get(Task, task_id)

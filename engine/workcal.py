@@ -21,9 +21,11 @@ Database rows are cached in memory per (region, year) and the cache is dropped w
 this object writes. Writes through another WorkCalendar (another process) are seen after
 `invalidate()` or a restart.
 """
+import contextlib
 import functools
 import operator
 import threading
+from contextvars import ContextVar
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -34,6 +36,20 @@ from .errors import QihuError
 from .models import CalendarDay, CalendarYear
 
 NATIONAL = ""
+
+# The region of the instance the engine is working on: the script helpers (workdays(5), …)
+# count that region's local holidays. Set by the runtime around each instance transaction.
+_current_region = ContextVar("qihu_calendar_region", default=NATIONAL)
+
+
+@contextlib.contextmanager
+def region_scope(region):
+    """Within this block, the script helpers count the working days of `region`."""
+    token = _current_region.set(region or NATIONAL)
+    try:
+        yield
+    finally:
+        _current_region.reset(token)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -278,25 +294,25 @@ class WorkCalendar:
     def helpers(self, now_fn):
         """Functions for the script sandbox; `now_fn` is the engine clock's now().
 
-        They use the national calendar (region '') for now: regional instances (an
-        instance knowing its county) come with a later issue.
+        They count the working days of the region of the instance being run (region_scope,
+        set by the runtime): a county's local holiday moves that county's deadlines only.
         """
         def workdays(n, start=None):
             """The moment n working days after start (default: now)."""
-            return self.add_workdays(now_fn() if start is None else start, n)
+            return self.add_workdays(now_fn() if start is None else start, n, _current_region.get())
 
         def workdays_between(a, b=None):
             """Working days (with fractions) from a to b (default: now)."""
-            return self.workdays_between(a, now_fn() if b is None else b)
+            return self.workdays_between(a, now_fn() if b is None else b, _current_region.get())
 
         def is_workday(d=None):
             """Whether the day d (a date or datetime; default: today, local) is a working day."""
-            return self.is_workday(now_fn() if d is None else d)
+            return self.is_workday(now_fn() if d is None else d, _current_region.get())
 
         def workday_share(start, due, share):
             """The moment `share` (0.6 = 60%) of the working time from start to due is used:
             where the SLA colours change, for timers that act on them (催办, 预警, 督办)."""
-            return self.share_moment(start, due, share)
+            return self.share_moment(start, due, share, _current_region.get())
 
         return {"workdays": workdays, "workdays_between": workdays_between, "is_workday": is_workday,
                 "workday_share": workday_share}

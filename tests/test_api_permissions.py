@@ -71,7 +71,8 @@ class World:
         self._accounts = set()
 
     def ids(self):
-        return {"instance_id": self.iid, "task_id": self.tid, "incident_id": self.inc, "key": "perm_flow"}
+        return {"instance_id": self.iid, "task_id": self.tid, "incident_id": self.inc, "key": "perm_flow",
+                "version": 1}
 
     def client(self, name=None):
         """A test client signed in as `name` through /login (anonymous for None), with a CSRF token."""
@@ -126,16 +127,25 @@ def _claim(w):
     w.engine.tasks.claim(w.tid, "worker")
 
 
+def _deploy_v2(w):
+    """perm_flow v2 (the task renamed), for migrating its instance."""
+    w.engine.repository.deploy([("perm_flow.bpmn", FLOW.replace('name="办理"'.encode(), 'name="办理（新）"'.encode()))])
+
+
 NEW_PROCESS = {"files": [{"name": "perm_new.bpmn", "content": bpmn("perm_new", f"""
 <bpmn:startEvent id="s" /><bpmn:endEvent id="e" />{chain("s", "e")}""").decode()}]}
 
 PUBLIC, SIGNED_IN, ADMIN = api.PUBLIC, api.SIGNED_IN, api.ADMIN
 TABLE = [
     Row("POST", "/api/deployments", ADMIN, "boss", 201, "starter", body=NEW_PROCESS),
+    Row("POST", "/api/deployments/check", ADMIN, "boss", 200, "starter", body=NEW_PROCESS),
     Row("GET", "/api/definitions", SIGNED_IN, "outsider", 200),
     Row("GET", "/api/definitions/{key}/versions", SIGNED_IN, "outsider", 200),
     Row("POST", "/api/definitions/{key}/activate", ADMIN, "boss", 200, "starter", body={"version": 1}),
     Row("GET", "/api/definitions/{key}/diff", SIGNED_IN, "outsider", 200, query="?from=1&to=1"),
+    Row("GET", "/api/definitions/{key}/versions/{version}/xml", ADMIN, "boss", 200, "starter"),
+    Row("POST", "/api/definitions/{key}/migrate", ADMIN, "boss", 200, "starter", body={"from": 1, "to": 2},
+        prepare=_deploy_v2),
     Row("POST", "/api/instances", SIGNED_IN, "starter", 201, "outsider", body={"key": "perm_flow"}),
     Row("GET", "/api/instances", SIGNED_IN, "outsider", 200),                 # filtered, never refused
     Row("GET", "/api/instances/{instance_id}", SIGNED_IN, "worker", 200, "outsider"),
@@ -171,7 +181,7 @@ def test_the_table_names_every_endpoint_with_its_rule(engine):
     app = create_app(engine=engine, config={"TESTING": True})
     routes = api_routes(app)
     assert {(p, m) for p, m, _ in routes} == {(r.path, r.method) for r in TABLE}
-    assert len(TABLE) == len(routes) == 22
+    assert len(TABLE) == len(routes) == 25
     rules = {(r.path, r.method): r.rule for r in TABLE}
     for path, method, view in routes:
         assert api.RULES.get(view) == rules[(path, method)], (path, method, view)

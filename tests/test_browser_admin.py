@@ -72,7 +72,7 @@ def test_admin_deploys_the_variants_stages_compares_and_activates(page, server, 
     assert "xz_two_supervisions v2" in page.locator(".qh-flash-ok").inner_text()
     assert page.locator('tr[data-key="xz_two_supervisions"]').inner_text().count("v1") == 1   # still v1
 
-    page.click('tr[data-key="xz_two_supervisions"] a')
+    page.click('tr[data-key="xz_two_supervisions"] a:has-text("版本管理")')
     page.wait_for_url(f"{base}/admin/processes/xz_two_supervisions")
     assert "✔" in page.locator('tr[data-version="1"]').inner_text()
     assert page.locator('tr[data-version="2"] button:has-text("启用")').count() == 1

@@ -35,10 +35,31 @@ def test_0003_adds_user_accounts_and_downgrades(db_url):
         cfg = alembic_config(db)
         assert "user_account" in inspect(db.engine).get_table_names()
         cols = {c["name"] for c in inspect(db.engine).get_columns("user_account")}
-        assert cols == {"name", "display_name", "password_hash", "is_active", "is_admin", "created_at"}
+        assert cols == {"name", "display_name", "password_hash", "is_active", "is_admin", "created_at", "region"}
         command.downgrade(cfg, "0002")
         assert "user_account" not in inspect(db.engine).get_table_names()
         command.upgrade(cfg, "head")
         assert "user_account" in inspect(db.engine).get_table_names()
     finally:
         db.dispose()
+
+
+def test_0007_and_0008_go_down_and_up_under_running_instances(engine, db_url):
+    """Regions and figures are added to (and removed from) a database that holds instances:
+    no table referenced by their foreign keys is copied and dropped on the way."""
+    from alembic import command
+    from sqlalchemy import inspect
+    from engine.migrate import alembic_config
+    from tests.conftest import BPMN
+    engine.repository.deploy([BPMN / "appeal_basic.bpmn"], user="admin", region="湖州市")
+    iid = engine.runtime.start("appeal_basic", {}, user="admin")
+    db = Database(db_url)
+    try:
+        cfg = alembic_config(db)
+        command.downgrade(cfg, "0006")
+        assert "region" not in {c["name"] for c in inspect(db.engine).get_columns("definition")}
+        command.upgrade(cfg, "head")
+        assert "region" in {c["name"] for c in inspect(db.engine).get_columns("definition")}
+    finally:
+        db.dispose()
+    assert engine.runtime.get(iid)["status"] == "running"

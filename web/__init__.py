@@ -66,6 +66,10 @@ class Qihu:
             app.register_blueprint(task_actions.blueprint, url_prefix=self.url_prefix or None)
             from . import admin_pages   # 流程管理: deploy, versions, activate, diff (administrators)
             app.register_blueprint(admin_pages.blueprint, url_prefix=self.url_prefix or None)
+            from . import dashboard     # 晾晒评价: figures, ranking, warning board, Excel exports
+            app.register_blueprint(dashboard.blueprint, url_prefix=self.url_prefix or None)
+            from . import modeler_page  # 在浏览器中编辑: bpmn-js modeler, lint, deploy (administrators)
+            app.register_blueprint(modeler_page.blueprint, url_prefix=self.url_prefix or None)
             if self.local_login:
                 app.register_blueprint(auth.blueprint, url_prefix=self.url_prefix or None)
         errors.install_http_errors(app, self.api_prefix)

@@ -1,6 +1,7 @@
 """Administrator pages (流程管理): the processes and their versions, deploying diagrams and
 decision tables from the browser (.bpmn, .dmn or a .zip of them), activating a staged version
-and the differences between two versions. Only calls the engine (engine/repository.py).
+and the differences between two versions, moving running instances to a newer version
+(engine/instance_migration.py: a dry-run plan first, then a confirm button). Only calls the engine.
 
 Every page is for administrators only (engine.access.is_admin): anyone else signed in gets
 403, anonymous callers go to sign in. A refused bundle shows the page again with every
@@ -12,7 +13,8 @@ from types import SimpleNamespace
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 
-from engine.errors import DeployError, Forbidden, NotFound, Problem, QihuError
+from engine.errors import DeployError, Forbidden, NotFound, Problem, QihuError, ValidationFailed
+from engine.history import STATUS_NAMES
 
 from . import csrf, ui
 from .i18n import gettext as _, install as install_i18n
@@ -53,6 +55,10 @@ def admin_only(view):
 
 
 def _region(engine, d):
+    """The region the version was deployed for, else (versions deployed before regions were
+    stored) its process's `region` property."""
+    if d.get("region"):
+        return d["region"]
     try:
         info = engine.repository.process(SimpleNamespace(deployment_id=d["deployment_id"], key=d["key"]))
     except (QihuError, KeyError):
@@ -66,7 +72,8 @@ def _processes_page(problems=None, form=None, status=200):
     for d in definitions:
         d["region"] = _region(engine, d)
     return render_template("qihu/admin_processes.html", definitions=definitions, problems=problems,
-                           form=form or {"name": "", "activate": True}, allowed=", ".join(ALLOWED)), status
+                           form=form or {"name": "", "activate": True, "region": ""},
+                           allowed=", ".join(ALLOWED)), status
 
 
 @blueprint.get("/admin/processes")
@@ -81,7 +88,8 @@ def deploy(user):
     engine = _engine()
     name = request.form.get("name", "").strip()[:200]
     activate = request.form.get("activate") in ("1", "on", "true")
-    form = {"name": name, "activate": activate}
+    region = request.form.get("region", "").strip()
+    form = {"name": name, "activate": activate, "region": region}
     items, problems = [], []
     for f in request.files.getlist("files"):
         filename = os.path.basename((f.filename or "").replace("\\", "/")).strip()
@@ -98,7 +106,8 @@ def deploy(user):
     if problems:
         return _processes_page(problems, form, 422)
     try:
-        result = engine.repository.deploy(items, name=name or None, user=user, activate=activate)
+        result = engine.repository.deploy(items, name=name or None, user=user, activate=activate,
+                                          region=region or None)
     except DeployError as e:
         return _processes_page(e.problems, form, 422)
     except (Forbidden, NotFound):
@@ -127,9 +136,41 @@ def versions(key, user):
             people[by] = (engine.accounts.get(by) or {}).get("display_name") or by
         v["deployed_by_name"] = people.get(by) or "—"
     latest = rows[-1]
+    # 迁移运行中的实例: ?migrate_from=&migrate_to= shows the dry-run plan with a confirm button
+    plan, plan_error = None, None
+    if "migrate_from" in request.args:
+        try:
+            plan = engine.migrations.plan(key, request.args.get("migrate_from"), request.args.get("migrate_to"))
+        except (ValidationFailed, NotFound) as e:
+            plan_error = str(e)
     return render_template("qihu/admin_versions.html", key=key, rows=rows, latest=latest,
                            current=next(v for v in rows if v["active"]),
-                           diff_from=rows[-2]["version"] if len(rows) > 1 else latest["version"])
+                           diff_from=rows[-2]["version"] if len(rows) > 1 else latest["version"],
+                           plan=plan, plan_error=plan_error, status_names=STATUS_NAMES,
+                           migrate_from=next((v["version"] for v in rows if v["running"]), rows[0]["version"]))
+
+
+@blueprint.post("/admin/processes/<key>/migrate")
+@admin_only
+def migrate(key, user):
+    """Carry out a previewed migration: the instances listed as movable in the plan."""
+    ids = [i for i in request.form.getlist("instance") if i.strip()]
+    back = redirect(url_for("qihu_admin.versions", key=key))
+    if not ids:
+        flash(_("没有可迁移的实例"), "info")
+        return back
+    try:
+        r = _engine().migrations.migrate(key, request.form.get("from"), request.form.get("to"),
+                                         instance_ids=ids, user=user)
+    except (ValidationFailed, NotFound) as e:
+        flash(f"{_('迁移未完成')}：{e}", "error")
+        return back
+    if r["migrated"]:
+        flash(_("已将 {n} 个实例从 v{a} 迁移到 v{b}", n=len(r["migrated"]), a=r["from"], b=r["to"]), "ok")
+    if r["refused"]:
+        lines = "；".join(f"{m['business_key'] or m['id']}：{m['reasons'][0]['zh']}" for m in r["refused"])
+        flash(_("{n} 个实例未迁移：{list}", n=len(r["refused"]), list=lines), "error")
+    return back
 
 
 @blueprint.post("/admin/processes/<key>/activate")

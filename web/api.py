@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app, request
 
+from engine.errors import DeployError
 from engine.tasks import ORDERS as TASK_ORDERS
 
 from . import auth, csrf, errors, payload
@@ -85,8 +86,32 @@ def _status_arg(default):
 @rule(ADMIN)
 def deploy():
     files, name, activate = payload.deploy_files()
-    result = _engine().repository.deploy(files, name=name, user=_user(), activate=activate)
+    result = _engine().repository.deploy(files, name=name, user=_user(), activate=activate,
+                                         region=payload.deploy_region())
     return json_response(asdict(result), 201 if result.created else 200)
+
+
+@blueprint.post("/deployments/check")
+@rule(ADMIN)
+def check_deployment():
+    """Lint a bundle as POST /deployments would, storing nothing: the same payload; 200
+    {"ok", "problems": [{file, line, element, message}], "processes"} (ok false: problems)."""
+    files, _name, _activate = payload.deploy_files()
+    try:
+        bundle = _engine().repository.check(files)
+    except DeployError as e:
+        return json_response({"ok": False, "problems": [p.as_dict() for p in e.problems], "processes": []})
+    return json_response({"ok": True, "problems": [], "processes": [
+        {"key": k, "name": p.name, "file": p.filename} for k, p in sorted(bundle.processes.items())]})
+
+
+@blueprint.get("/definitions/<key>/versions/<int:version>/xml")
+@rule(ADMIN)                    # its scripts, expressions and topics are the designers' business, not every user's
+def definition_xml(key, version):
+    info, content = _engine().repository.xml(key, version)
+    return json_response({"key": info["key"], "version": info["version"], "name": info["name"],
+                          "region": info["region"], "file": info["resource_name"],
+                          "xml": content.decode("utf-8")})
 
 
 @blueprint.get("/definitions")
@@ -119,6 +144,23 @@ def diff(key):
     if a is None or b is None:
         raise ApiError("需要 ?from=旧版本&to=新版本 (from and to versions are required)")
     return json_response(_engine().repository.diff(key, a, b))
+
+
+@blueprint.post("/definitions/<key>/migrate")
+@rule(ADMIN)
+def migrate_instances(key):
+    """Move running instances to a newer version: {from, to, instances?, dry_run?} ->
+    {migrated: [...], refused: [... with reasons]} (engine/instance_migration.py). Without
+    `instances`, every running and suspended instance of `from`; [] is none."""
+    body = payload.json_body()
+    a, b = payload.optional_int(body, "from"), payload.optional_int(body, "to")
+    if a is None or b is None:
+        raise ApiError("需要 from 与 to 两个版本号 (from and to versions are required)")
+    ids = body.get("instances")
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
+        raise ApiError("字段 instances 应为实例编号列表 ('instances' must be a list of instance ids)")
+    return json_response(_engine().migrations.migrate(key, a, b, instance_ids=ids, user=_user(),
+                                                      dry_run=payload.optional_bool(body, "dry_run")))
 
 
 # -- instances --------------------------------------------------------------------------------

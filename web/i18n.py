@@ -198,6 +198,8 @@ EN = {
     "可选择多个 {types} 文件；同一流程引用的决策表请一起上传。":
         "Choose one or more {types} files; upload the decision tables a process uses with it.",
     "部署名称": "Deployment name", "部署后立即启用": "Activate after deploying",
+    "适用地区": "Region", "选填，如 丽水市庆元县；不填则按流程图中的地区属性":
+        "optional, e.g. 丽水市庆元县; empty: the region property of the diagram",
     "不勾选时新版本仅暂存，新发起的实例仍按当前启用的版本办理，可在版本页面启用。":
         "Unchecked, new versions are staged: new instances keep starting on the active version until you "
         "activate one on the versions page.",
@@ -219,8 +221,57 @@ EN = {
     "已启用 {key} v{version}，新发起的实例将按此版本办理": "{key} v{version} activated: new instances start on it",
     "流程管理仅限管理员使用。": "Process management is for administrators only.",
     "没有找到该流程或版本。": "No such process or version.",
+    # migrating running instances (admin_versions.html, engine/instance_migration.py)
+    "迁移运行中的实例": "Migrate running instances",
+    "把运行中（含已暂停）的实例改按更新的版本办理。已执行过的环节若在新版本中被修改或删除，该实例不迁移。先预览，再确认。":
+        "Move running (and suspended) instances onto a newer version. An instance is not moved when a step it "
+        "already ran was changed or removed in the new version. Preview first, then confirm.",
+    "预览迁移": "Preview", "v{a} → v{b} 预览": "v{a} → v{b} preview", "能否迁移": "Can move",
+    "说明": "Details", "可迁移": "Can move", "不能迁移": "Cannot move", "将重新派发": "Offered again",
+    "v{a} 上没有运行中的实例。": "No running instances on v{a}.", "确认迁移 {n} 个实例": "Migrate {n} instances",
+    "没有可迁移的实例": "No instance to migrate", "迁移未完成": "Migration not done",
+    "已将 {n} 个实例从 v{a} 迁移到 v{b}": "{n} instances moved from v{a} to v{b}",
+    "{n} 个实例未迁移：{list}": "{n} instances not moved: {list}",
+    # modeler page (web/modeler_page.py, templates/modeler.html, static/modeler.js)
+    "在浏览器中编辑": "Edit in the browser", "在浏览器中新建流程": "New process in the browser",
+    "新建流程": "New process", "编辑": "Edit", "基于 v{version} 编辑": "Editing from v{version}",
+    "最新为 v{version}": "latest is v{version}", "流程图操作": "Diagram actions",
+    "属性": "Properties", "检查": "Check", "部署为新版本": "Deploy as a new version", "下载 .bpmn": "Download .bpmn",
+    "部署后": "After deploying", "立即启用": "Activate now", "仅暂存": "Stage only", "可不填": "optional",
+    "仅暂存时，新发起的实例仍按当前启用的版本办理；运行中的实例始终按原版本办理。":
+        "Staged, new instances keep starting on the active version; running instances always keep theirs.",
+    "正在检查…": "Checking…", "检查通过，没有发现问题。": "Check passed: no problems found.",
+    "发现 {n} 个问题：": "{n} problems found:", "正在部署…": "Deploying…", "已部署 {list}": "Deployed {list}",
+    "查看版本": "See the versions", "请求失败": "Request failed", "流程图无法打开": "The diagram cannot be opened",
+    "打开流程图时有警告": "Warnings while opening the diagram",
+    "点击问题可在图中选中该元素。": "Click a problem to select its element in the diagram.",
+    "流程图过大（上限 {n} MB）": "The diagram is too large (at most {n} MB)",
     "企业无需注册，在线提交涉企诉求，凭专属链接查看办理进度并评价。":
         "No account needed: submit an appeal online, follow it and rate it with your private link.",
+    # 晾晒评价 dashboard (web/dashboard.py, templates/dashboard.html)
+    "未分派": "Not yet assigned", "晾晒": "Figures", "晾晒评价": "Performance figures", "查看范围": "Scope", "全部部门": "All departments",
+    "本部门": "Own department", "月份": "Month", "机制": "Mechanism", "全部机制": "All mechanisms",
+    "承办部门": "Department", "导出台账（Excel）": "Export ledger (Excel)",
+    "导出月度指标（Excel）": "Export monthly figures (Excel)", "{month} 月度指标": "Figures of {month}",
+    "受理件数": "Accepted", "办结 {closed} · 办成 {solved}": "{closed} closed · {solved} solved",
+    "办结率": "Closed rate", "办成率": "Solved rate", "超时办成率": "Solved-late rate", "签收率": "On-time sign-for rate",
+    "退单率": "Return rate", "满意率": "Satisfaction rate", "平均办结用时": "Average time to close",
+    "个工作日": "working days", "在办件预警": "Open appeals by warning colour", "近 12 个月趋势": "Last 12 months",
+    "受理、办结、办成件数": "Accepted, closed and solved appeals", "各项比率": "Rates",
+    "趋势图加载失败，请刷新页面重试。": "The charts could not be drawn; reload the page.",
+    "受理": "Accepted", "办结": "Closed", "办成": "Solved", "件数": "Appeals", "晾晒排名": "Department ranking",
+    "按办结率、办成率、满意率排序": "by closed rate, solved rate, satisfaction", "排名": "Rank",
+    "本月暂无受理的诉求。": "No appeals accepted this month.", "预警看板": "Warning board",
+    "全部在办诉求，红色在前": "every open appeal, red first", "办理期限": "Deadline",
+    "没有在办的诉求。": "No open appeals.",
+    "仅显示最紧急的 {n} 件，完整清单请导出台账。": "Only the {n} most urgent are shown; export the ledger for all.",
+    "指标说明": "Definitions",
+    "各项比率按所选月份受理的诉求统计（后续办结计入受理当月）；分母为 0 时显示“—”。":
+        "Rates count the appeals accepted in the month chosen (closing later counts towards that month); "
+        "“—” where the denominator is 0.",
+    "不是有效的月份（YYYY-MM）": "is not a month (YYYY-MM)", "不在您可查看的范围内": "is outside what you may see",
+    "一次最多导出 {n} 个月": "At most {n} months per export",
+    "晾晒评价仅限领导、督查和承办部门查看。": "The performance figures are for leaders, supervisors and departments only.",
 }
 
 

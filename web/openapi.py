@@ -154,6 +154,16 @@ PATHS = {
         "201": _json(_ref("DeployResult"), "已部署新版本"),
         "200": _json(_ref("DeployResult"), "内容未变，未创建新版本"),
         "400": _json(_ref("DeployError"), "文件有误，未部署")}, body=_DEPLOY_BODY, access=ADMIN)},
+    # the modeler page's 检查 over REST (web/modeler_page.py): engine.repository.check
+    "/api/deployments/check": {"post": _op("检查 .bpmn/.dmn 文件（与部署相同的请求体），不保存任何内容", "部署", {
+        "200": _json(_object({"ok": _BOOL, "problems": _array(_ref("Problem")),
+                              "processes": _array(_object({"key": _STR, "name": _NSTR, "file": _STR}))}),
+                     "检查结果：ok 为 false 时 problems 列出每个问题"),
+        "400": BAD}, body=_DEPLOY_BODY, access=ADMIN)},
+    "/api/definitions/{key}/versions/{version}/xml": {"get": _op("某个版本的 BPMN 文件（XML 文本）", "部署", {
+        "200": _json(_object({"key": _STR, "version": _INT, "name": _NSTR, "region": _NSTR, "file": _STR,
+                              "xml": _STR})), "404": NOT_FOUND},
+        [_path("key", "流程标识"), _path("version", "版本号", _INT)], access=ADMIN)},
     "/api/definitions": {"get": _op("已部署的流程定义", "部署", {"200": _json(_array(_ref("Definition")))}, [
         _query("key", "只看这个流程标识"),
         _query("all_versions", "为 1 时列出所有版本（默认只列最新版本）")])},
@@ -165,6 +175,14 @@ PATHS = {
     "/api/definitions/{key}/diff": {"get": _op("两个版本之间新增、删除、修改的元素（不含布局）", "部署", {
         "200": _json(_ref("VersionDiff")), "400": BAD, "404": NOT_FOUND},
         [_path("key", "流程标识"), _query("from", "旧版本号", _INT), _query("to", "新版本号", _INT)])},
+    # engine/instance_migration.py: each instance moves in its own transaction; refused ones say why
+    "/api/definitions/{key}/migrate": {"post": _op("把运行中的实例迁移到更新的版本（dry_run 只预览）", "部署", {
+        "200": _json(_object({"key": _STR, "from": _INT, "to": _INT, "from_definition_id": _INT,
+                              "to_definition_id": _INT, "dry_run": _BOOL, "changes": _FREE,
+                              "migrated": _array(_FREE), "refused": _array(_FREE)})),
+        "400": BAD, "404": NOT_FOUND, "422": _UNPROCESSABLE},
+        [_path("key", "流程标识")], body=_body(_object({"from": _INT, "to": _INT, "instances": _array(_STR),
+                                                         "dry_run": _BOOL}, ["from", "to"])), access=ADMIN)},
     "/api/instances": {
         "post": _op("发起流程实例", "流程实例", {
             "201": _json(_object({"id": _STR}), "已发起"), "400": BAD, "404": NOT_FOUND,

@@ -84,6 +84,13 @@ def _base_name(name):
     return PurePosixPath((name or "").replace("\\", "/")).name
 
 
+def deploy_region():
+    """The region a deployment is for (form field or JSON "region"), or None."""
+    if request.files or request.form:
+        return (request.form.get("region") or "").strip() or None
+    return optional_str(json_body(), "region")
+
+
 def deploy_files():
     """The files of a deployment: multipart uploads, or JSON {"files": [{"name", "content"}]}.
 

@@ -207,7 +207,8 @@ def _task_page(task_id, user, values=None, errors=None, message=None, status=200
     definition = next((d for d in engine.repository.definitions(key=t["definition_key"])), None)
     return render_template("qihu/task.html", t=t, instance=instance, about=about, prefill=_prefill(t, data),
                            definition_name=(definition or {}).get("name") or t["definition_key"],
-                           workdays_left=engine.tasks.workdays_left(t["due_at"]) if t["status"] == "ready" else None,
+                           workdays_left=(engine.tasks.workdays_left(t["due_at"], region=t["region"])
+                                          if t["status"] == "ready" else None),
                            values=values or {}, errors=errors or {}, message=message, me=user,
                            submitted=values is not None, **task_actions.panel(engine, t, user, action)), status
 
