@@ -35,6 +35,12 @@ closed, a return) does it read the appeal's task rows, evaluate the expressions 
 decrements (old contribution out, new one in), so the summary always equals a recount of the facts
 (`recount()`). An SLA job that turns a task's colour calls `on_colour` (one UPDATE).
 
+Instances that ran before the figures existed (an upgrade) or before their diagram declared them
+have no row until their next step, ended ones never; counters may drift after a manual SQL fix.
+`rebuild()` (`qihu figures rebuild`) recomputes the rows from the stored states and task rows and
+then figure_month from the rows (its docstring has the rules); `check_consistency()` (`qihu figures
+check`) lists where figure_month differs from a recount.
+
 Counting rules (the seeds' rates: ../shared/MECHANISMS.md lines 12-13, 55, 116)
 - Appeals count in the month they were accepted (started), Beijing time: the figures of a month
   are those of its intake, and closing an appeal later updates the month it came in.
@@ -49,8 +55,10 @@ Counting rules (the seeds' rates: ../shared/MECHANISMS.md lines 12-13, 55, 116)
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
 
+from . import workcal
 from .errors import Forbidden
 from .models import AppealFact, FigureMonth, Task
 from .specs import expression_of
@@ -480,30 +488,164 @@ class Figures:
         """figure_month as it should be, counted afresh from appeal_fact in one grouped query:
         {key: counters}. It states the counting rule a second time, in SQL, independently of
         contribution(); the consistency check (tests, bench, an operator) compares it with stored()."""
-        A = AppealFact.__table__
-
-        def count(cond):
-            return func.sum(case((cond, 1), else_=0))
-        closed = A.c.outcome.is_not(None)
-        keys = (A.c.month, func.coalesce(A.c.region, ""), A.c.definition_key, func.coalesce(A.c.department, ""))
-        q = select(*keys, func.count(), count(closed), count(A.c.outcome == "solved"),
-                   count(A.c.solved_late.is_(True)), count(A.c.signed_on_time.is_not(None)),
-                   count(A.c.signed_on_time.is_(True)), count(A.c.returns > 0), count(A.c.rating.is_not(None)),
-                   count(A.c.satisfied.is_(True)),
-                   func.sum(case((closed, func.coalesce(A.c.workdays, 0.0)), else_=0.0))) \
-            .where(A.c.status != "cancelled").group_by(*keys)
         with self.engine.db.read() as s:
-            return {tuple(r[:4]): {k: (float(v) if k == "workdays_sum" else int(v)) for k, v in zip(COUNTERS, r[4:])}
-                    for r in s.execute(q)}
+            return _recount(s.connection())
 
     def stored(self):
         """figure_month as stored: {key: counters} (rows whose counters are all zero left out)."""
-        F = FigureMonth.__table__
         with self.engine.db.read() as s:
-            rows = s.execute(select(F)).mappings().all()
-        return {(r["month"], r["region"], r["definition_key"], r["department"]): {k: r[k] for k in COUNTERS}
-                for r in rows if any(r[k] for k in COUNTERS)}
+            return _stored(s.connection())
 
+    # -- repair: rebuilding the facts and the summary from the instances ------------------
+    def check_consistency(self, tolerance=1e-6):
+        """Where figure_month differs from a recount of appeal_fact: a list of {"key": (month, region,
+        definition_key, department), "counter", "stored", "recount"}, sorted; [] when they agree.
+        Both are read in one transaction (one snapshot), so a step saved meanwhile is no false alarm."""
+        with self.engine.db.read() as s:
+            options = {} if self.engine.db.is_sqlite else {"isolation_level": "REPEATABLE READ"}
+            conn = s.connection(execution_options=options)   # SQLite: a read transaction is a snapshot
+            stored, counted = _stored(conn), _recount(conn)
+        out = []
+        for key in sorted(stored.keys() | counted.keys()):
+            a, b = stored.get(key, {}), counted.get(key, {})
+            for c in COUNTERS:
+                x, y = a.get(c, 0), b.get(c, 0)
+                if abs(float(x) - float(y)) > tolerance:
+                    out.append({"key": key, "counter": c, "stored": x, "recount": y})
+        return out
+
+    def rebuild(self, key=None, batch=200, progress=None):
+        """Recompute the fact row of every instance (of `key`, or all) whose definition declares
+        figures from its stored state and task rows, drop the facts that belong to no such instance,
+        then rebuild figure_month from the facts. Returns {"scanned", "written", "removed", "months",
+        "failed": [(instance id, reason)]}; `progress(scanned, written)` is called after each batch.
+
+        For an upgrade from a release without the figures, a diagram that declares figure.*
+        properties only in a later version, and counters that drifted. Idempotent: a second run
+        writes nothing and leaves the same summary. The rules:
+        - A fact belongs to its instance's own definition (the version it runs on, after a migration
+          the new one): an instance whose definition declares no figures has no row (a stale one is
+          deleted), nor has a row whose instance is gone.
+        - Everything is computed as on_save computes it (the same _fact), on the state as stored.
+          Cancelled instances get their row with status 'cancelled' and count nowhere, as on_save.
+        - started_at is the instance's. closed_at is replayed from the task rows (the times they were
+          opened and closed are those of the steps that wrote them): the moment the appeal last became
+          closed and stayed so, i.e. when its last steps were all figure.closedAt ones; for a completed
+          instance that never stood so, its ended_at. That is the moment on_save recorded.
+        - What on_save may have skipped (a variable changed by a step that opened or closed no user
+          task) is read as it is now: the rebuilt row is the current truth, not the old row.
+        - Each batch is one transaction. On PostgreSQL its instance rows are locked (FOR UPDATE) and
+          every instance whose fact row changes gets its version raised: a step that loaded the
+          instance before the batch committed then fails its save with Conflict (and rolls back its
+          own fact and counter changes), so its increments never land on a base the rebuild replaced.
+          (A step that already wrote rows of the instance holds a key-share lock on it: the batch waits.)
+          On SQLite a write transaction holds the database's write lock: nothing interleaves.
+        - figure_month is rebuilt in one transaction (delete, then insert the recount) under the
+          table's lock on PostgreSQL (EXCLUSIVE: readers go on, writers wait), the write lock on SQLite.
+        A fact that cannot be computed (a failing expression, a state that does not load) is left as it
+        was and listed in "failed"; the summary still equals a recount of the facts."""
+        from .errors import NotFound
+        from .models import Definition, Instance
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a positive whole number (got {batch!r})")
+        D, I = Definition.__table__, Instance.__table__
+        with self.engine.db.read() as s:
+            q = select(D.c.id).order_by(D.c.id)
+            if key:
+                q = q.where(D.c.key == key)
+            definitions = list(s.scalars(q))
+        if key and not definitions:
+            raise NotFound(f"没有流程 {key} (no definition {key!r})")
+        figured = [d for d in definitions if self.spec_of(d) is not None]
+        out = {"scanned": 0, "written": 0, "removed": 0, "months": 0, "failed": []}
+        cols = (I.c.id, I.c.definition_id, I.c.definition_key, I.c.business_key, I.c.region, I.c.status,
+                I.c.version, I.c.started_at, I.c.ended_at)
+        after = None
+        try:
+            while figured:
+                with self.engine.db.write() as s:
+                    conn = s.connection()
+                    q = select(*cols).where(I.c.definition_id.in_(figured)).order_by(I.c.id).limit(batch)
+                    if after is not None:
+                        q = q.where(I.c.id > after)
+                    if conn.dialect.name == "postgresql":
+                        q = q.with_for_update()
+                    rows = conn.execute(q).all()
+                    written = sum(self._rebuild_one(s, r, out["failed"]) for r in rows)
+                if not rows:
+                    break
+                out["scanned"] += len(rows)
+                out["written"] += written
+                if progress is not None:
+                    progress(out["scanned"], out["written"])
+                if len(rows) < batch:
+                    break
+                after = rows[-1].id
+            with self.engine.db.write() as s:
+                A = AppealFact.__table__
+                stale = delete(A).where(A.c.instance_id.not_in(select(I.c.id).where(I.c.definition_id.in_(figured))))
+                if key:
+                    stale = stale.where(A.c.definition_key == key)
+                out["removed"] = s.connection().execute(stale).rowcount
+        finally:
+            # even when a batch failed (the database went away...), the summary of the facts written
+            # so far equals their recount; run it again to finish
+            out["months"] = self._rebuild_months()
+        return out
+
+    def _rebuild_one(self, s, r, failed):
+        """Rewrite one instance's fact row in the batch's transaction; 1 when it changed."""
+        from .runtime import _Ctx, _Row
+        conn = s.connection()
+        spec = self.spec_of(r.definition_id)
+        row = _Row(id=r.id, definition_id=r.definition_id, definition_key=r.definition_key,
+                   business_key=r.business_key, region=r.region, status=r.status, version=r.version)
+        try:
+            wf, _snapshot = self.engine.runtime._take(s, row)
+            ctx = _Ctx(s, row, wf, None, self.engine.clock.now(), None)
+            tasks = conn.execute(_SELECT_TASKS, {"iid": r.id}).all()
+            # what on_save held before its last write: the instance's start, and when it closed
+            previous = {"started_at": r.started_at, "status": "running",
+                        "closed_at": _closed_since(spec, tasks, r.status, r.ended_at)}
+            with workcal.region_scope(r.region):
+                new = self._fact(ctx, spec, previous)
+        except DBAPIError:
+            raise            # the database's own error: the batch is rolled back
+        except Exception as e:  # noqa: BLE001 - reported per instance; the others go on
+            failed.append((r.id, f"{type(e).__name__}: {e}"))
+            return 0
+        old = conn.execute(_SELECT_FACT, {"iid": r.id}).mappings().first()
+        if old is None:
+            conn.execute(insert(_F).values(**new))
+        elif all(old[k] == v for k, v in new.items() if k != "updated_at"):
+            return 0
+        else:
+            conn.execute(_UPDATE_FACT, {"iid": r.id, **{f"v_{c}": new[c] for c in _FACT_COLUMNS}})
+        if conn.dialect.name == "postgresql":
+            from .models import Instance
+            I = Instance.__table__
+            conn.execute(update(I).where(I.c.id == r.id).values(version=I.c.version + 1))
+        return 1
+
+    def _rebuild_months(self):
+        """figure_month := the recount of appeal_fact, in one transaction; returns the rows written."""
+        F, A = FigureMonth.__table__, AppealFact.__table__
+        with self.engine.db.write() as s:
+            conn = s.connection()
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f'LOCK TABLE "{F.name}" IN EXCLUSIVE MODE')
+            counted = _recount(conn)
+            keys = (A.c.month, func.coalesce(A.c.region, ""), A.c.definition_key, func.coalesce(A.c.department, ""))
+            names = {tuple(r[:4]): r[4:] for r in conn.execute(
+                select(*keys, func.max(A.c.mechanism_name), func.max(A.c.department_name))
+                .where(A.c.status != "cancelled").group_by(*keys))}
+            conn.execute(delete(F))
+            rows = [{"month": k[0], "region": k[1], "definition_key": k[2], "department": k[3],
+                     "mechanism_name": names[k][0], "department_name": names[k][1], **counters}
+                    for k, counters in sorted(counted.items())]
+            if rows:
+                conn.execute(insert(F), rows)
+        return len(rows)
 
 def with_rates(r):
     """A row of counters plus its rates (None where the denominator is 0)."""
@@ -540,6 +682,61 @@ def _variables(wf):
     for t in sorted(tasks, key=lambda t: t.last_state_change):
         data.update(t.data)
     return data
+
+
+def _recount(conn):
+    """recount() on a connection (see there)."""
+    A = AppealFact.__table__
+
+    def count(cond):
+        return func.sum(case((cond, 1), else_=0))
+    closed = A.c.outcome.is_not(None)
+    keys = (A.c.month, func.coalesce(A.c.region, ""), A.c.definition_key, func.coalesce(A.c.department, ""))
+    q = select(*keys, func.count(), count(closed), count(A.c.outcome == "solved"),
+               count(A.c.solved_late.is_(True)), count(A.c.signed_on_time.is_not(None)),
+               count(A.c.signed_on_time.is_(True)), count(A.c.returns > 0), count(A.c.rating.is_not(None)),
+               count(A.c.satisfied.is_(True)),
+               func.sum(case((closed, func.coalesce(A.c.workdays, 0.0)), else_=0.0))) \
+        .where(A.c.status != "cancelled").group_by(*keys)
+    return {tuple(r[:4]): {k: (float(v) if k == "workdays_sum" else int(v)) for k, v in zip(COUNTERS, r[4:])}
+            for r in conn.execute(q)}
+
+
+def _stored(conn):
+    """stored() on a connection (see there)."""
+    F = FigureMonth.__table__
+    rows = conn.execute(select(F)).mappings().all()
+    return {(r["month"], r["region"], r["definition_key"], r["department"]): {k: r[k] for k in COUNTERS}
+            for r in rows if any(r[k] for k in COUNTERS)}
+
+
+def _closed_since(spec, tasks, status, ended_at):
+    """When the appeal last became closed and stayed so, replaying its task rows as on_save saw
+    them at each moment one was opened or closed (rows not closed yet at a moment were open then);
+    for a completed instance, closed from ended_at on at the latest. None when it is not closed."""
+    if status == "cancelled":
+        return None
+    moments = sorted({t.created_at for t in tasks} | {t.completed_at for t in tasks if t.completed_at is not None})
+    ended = status == "completed" and ended_at is not None
+    if ended:
+        moments = [m for m in moments if m < ended_at] + [ended_at]
+    since = None
+    for m in moments:
+        if (ended and m >= ended_at) or _closed_then(spec, tasks, m):
+            since = since or m
+        else:
+            since = None
+    return since
+
+
+def _closed_then(spec, tasks, moment):
+    """_fact's rule of 'closed' for a running appeal, on its task rows as they stood at `moment`."""
+    seen = [(t.created_at, t.completed_at if t.completed_at is not None and t.completed_at <= moment else None,
+             t.element_id) for t in tasks if t.created_at <= moment]
+    if not seen:
+        return False
+    seen.sort(key=lambda x: (x[0], x[1] is None, x[1] or x[0]))
+    return seen[-1][2] in spec.closed_at and all(x[2] in spec.closed_at for x in seen if x[1] is None)
 
 
 def _instance_started(ctx):

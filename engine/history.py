@@ -285,7 +285,8 @@ def _say(e, g, person):
         colour = COLOUR_NAMES.get(data.get("colour"), data.get("colour"))
         return f"{step}预警变为{colour}色"
     if t == "instance_cancelled":
-        return "撤销流程" + (f"，原因：{data['reason']}" if data.get("reason") else "")
+        closed = f"，{len(data['incidents'])} 个未处理的异常随之关闭" if data.get("incidents") else ""
+        return "撤销流程" + (f"，原因：{data['reason']}" if data.get("reason") else "") + closed
     if t == "task_returned":
         return f"退回{step}" + (f"，理由：{data['reason']}" if data.get("reason") else "")
     if t == "task_reassigned":

@@ -711,10 +711,18 @@ class Runtime:
             return [_incident_dict(i) for i in s.scalars(q.order_by(Incident.id))]
 
     def cancel(self, instance_id, user=None, reason=None):
+        """Cancel a running or suspended instance: its open tasks, timers and subscriptions go
+        with it, and its open incidents are closed as cancelled (nobody should retry them)."""
         def run(ctx):
+            if ctx.row.status not in ("running", "suspended"):
+                raise InvalidState(f"instance {instance_id} is already {ctx.row.status}")
             ctx.wf.cancel()
             ctx.row.status, ctx.row.ended_at = "cancelled", ctx.now
-            ctx.log("instance_cancelled", data={"reason": reason})
+            closed = ctx.session.execute(
+                update(Incident).where(Incident.instance_id == instance_id, Incident.status == "open")
+                .values(status="cancelled", resolved_at=ctx.now, resolved_by=ctx.user)
+                .returning(Incident.id)).scalars().all()
+            ctx.log("instance_cancelled", data={"reason": reason, **({"incidents": sorted(closed)} if closed else {})})
         self._transact(instance_id, run, user=user, require_running=False)
 
     def suspend(self, instance_id, user=None):
@@ -860,4 +868,5 @@ def _instance_dict(r):
 def _incident_dict(i):
     return {"id": i.id, "instance_id": i.instance_id, "task_id": i.task_id, "element_id": i.element_id,
             "topic": i.topic, "error_type": i.error_type, "message": i.message, "traceback": i.traceback,
-            "retries_left": i.retries_left, "status": i.status, "created_at": i.created_at.isoformat()}
+            "retries_left": i.retries_left, "status": i.status, "created_at": i.created_at.isoformat(),
+            "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}

@@ -3,7 +3,9 @@ of docs/examples/minimal_appeal.bpmn from the process list, sees the Camunda 7 p
 a user task in the properties panel, changes its name and candidate groups there, checks and
 deploys it as v2; the instance started on v1 stays on v1 and finishes there. A lint failure
 (an external task's topic with no handler) is listed with its element, a click on it selects
-the element, and deploying it stores nothing. Any console error fails the test.
+the element, and deploying it stores nothing. The palette, context pad, replace menu and
+properties panel speak Chinese on the default page and English with ?lang=en
+(web/frontend/src/zh-cn.js). Any console error fails the test.
 Screenshots: tests/artifacts/modeler_*.png.
 """
 import re
@@ -197,4 +199,101 @@ def test_new_diagram_downloads_as_bpmn(page, server, errors):
     text = open(download.value.path(), encoding="utf-8").read()
     assert 'id="new_process"' in text and 'id="StartEvent_1"' in text
     page.screenshot(path=str(ARTIFACTS / "modeler_new.png"))
+    assert errors == []
+
+
+def panel_label(page, entry_id):
+    return page.locator(f'label[for="bio-properties-panel-{entry_id}"]')
+
+
+def group_title(page, group_id):
+    return page.locator(f'.bio-properties-panel-group[data-group-id="{group_id}"] .bio-properties-panel-group-header-title')
+
+
+def untranslated(page):
+    """The templates the modeler asked its translate service for and found no Chinese text for
+    (web/frontend/src/translate.js keeps them)."""
+    return page.evaluate("Array.from(window.qihuModeler.get('translate').missing)")
+
+
+def test_the_modeler_speaks_chinese_by_default_and_english_with_lang_en(page, server, errors):
+    base, engine = server
+    sign_in(page, base)
+    open_modeler(page, base, errors)
+    palette = page.locator(".djs-palette")
+    start = palette.locator('.entry[data-action="create.start-event"]')
+    expect(start).to_have_attribute("aria-label", "创建开始事件")
+    expect(palette.locator('.entry[data-action="hand-tool"]')).to_have_attribute("aria-label", "抓手工具（拖动画布）")
+    start.hover()                                                   # the palette's tooltip
+    expect(page.locator(".djs-hover-tooltip")).to_contain_text("创建开始事件")
+    page.screenshot(path=str(ARTIFACTS / "modeler_zh_palette.png"))
+    page.mouse.move(0, 0)
+
+    # a user task: the header, the groups and the Camunda 7 labels a designer fills in
+    select(page, "Task_handle")
+    expect(page.locator(".bio-properties-panel-header-type")).to_have_text("用户任务")
+    expect(group_title(page, "group-general")).to_have_text("常规")
+    expect(group_title(page, "group-CamundaPlatform__UserAssignment")).to_have_text("办理人分配")
+    expect(group_title(page, "group-CamundaPlatform__FormData")).to_have_text("表单字段")
+    group(page, "group-general")
+    expect(panel_label(page, "name")).to_have_text("名称")
+    group(page, "group-CamundaPlatform__UserAssignment")
+    expect(panel_label(page, "candidateGroups")).to_have_text("候选组")
+    expect(panel_label(page, "assignee")).to_have_text("办理人（Assignee）")
+    expect(panel_label(page, "dueDate")).to_have_text("截止日期（Due date）")
+    page.screenshot(path=str(ARTIFACTS / "modeler_zh.png"))
+
+    # the context pad and the replace menu ("更改元素类型")
+    replace = page.locator('.djs-context-pad .entry[data-action="replace"]')
+    expect(replace).to_have_attribute("title", "更改元素类型")
+    expect(page.locator('.djs-context-pad .entry[data-action="append.end-event"]')).to_have_attribute("title", "追加结束事件")
+    replace.click()
+    menu = page.locator(".djs-popup")
+    expect(menu.locator(".djs-popup-title")).to_have_text("更改元素类型")
+    expect(menu.locator('[data-id="replace-with-service-task"]')).to_contain_text("服务任务")
+    page.screenshot(path=str(ARTIFACTS / "modeler_zh_replace.png"))
+    page.keyboard.press("Escape")
+
+    # an external task: its type and the topic, the technical term kept in brackets
+    select(page, "Task_letter")
+    group(page, "group-CamundaPlatform__Implementation")
+    expect(panel_label(page, "implementationType")).to_have_text("类型")
+    expect(page.locator("#bio-properties-panel-implementationType option:checked")).to_have_text("外部任务（External）")
+    expect(panel_label(page, "externalTopic")).to_have_text("主题（Topic）")
+    select(page, "StartEvent_received")
+    expect(page.locator(".bio-properties-panel-header-type")).to_have_text("开始事件")
+    # everything the designer met above had a Chinese text (translate.js notes what had none)
+    assert untranslated(page) == []
+    # diagram-js's signature translate(template, replacements): {placeholders} filled in after
+    # the lookup, an unknown one left as it is, an unknown template passed through (and noted)
+    assert page.evaluate("""() => {
+        const t = window.qihuModeler.get('translate');
+        return [t('Open {element}', {element: '子流程'}), t('{eventType}: {type}', {eventType: '开始（start）'}),
+                t('List contains {numOfItems} items', {numOfItems: 0}), t('No such text {x}', {x: 1})];
+    }""") == ["打开 子流程", "开始（start）：{type}", "共 0 项", "No such text 1"]
+    assert untranslated(page) == ["No such text {x}"]
+    # a language the bundle does not have is refused, saying which ones it has
+    message = page.evaluate("""() => {
+        try { window.QihuModeler.create({container: document.createElement('div'), lang: 'fr'}); return 'created'; }
+        catch (e) { return e.message; }
+    }""")
+    assert message == 'unknown modeler language "fr" (one of zh-CN, en)'
+    assert errors == []
+
+    # ?lang=en: the same page in English, no translation at all
+    page.goto(f"{base}/admin/modeler/minimal_appeal?lang=en")
+    expect(page.locator('#qh-modeler-canvas[data-ready="1"]')).to_have_count(1)
+    expect(start).to_have_attribute("aria-label", "Create start event")
+    start.hover()
+    expect(page.locator(".djs-hover-tooltip")).to_contain_text("Create start event")
+    page.mouse.move(0, 0)
+    select(page, "Task_handle")
+    expect(page.locator(".bio-properties-panel-header-type")).to_have_text("User Task")
+    expect(group_title(page, "group-general")).to_have_text("General")
+    expect(group_title(page, "group-CamundaPlatform__UserAssignment")).to_have_text("User assignment")
+    group(page, "group-CamundaPlatform__UserAssignment")
+    expect(panel_label(page, "candidateGroups")).to_have_text("Candidate groups")
+    expect(page.locator('.djs-context-pad .entry[data-action="replace"]')).to_have_attribute("title", "Change element")
+    assert page.evaluate("window.qihuModeler.get('translate').missing") is None    # diagram-js's own service
+    page.screenshot(path=str(ARTIFACTS / "modeler_en.png"))
     assert errors == []

@@ -99,12 +99,15 @@ def test_admin_opens_the_stored_xml_of_a_version(admin, v1):
     assert data["base"] == {"key": "minimal_appeal", "version": 1} and data["file"] == "minimal_appeal.bpmn"
     assert data["checkUrl"] == CHECK and data["deployUrl"] == DEPLOY and data["csrf"]
     assert data["texts"]["检查通过，没有发现问题。"] == "检查通过，没有发现问题。"
+    assert data["lang"] == "zh-CN"                      # the palette and properties panel speak Chinese
     for text in ("检查", "部署为新版本", "立即启用", "仅暂存", "下载 .bpmn", "基于 v1 编辑", "vendor/modeler/qihu-modeler.min.js",
                  "vendor/modeler/properties-panel.css", "vendor/modeler/bpmn-font/css/bpmn.css"):
         assert text in html, text
     # the page is in English too, texts of the script included
     data, html = page_data(admin, "/admin/modeler/minimal_appeal?lang=en")
     assert "Deploy as a new version" in html and data["texts"]["检查通过，没有发现问题。"] == "Check passed: no problems found."
+    assert data["lang"] == "en"
+    assert page_data(admin, "/admin/modeler/new")[0]["lang"] == "en"        # the language is remembered (cookie)
 
 
 def test_version_argument_default_latest_and_bad_values(admin, v1):

@@ -191,6 +191,44 @@ def test_failing_handler_is_an_incident_with_the_real_error_then_retries(make_en
     assert types.count("incident") == 2 and "incident_resolved" in types
 
 
+def test_cancelling_closes_open_incidents_and_ended_instances_stay_ended(make_engine, clock):
+    def broken(**_):
+        raise RuntimeError("下游系统不可用")
+
+    e = make_engine(handlers=registry(t_flaky=broken), handler_retries=3)
+    e.repository.deploy([("f.bpmn", FAILING)])
+    iid = e.runtime.start("fails")
+    [inc] = e.runtime.incidents(iid)
+    e.runtime.cancel(iid, user="admin", reason="企业撤回")
+    assert e.runtime.incidents(iid) == []                       # none open: nobody should retry it
+    [closed] = e.runtime.incidents(iid, status="cancelled")
+    assert closed["id"] == inc["id"] and closed["resolved_at"] is not None
+    with e.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Job).where(Job.instance_id == iid)) == 0
+    [event] = e.history.events(iid, ["instance_cancelled"])
+    assert event["data"] == {"reason": "企业撤回", "incidents": [inc["id"]]}
+    said = [t for t in e.history.trail(iid) if "撤销流程" in str(t)]
+    assert said and "1 个未处理的异常随之关闭" in str(said[-1])
+    # an ended instance is not cancelled again (its end stays as it was)
+    ended_at = e.runtime.get(iid)["ended_at"]
+    clock.advance(minutes=5)
+    with pytest.raises(InvalidState, match="already cancelled"):
+        e.runtime.cancel(iid)
+    assert e.runtime.get(iid)["ended_at"] == ended_at
+    with pytest.raises(NotFound, match="no open incident"):
+        e.runtime.retry_incident(inc["id"])
+
+
+def test_a_completed_instance_cannot_be_cancelled(engine):
+    quick = bpmn("quick", chain("s", "e") + '<bpmn:startEvent id="s" /><bpmn:endEvent id="e" />')
+    engine.repository.deploy([("t.bpmn", quick)])
+    iid = engine.runtime.start("quick")
+    assert engine.runtime.get(iid)["status"] == "completed"
+    with pytest.raises(InvalidState, match="already completed"):
+        engine.runtime.cancel(iid)
+    assert engine.runtime.get(iid)["status"] == "completed"
+
+
 def test_incident_without_retries_waits_for_manual_retry_or_resolve(make_engine, clock):
     state = {"ok": False}
 

@@ -1,8 +1,9 @@
 """The modeler page (在浏览器中编辑, administrators only): a deployed version of a process, or a
 blank diagram, in bpmn-js with the properties panel and the Camunda 7 extension
-(web/static/vendor/modeler/, built by web/frontend/build.sh); 检查 lints it and 部署为新版本
-deploys it, both through engine/repository.py. The page script (web/static/modeler.js) posts
-JSON with the CSRF token in the X-CSRFToken header.
+(web/static/vendor/modeler/, built by web/frontend/build.sh), in the page's language (its palette,
+menus and properties panel in Chinese from web/frontend/src/zh-cn.js, or English with ?lang=en);
+检查 lints it and 部署为新版本 deploys it, both through engine/repository.py. The page script
+(web/static/modeler.js) posts JSON with the CSRF token in the X-CSRFToken header.
 
 An edited process is checked and deployed together with the other files of the deployment it
 was opened from (its decision tables, the processes it calls), the edited file in place of the
@@ -20,7 +21,7 @@ from engine.errors import DeployError, Forbidden, NotFound, QihuError
 
 from . import csrf, ui
 from .admin_pages import admin_only
-from .i18n import gettext as _, install as install_i18n
+from .i18n import LANGS, current_lang, gettext as _, install as install_i18n
 from .templating import QihuBlueprint
 
 blueprint = QihuBlueprint("qihu_modeler", __name__)
@@ -86,6 +87,7 @@ def _page(xml, source, filename):
         "deployUrl": url_for("qihu_modeler.deploy"),
         "csrf": csrf.generate_csrf(),
         "texts": {k: _(k) for k in TEXTS},
+        "lang": LANGS[current_lang()],      # the palette, menus and properties panel follow the page
     }
     return render_template("qihu/modeler.html", source=source, data=data)
 

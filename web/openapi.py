@@ -129,7 +129,8 @@ SCHEMAS = {
                              "task_id": _NSTR, "user": _NSTR, "data": {"nullable": True}}),
     "Incident": _object({"id": _INT, "instance_id": _STR, "task_id": _STR, "element_id": _NSTR, "topic": _NSTR,
                          "error_type": _NSTR, "message": _NSTR, "traceback": _NSTR, "retries_left": _INT,
-                         "status": {"type": "string", "enum": ["open", "resolved"]}, "created_at": _TIME}),
+                         "status": {"type": "string", "enum": ["open", "resolved", "cancelled"]},
+                         "created_at": _TIME, "resolved_at": _NTIME}),
     "Correlated": _object({"delivered": _array(_STR), "started": _array(_STR)}),
 }
 
@@ -224,7 +225,7 @@ PATHS = {
         "200": _json(_ref("Correlated")), "400": BAD, "404": _error("没有等待此消息的实例或流程"),
         "409": _error("匹配到多个实例"), "422": _UNPROCESSABLE}, body=_body(_MESSAGE), access=ADMIN)},
     "/api/incidents": {"get": _op("异常（处理程序失败）", "异常", {"200": _json(_array(_ref("Incident")))}, [
-        _query("instance", "流程实例 id"), _query("status", "open（默认）/ resolved / all")], access=ADMIN)},
+        _query("instance", "流程实例 id"), _query("status", "open（默认）/ resolved / cancelled / all")], access=ADMIN)},
     "/api/incidents/{incident_id}/retry": {"post": _op("立即重试失败的处理程序", "异常", {
         "200": _json(_ref("Incident")), "404": NOT_FOUND, "409": CONFLICT, "422": _UNPROCESSABLE},
         [INCIDENT_ID], access=ADMIN)},

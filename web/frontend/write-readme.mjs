@@ -58,7 +58,9 @@ used by the modeler page (/admin/modeler/..., web/modeler_page.py, web/static/mo
 The app, the tests and CI use these committed files and never run npm.
 
   qihu-modeler.min.js      <- web/frontend/src/modeler.js bundled with its dependencies, minified:
-                              one IIFE, window.QihuModeler = { create({container, propertiesParent}), versions }
+                              one IIFE, window.QihuModeler = { create({container, propertiesParent, lang}), versions };
+                              lang 'zh-CN' (default) or 'en': the palette, menus and properties panel in
+                              Chinese come from web/frontend/src/zh-cn.js (src/translate.js, the translate service)
   diagram-js.css           <- bpmn-js/dist/assets/diagram-js.css (unchanged)
   bpmn-js.css              <- bpmn-js/dist/assets/bpmn-js.css (unchanged)
   properties-panel.css     <- @bpmn-io/properties-panel/dist/assets/properties-panel.css (unchanged)

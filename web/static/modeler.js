@@ -1,6 +1,6 @@
 /* The modeler page (web/modeler_page.py): bpmn-js Modeler with the properties panel
    (window.QihuModeler, web/static/vendor/modeler/), 检查 (lint), 部署为新版本 and 下载 .bpmn.
-   The page's data (XML, where it came from, URLs, CSRF token, texts) is in #qh-modeler-data. */
+   The page's data (XML, where it came from, URLs, CSRF token, texts, language of the modeler) is in #qh-modeler-data. */
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("qh-modeler-data").textContent);
@@ -15,8 +15,10 @@
   });
   var modeler = window.QihuModeler.create({
     container: "#qh-modeler-canvas",
-    propertiesParent: "#qh-modeler-props"
+    propertiesParent: "#qh-modeler-props",
+    lang: data.lang
   });
+  window.qihuModeler = modeler;  // for the console and the browser tests (its translate service lists missing texts)
   var marked = [];
   var unsaved = false;           // edits not yet deployed: leaving the page asks first
 

@@ -10,12 +10,15 @@ import {
 // Keeps camunda:* extension elements consistent while editing (as the Camunda 7 Modeler does).
 import CamundaPlatformBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
+import { translateModule } from './translate';
 
 /**
- * A Modeler drawing into `container` with its properties panel in `propertiesParent`.
+ * A Modeler drawing into `container` with its properties panel in `propertiesParent`, its
+ * palette, menus and panel in `lang` ('zh-CN', the default, or 'en'; see translate.js).
  * Keyboard shortcuts work while the canvas has the focus (bpmn-js 18 binds to the canvas).
  */
-export function create({ container, propertiesParent }) {
+export function create({ container, propertiesParent, lang = 'zh-CN' }) {
+  const translate = translateModule(lang);
   return new Modeler({
     container,
     keyboard: { bind: true },
@@ -24,7 +27,8 @@ export function create({ container, propertiesParent }) {
       BpmnPropertiesPanelModule,
       BpmnPropertiesProviderModule,
       CamundaPlatformPropertiesProviderModule,
-      CamundaPlatformBehaviorsModule
+      CamundaPlatformBehaviorsModule,
+      ...(translate ? [translate] : [])
     ],
     moddleExtensions: { camunda: camundaModdle }
   });
