@@ -27,6 +27,16 @@ def print_times(label, title, column, times):
     return worst
 
 
+def settle(engine):
+    """After a bulk fill: what a database does on its own a little later (SQLite: fold the WAL
+    back; PostgreSQL: autovacuum's statistics and visibility map), so timings see that state."""
+    with engine.db.engine.connect() as conn:
+        if engine.db.is_sqlite:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+
+
 def add_database_args(ap):
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--sqlite-file", help="keep the SQLite database here and reuse it when filled")

@@ -33,7 +33,7 @@ from engine.clock import ManualClock  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.figures import CLOSED_RANK, COLOURS, NO_COLOUR, COUNTERS, Figures, month_of  # noqa: E402
 from engine.models import AppealFact, FigureMonth  # noqa: E402
-from benchlib import add_database_args, on_databases, print_times  # noqa: E402
+from benchlib import add_database_args, on_databases, print_times, settle  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
 CLOSED, OPEN = 1_000_000, 100_000
@@ -138,12 +138,7 @@ def fill(engine):
     if engine.db.is_sqlite:
         with engine.db.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")      # the planner's statistics, as after a while in production
-    with engine.db.engine.connect() as conn:
-        if engine.db.is_sqlite:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        else:
-            # what autovacuum does on its own a little later: statistics and the visibility map
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+    settle(engine)
     return time.perf_counter() - t0
 
 

@@ -30,7 +30,7 @@ from engine import Engine  # noqa: E402
 from engine.clock import ManualClock  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.models import Definition, Instance, Membership, Task, TaskCandidate  # noqa: E402
-from benchlib import add_database_args, on_databases, print_times  # noqa: E402
+from benchlib import add_database_args, on_databases, print_times, settle  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)     # Monday 09:00 in Beijing
 OPEN, COMPLETED = 100_000, 1_000_000
@@ -168,12 +168,7 @@ def fill(engine):
             if n and n % 50_000 == 0:
                 print(f"  … {n} instances, {f.counts['task']} tasks ({time.perf_counter() - t0:.0f} s)", flush=True)
         f.flush(force=True)
-    with engine.db.engine.connect() as conn:
-        if engine.db.is_sqlite:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        else:
-            # what autovacuum does on its own a little later: statistics and the visibility map
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+    settle(engine)
     return time.perf_counter() - t0
 
 

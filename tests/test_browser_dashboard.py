@@ -12,7 +12,7 @@ from web.app import create_app
 
 from tests.conftest import ARTIFACTS, START
 from tests.test_dashboard_page import seed
-from tests.web_util import PASSWORD, live_server
+from tests.web_util import browser_sign_in as sign_in, live_server
 
 # how many pixels of a chart's canvas are not blank (the axes alone are a few hundred)
 INK = """id => {
@@ -34,14 +34,6 @@ def server(tmp_path):
     with live_server(app) as base:
         yield base, ids
     engine.close()
-
-
-def sign_in(page, base, name):
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/inbox")
 
 
 def test_leader_sees_charts_and_downloads_the_ledger(page, server, tmp_path):

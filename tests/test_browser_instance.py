@@ -14,7 +14,7 @@ from engine import Engine
 from engine.clock import ManualClock
 from web.app import create_app
 
-from tests.web_util import live_server
+from tests.web_util import browser_sign_in, live_server
 from tests.conftest import ARTIFACTS
 from tests.test_browser import PASSWORD
 
@@ -63,11 +63,7 @@ def server(tmp_path):
 
 
 def sign_in(page, base, name):
-    page.goto(f"{base}/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/inbox")
+    browser_sign_in(page, base, name, PASSWORD)
 
 
 def open_instance(page, base, iid):

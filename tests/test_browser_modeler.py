@@ -18,7 +18,7 @@ from engine.clock import ManualClock
 from web.app import create_app
 
 from tests.conftest import ARTIFACTS, ROOT, START
-from tests.web_util import PASSWORD, live_server
+from tests.web_util import PASSWORD, browser_sign_in, live_server
 
 EXAMPLE = ROOT / "docs" / "examples" / "minimal_appeal.bpmn"
 
@@ -45,11 +45,7 @@ def errors(page):
 
 
 def sign_in(page, base):
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", "admin")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/inbox")
+    browser_sign_in(page, base, "admin")
 
 
 def open_modeler(page, base, errors):

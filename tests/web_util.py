@@ -30,6 +30,16 @@ def sign_in(client, name, password=PASSWORD, next_url=None):
                                        "next": next_url or ""})
 
 
+def browser_sign_in(page, base, name, password=PASSWORD):
+    """Sign in through the real login page in the browser (a fresh session), landing in the inbox."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/login")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/inbox")
+
+
 def post_form(client, page_url, action, data=None):
     """POST `data` to `action` with the CSRF token of the page at `page_url`."""
     html = client.get(page_url).get_data(as_text=True)
