@@ -40,6 +40,14 @@ class DashboardScope:
     departments: frozenset | None
 
 
+def _admin(account, in_admin_group):
+    """The administrator rule: a disabled account never; an account marked is_admin; else
+    membership of ADMIN_GROUP (`in_admin_group()`, asked only then)."""
+    if account is not None and not account.is_active:
+        return False
+    return bool(account is not None and account.is_admin) or in_admin_group()
+
+
 class Access:
     def __init__(self, engine):
         self.engine = engine
@@ -56,12 +64,8 @@ class Access:
     def _is_admin(self, s, user):
         account = s.execute(select(UserAccount.is_admin, UserAccount.is_active)
                             .where(UserAccount.name == user)).first()
-        if account is not None and not account.is_active:
-            return False
-        if account is not None and account.is_admin:
-            return True
-        return s.scalar(select(Membership.user).where(Membership.user == user,
-                                                      Membership.group == ADMIN_GROUP)) is not None
+        return _admin(account, lambda: s.scalar(select(Membership.user).where(
+            Membership.user == user, Membership.group == ADMIN_GROUP)) is not None)
 
     def user_region(self, user, session=None):
         """The region an account is bound to (None: every region; administrators are never bound)."""
@@ -80,14 +84,16 @@ class Access:
         """The DashboardScope of `user`, or None when they may not see the dashboard."""
         if not user:
             return None
+        # Every page header asks (the 晾晒 link): one read of the account, one of the groups.
         with self.engine.db.read() as s:
-            if self._is_admin(s, user):
-                return DashboardScope(None, None)
-            account = s.execute(select(UserAccount.is_active).where(UserAccount.name == user)).first()
-            if account is not None and not account.is_active:
-                return None
+            account = s.execute(select(UserAccount.is_admin, UserAccount.is_active, UserAccount.region)
+                                .where(UserAccount.name == user)).first()
             groups = self.groups(s, user)
-            region = self.user_region(user, s)
+        if _admin(account, lambda: ADMIN_GROUP in groups):
+            return DashboardScope(None, None)
+        if account is not None and not account.is_active:
+            return None
+        region = (account.region or None) if account is not None else None
         if DASHBOARD_GROUP in groups:
             return DashboardScope(region, None)
         departments = frozenset(groups - {PORTAL_GROUP, DASHBOARD_GROUP})

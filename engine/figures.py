@@ -176,14 +176,8 @@ class Figures:
         if old is not None and old["status"] == row.status and ended:
             return       # already written as ended (e.g. a second cancel)
         new = self._fact(ctx, spec, old)
-        if old is None:
-            conn.execute(insert(_F).values(**new))
-        else:
-            if all(old[k] == v for k, v in new.items() if k != "updated_at"):
-                return
-            # every column, so that the one prebuilt statement serves every change
-            conn.execute(_UPDATE_FACT, {"iid": row.id, **{f"v_{c}": new[c] for c in _FACT_COLUMNS}})
-        self._move(conn, old, new)
+        if _store_fact(conn, row.id, old, new):
+            self._move(conn, old, new)
 
     def _fact(self, ctx, spec, old):
         row, now = ctx.row, ctx.now
@@ -615,12 +609,8 @@ class Figures:
             failed.append((r.id, f"{type(e).__name__}: {e}"))
             return 0
         old = conn.execute(_SELECT_FACT, {"iid": r.id}).mappings().first()
-        if old is None:
-            conn.execute(insert(_F).values(**new))
-        elif all(old[k] == v for k, v in new.items() if k != "updated_at"):
+        if not _store_fact(conn, r.id, old, new):
             return 0
-        else:
-            conn.execute(_UPDATE_FACT, {"iid": r.id, **{f"v_{c}": new[c] for c in _FACT_COLUMNS}})
         if conn.dialect.name == "postgresql":
             from .models import Instance
             I = Instance.__table__
@@ -646,6 +636,20 @@ class Figures:
             if rows:
                 conn.execute(insert(F), rows)
         return len(rows)
+
+
+def _store_fact(conn, instance_id, old, new):
+    """Write an appeal's fact row (insert, or update what differs from `old`); False when
+    nothing but updated_at would change, so nothing is written."""
+    if old is None:
+        conn.execute(insert(_F).values(**new))
+        return True
+    if all(old[k] == v for k, v in new.items() if k != "updated_at"):
+        return False
+    # every column, so that the one prebuilt statement serves every change
+    conn.execute(_UPDATE_FACT, {"iid": instance_id, **{f"v_{c}": new[c] for c in _FACT_COLUMNS}})
+    return True
+
 
 def with_rates(r):
     """A row of counters plus its rates (None where the denominator is 0)."""

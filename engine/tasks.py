@@ -340,8 +340,10 @@ class TaskService:
     def _check_region(self, row, user, session=None):
         """Staff bound to a region act on that region's tasks (and region-less ones) only, even
         when a group of theirs is a candidate: the same groups serve every county's variant."""
+        if not row.region:
+            return          # region-less work: anyone's (and no account read on the hot path)
         mine = self.engine.access.user_region(user, session)
-        if mine and row.region and row.region != mine:
+        if mine and row.region != mine:
             raise Forbidden(f"任务 {row.id} 属于 {row.region}，{user} 只办理 {mine} 的事项 "
                             f"({user} works for {mine}; task {row.id} belongs to {row.region})")
 

@@ -132,3 +132,31 @@ def letter_texts(engine, iid):
                          .order_by(Attachment.id)).all()
         return [(a.meta["letter_type"], a.meta["to_unit"], a.meta["deadline"],
                  "\n".join(p.text for p in Document(io.BytesIO(a.content)).paragraphs)) for a in rows]
+
+
+def timer_jobs(sc, iid):
+    """[(element id, due moment in UTC, ISO)] of an instance's waiting timers, sorted."""
+    from datetime import timezone
+    from sqlalchemy import select
+    from engine.models import Job
+    with sc.engine.db.read() as s:
+        rows = s.scalars(select(Job).where(Job.instance_id == iid, Job.kind == "timer")).all()
+        return sorted((j.element_id, j.due_at.astimezone(timezone.utc).isoformat()) for j in rows)
+
+
+def open_lines(sc, iid, kind):
+    """Titles of an instance's ledger lines of one kind that are still open."""
+    from sqlalchemy import select
+    from engine.models import LedgerEntry
+    with sc.engine.db.read() as s:
+        return [e.title for e in s.scalars(select(LedgerEntry).where(
+            LedgerEntry.instance_id == iid, LedgerEntry.kind == kind, LedgerEntry.closed_at.is_(None)))]
+
+
+def bodies(sc, iid, recipient):
+    """[(title, body)] of the notifications of an instance to one recipient, in order."""
+    from sqlalchemy import select
+    from engine.models import Notification
+    with sc.engine.db.read() as s:
+        return [(n.title, n.body) for n in s.scalars(select(Notification).where(
+            Notification.instance_id == iid, Notification.recipient == recipient).order_by(Notification.id))]

@@ -30,7 +30,7 @@ Times (Beijing; each working day's 24 hours count, as the engine's SLA does):
   written reply in 3 working days: Fri 11-13.
 """
 import io
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -40,8 +40,8 @@ from sqlalchemy import select
 
 from engine.cli import main as cli
 from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment, Job, LedgerEntry, Notification
-from tests.scenario import Scenario, beijing, iso
+from engine.models import Attachment
+from tests.scenario import Scenario, beijing, iso, timer_jobs, open_lines, bodies
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,24 +137,6 @@ def start(sc, key="DH-2026-001", **data):
 
 def handle_colours(sc, iid):
     return [(e["data"]["colour"], e["at"]) for e in sc.events(iid, "sla_changed") if e["element_id"] == "Task_handle"]
-
-
-def timer_jobs(sc, iid):
-    with sc.engine.db.read() as s:
-        rows = s.scalars(select(Job).where(Job.instance_id == iid, Job.kind == "timer")).all()
-        return sorted((j.element_id, j.due_at.astimezone(timezone.utc).isoformat()) for j in rows)
-
-
-def open_lines(sc, iid, kind):
-    with sc.engine.db.read() as s:
-        return [e.title for e in s.scalars(select(LedgerEntry).where(
-            LedgerEntry.instance_id == iid, LedgerEntry.kind == kind, LedgerEntry.closed_at.is_(None)))]
-
-
-def bodies(sc, iid, recipient):
-    with sc.engine.db.read() as s:
-        return [(n.title, n.body) for n in s.scalars(select(Notification).where(
-            Notification.instance_id == iid, Notification.recipient == recipient).order_by(Notification.id))]
 
 
 def letter_texts(sc, iid):

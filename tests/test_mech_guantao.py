@@ -23,7 +23,7 @@ Times: the clock starts on Monday 2026-11-02 09:00 (Beijing); no holiday in Nove
 working days are Monday to Friday. Shares of working time count each working day's 24 hours.
 """
 import io
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -32,8 +32,8 @@ from docx import Document
 from sqlalchemy import select
 
 from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment, Job, LedgerEntry, Notification
-from tests.scenario import Scenario, iso
+from engine.models import Attachment, LedgerEntry
+from tests.scenario import Scenario, iso, timer_jobs, bodies
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "bpmn" / "gt_scan_and_do.bpmn", ROOT / "bpmn" / "gt_item_class.dmn"]
@@ -127,23 +127,11 @@ def at(text):
     return datetime.fromisoformat(text)
 
 
-def timer_jobs(sc, iid):
-    with sc.engine.db.read() as s:
-        rows = s.scalars(select(Job).where(Job.instance_id == iid, Job.kind == "timer")).all()
-        return sorted((j.element_id, j.due_at.astimezone(timezone.utc).isoformat()) for j in rows)
-
-
 def lines(sc, iid, kind):
     """[(title, data, open?)] of one list of an instance."""
     with sc.engine.db.read() as s:
         return [(e.title, e.data, e.closed_at is None) for e in s.scalars(select(LedgerEntry).where(
             LedgerEntry.instance_id == iid, LedgerEntry.kind == kind).order_by(LedgerEntry.id))]
-
-
-def bodies(sc, iid, recipient):
-    with sc.engine.db.read() as s:
-        return [(n.title, n.body) for n in s.scalars(select(Notification).where(
-            Notification.instance_id == iid, Notification.recipient == recipient).order_by(Notification.id))]
 
 
 def colours(sc, iid, element):

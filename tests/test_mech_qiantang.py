@@ -33,9 +33,9 @@ from docx import Document
 from sqlalchemy import select
 
 from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment, Job, LedgerEntry, Notification
+from engine.models import Attachment
 from tests.bpmn_util import bpmn, chain
-from tests.scenario import Scenario, beijing, iso
+from tests.scenario import Scenario, beijing, iso, timer_jobs, open_lines, bodies
 
 PROCESS = "qiantang_target_tracking"
 START_DATA = {"company": "玳能科技（杭州）有限公司", "enterprise_user": "daineng",
@@ -102,24 +102,6 @@ def fired_at(sc, iid, element):
 def colour_changed_at(sc, iid, colour):
     return [e["at"] for e in sc.events(iid, "sla_changed")
             if e["element_id"] == "Task_work" and e["data"]["colour"] == colour]
-
-
-def timer_jobs(sc, iid):
-    with sc.engine.db.read() as s:
-        rows = s.scalars(select(Job).where(Job.instance_id == iid, Job.kind == "timer")).all()
-        return sorted((j.element_id, j.due_at.astimezone(timezone.utc).isoformat()) for j in rows)
-
-
-def open_lines(sc, iid, kind):
-    with sc.engine.db.read() as s:
-        return [e.title for e in s.scalars(select(LedgerEntry).where(
-            LedgerEntry.instance_id == iid, LedgerEntry.kind == kind, LedgerEntry.closed_at.is_(None)))]
-
-
-def bodies(sc, iid, recipient):
-    with sc.engine.db.read() as s:
-        return [(n.title, n.body) for n in s.scalars(select(Notification).where(
-            Notification.instance_id == iid, Notification.recipient == recipient).order_by(Notification.id))]
 
 
 def solve_and_rate(sc, iid, rating=RATING):

@@ -137,7 +137,7 @@ def dashboard(user, scope):
     month = month_rows[0] if month_rows else None
     counts = _figures().colour_counts(scope, **_narrow(f))
     board = _figures().open_items(scope, colour=colour, **_narrow(f), limit=BOARD_LIMIT)
-    _mark_visible(board, user)
+    _mark_visible(board, user, scope)
     months = _figures().months(scope)
     if f["month"] not in months:
         months = sorted({*months, f["month"], this_month()}, reverse=True)
@@ -159,13 +159,13 @@ def dashboard(user, scope):
         department_names=dict(options["departments"]), board_limit=BOARD_LIMIT)
 
 
-def _mark_visible(items, user):
+def _mark_visible(items, user, scope):
     """item["visible"]: whether the warning board links the appeal (the instance page opens
     only for those who may see it: engine.access, not the dashboard scope)."""
     access = _engine().access
     # administrators, leaders and supervisors (a scope of every department) open every
     # appeal of their scope; the board only holds appeals of that scope
-    everything = access.dashboard_scope(user).departments is None
+    everything = scope.departments is None
     for item in items:
         item["visible"] = everything or access.can_see_instance(user, item["instance_id"])
 
