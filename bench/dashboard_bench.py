@@ -27,12 +27,12 @@ from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from engine import Engine  # noqa: E402
-from engine.access import DashboardScope  # noqa: E402
-from engine.clock import ManualClock  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.figures import CLOSED_RANK, COLOURS, NO_COLOUR, COUNTERS, Figures, month_of  # noqa: E402
-from engine.models import AppealFact, FigureMonth  # noqa: E402
+from qihu.engine import Engine  # noqa: E402
+from qihu.engine.identity.access import DashboardScope  # noqa: E402
+from qihu.engine.clock import ManualClock  # noqa: E402
+from qihu.engine.config import Settings  # noqa: E402
+from qihu.appeals.figures import CLOSED_RANK, COLOURS, NO_COLOUR, COUNTERS, Figures, month_of  # noqa: E402
+from qihu.engine.storage.models import AppealFact, FigureMonth  # noqa: E402
 from benchlib import add_database_args, on_databases, print_times, settle  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)

@@ -21,9 +21,9 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverte
 from SpiffWorkflow.util.task import TaskState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from engine import Engine  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.handlers import HandlerRegistry  # noqa: E402
+from qihu.engine import Engine  # noqa: E402
+from qihu.engine.config import Settings  # noqa: E402
+from qihu.engine.topics import HandlerRegistry  # noqa: E402
 
 BPMN = Path(__file__).with_name("appeal_loop.bpmn")
 CYCLES = 520

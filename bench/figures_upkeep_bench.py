@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from engine import Engine  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.handlers import HandlerRegistry  # noqa: E402
+from qihu.engine import Engine  # noqa: E402
+from qihu.engine.config import Settings  # noqa: E402
+from qihu.engine.topics import HandlerRegistry  # noqa: E402
 
 BPMN = Path(__file__).with_name("appeal_loop.bpmn")
 CYCLES = 200
@@ -60,7 +60,7 @@ def main():
             gc.collect()
     gc.enable()
     with engine.db.read() as s:
-        from engine.models import AppealFact
+        from qihu.engine.storage.models import AppealFact
         assert s.get(AppealFact, ids["bench_counted"]) is not None, "the counted process kept no figures"
         assert s.get(AppealFact, ids["bench_appeal"]) is None
     print(f"database: {engine.db.engine.dialect.name}; {CYCLES} cycles of 3 steps each, interleaved")

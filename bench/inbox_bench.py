@@ -26,10 +26,10 @@ from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from engine import Engine  # noqa: E402
-from engine.clock import ManualClock  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.models import Definition, Instance, Membership, Task, TaskCandidate  # noqa: E402
+from qihu.engine import Engine  # noqa: E402
+from qihu.engine.clock import ManualClock  # noqa: E402
+from qihu.engine.config import Settings  # noqa: E402
+from qihu.engine.storage.models import Definition, Instance, Membership, Task, TaskCandidate  # noqa: E402
 from benchlib import add_database_args, on_databases, print_times, settle  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)     # Monday 09:00 in Beijing

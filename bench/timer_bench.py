@@ -18,11 +18,11 @@ from pathlib import Path
 from sqlalchemy import insert, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from engine import Engine, ManualClock  # noqa: E402
-from engine.config import Settings  # noqa: E402
-from engine.handlers import HandlerRegistry  # noqa: E402
-from engine.models import Instance, Job  # noqa: E402
-from engine.worker import Worker  # noqa: E402
+from qihu.engine import Engine, ManualClock  # noqa: E402
+from qihu.engine.config import Settings  # noqa: E402
+from qihu.engine.topics import HandlerRegistry  # noqa: E402
+from qihu.engine.storage.models import Instance, Job  # noqa: E402
+from qihu.engine.runtime.worker import Worker  # noqa: E402
 
 DOC = b"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">

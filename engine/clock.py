@@ -28,6 +28,6 @@ def from_settings(settings):
     """The system clock, or a fixed one when QIHU_NOW is set (naive text is Beijing time)."""
     if not getattr(settings, "fixed_now", None):
         return SystemClock()
-    from .timers import TIMEZONE
+    from qihu.engine.dialect.timers import TIMEZONE
     when = datetime.fromisoformat(settings.fixed_now)
     return ManualClock(when if when.tzinfo else when.replace(tzinfo=TIMEZONE))

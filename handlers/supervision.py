@@ -23,8 +23,8 @@ from datetime import datetime
 
 from docxtpl import DocxTemplate
 
-from engine.handlers import topic
-from engine.timers import TIMEZONE
+from qihu.engine.topics import topic
+from qihu.engine.dialect.timers import TIMEZONE
 
 TEMPLATE = Path(__file__).with_name("templates") / "letter.docx"
 LETTER_TYPES = ("督办函", "交办函", "提示函")

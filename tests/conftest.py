@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.clock import ManualClock
-from engine.db import Database
-from engine.models import Base
+from qihu.engine.clock import ManualClock
+from qihu.engine.storage.db import Database
+from qihu.engine.storage.models import Base
 
 PG_URL = os.environ.get("QIHU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,8 +77,8 @@ def clock():
 @pytest.fixture
 def make_engine(db_url, clock):
     """Engines on the test database (several may share it, like several processes)."""
-    from engine import Engine
-    from engine.config import Settings
+    from qihu.engine import Engine
+    from qihu.engine.config import Settings
     made = []
 
     def make(handlers=None, **settings):

@@ -14,8 +14,8 @@ validates the form), so a scenario is what a member of staff would see.
 from datetime import datetime
 from pathlib import Path
 
-from engine.timers import TIMEZONE
-from engine.worker import Worker
+from qihu.engine.dialect.timers import TIMEZONE
+from qihu.engine.runtime.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,7 +115,7 @@ class Scenario:
 def ledger_lines(engine, iid, kind):
     """[(title, data, closed)] of an instance's ledger lines of one kind, in order."""
     from sqlalchemy import select
-    from engine.models import LedgerEntry
+    from qihu.engine.storage.models import LedgerEntry
     with engine.db.read() as s:
         q = select(LedgerEntry).where(LedgerEntry.instance_id == iid, LedgerEntry.kind == kind).order_by(LedgerEntry.id)
         return [(e.title, e.data, e.closed_at is not None) for e in s.scalars(q)]
@@ -126,7 +126,7 @@ def letter_texts(engine, iid):
     import io
     from docx import Document
     from sqlalchemy import select
-    from engine.models import Attachment
+    from qihu.engine.storage.models import Attachment
     with engine.db.read() as s:
         rows = s.scalars(select(Attachment).where(Attachment.instance_id == iid, Attachment.kind == "letter")
                          .order_by(Attachment.id)).all()
@@ -138,7 +138,7 @@ def timer_jobs(sc, iid):
     """[(element id, due moment in UTC, ISO)] of an instance's waiting timers, sorted."""
     from datetime import timezone
     from sqlalchemy import select
-    from engine.models import Job
+    from qihu.engine.storage.models import Job
     with sc.engine.db.read() as s:
         rows = s.scalars(select(Job).where(Job.instance_id == iid, Job.kind == "timer")).all()
         return sorted((j.element_id, j.due_at.astimezone(timezone.utc).isoformat()) for j in rows)
@@ -147,7 +147,7 @@ def timer_jobs(sc, iid):
 def open_lines(sc, iid, kind):
     """Titles of an instance's ledger lines of one kind that are still open."""
     from sqlalchemy import select
-    from engine.models import LedgerEntry
+    from qihu.engine.storage.models import LedgerEntry
     with sc.engine.db.read() as s:
         return [e.title for e in s.scalars(select(LedgerEntry).where(
             LedgerEntry.instance_id == iid, LedgerEntry.kind == kind, LedgerEntry.closed_at.is_(None)))]
@@ -156,7 +156,7 @@ def open_lines(sc, iid, kind):
 def bodies(sc, iid, recipient):
     """[(title, body)] of the notifications of an instance to one recipient, in order."""
     from sqlalchemy import select
-    from engine.models import Notification
+    from qihu.engine.storage.models import Notification
     with sc.engine.db.read() as s:
         return [(n.title, n.body) for n in s.scalars(select(Notification).where(
             Notification.instance_id == iid, Notification.recipient == recipient).order_by(Notification.id))]

@@ -3,9 +3,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine.cli import main
-from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.models import UserAccount
+from qihu.cli import main
+from qihu.engine.errors import Conflict, NotFound, ValidationFailed
+from qihu.engine.storage.models import UserAccount
 
 
 def test_add_user_hashes_password_and_sets_groups(engine):
@@ -63,7 +63,7 @@ def test_cli_user_commands(db_url, monkeypatch):
     assert r.exit_code == 0 and "changed" in r.output
     r = runner.invoke(main, ["user", "list"])
     assert "zhao\t赵督查\tsupervisor,督查室" in r.output and "sun\tsun\t" in r.output
-    from engine import Engine
+    from qihu.engine import Engine
     e = Engine(db_url, migrate=False)
     try:
         assert e.accounts.check_password("zhao", "new-pw-1") and e.accounts.check_password("sun", "pw-prompted")
@@ -73,7 +73,7 @@ def test_cli_user_commands(db_url, monkeypatch):
 
 def test_demo_seed_gives_every_demo_user_the_demo_password(engine, tmp_path):
     import shutil
-    from engine.demo import DEMO_PASSWORD, DEMO_USERS, seed
+    from qihu.appeals.demo import DEMO_PASSWORD, DEMO_USERS, seed
     from tests.conftest import BPMN
     shutil.copy(BPMN / "appeal_basic.bpmn", tmp_path)
     lines = list(seed(engine, tmp_path))

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from web.app import create_app
+from qihu.web.app import create_app
 
 from tests.conftest import BPMN, DATA
 from tests.web_util import PASSWORD, add_people, sign_in, token

@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from engine.handlers import HandlerRegistry
-from web import api, auth
-from web.app import DEFAULT_SECRET_KEY, InsecureSecretKey, create_app, local_secret_key
+from qihu.engine.topics import HandlerRegistry
+from qihu.web.api import routes as api
+from qihu.web.pages import auth
+from qihu.web.app import DEFAULT_SECRET_KEY, InsecureSecretKey, create_app, local_secret_key
 
 from tests.bpmn_util import bpmn, chain
 from tests.web_util import token
@@ -361,15 +362,15 @@ def no_serving(monkeypatch):
     """`qihu serve`/`demo` up to app.run: the apps they would serve, and no worker thread."""
     served = []
     monkeypatch.setattr(Flask, "run", lambda app, **kw: served.append(app))
-    monkeypatch.setattr("web.app.start_worker", lambda engine: None)
-    monkeypatch.setattr("engine.demo.seed", lambda engine, folder: iter(["seeded"]))
+    monkeypatch.setattr("qihu.web.app.start_worker", lambda engine: None)
+    monkeypatch.setattr("qihu.appeals.demo.seed", lambda engine, folder: iter(["seeded"]))
     monkeypatch.delenv("QIHU_SECRET_KEY", raising=False)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     return served
 
 
 def test_serve_needs_a_secret_key(db_url, monkeypatch, no_serving):
-    from engine.cli import main
+    from qihu.cli import main
     monkeypatch.setenv("QIHU_DATABASE_URL", db_url)
     r = CliRunner().invoke(main, ["serve", "--no-worker"])
     assert r.exit_code == 1 and no_serving == []
@@ -383,7 +384,7 @@ def test_serve_needs_a_secret_key(db_url, monkeypatch, no_serving):
 
 
 def test_demo_makes_a_random_key_once_and_keeps_it(db_url, monkeypatch, tmp_path, no_serving):
-    from engine.cli import main
+    from qihu.cli import main
     monkeypatch.setenv("QIHU_DATABASE_URL", db_url)
     monkeypatch.setenv("QIHU_DATA_DIR", str(tmp_path / "data"))
     runner = CliRunner()

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine import Engine
-from engine.clock import ManualClock
-from engine.worker import Worker
-from web.app import create_app
+from qihu.engine import Engine
+from qihu.engine.clock import ManualClock
+from qihu.engine.runtime.worker import Worker
+from qihu.web.app import create_app
 
 from tests.bpmn_util import bpmn, chain
 from tests.conftest import ARTIFACTS

@@ -4,9 +4,9 @@ the active one and activates it. Screenshots: tests/artifacts/admin_*.png.
 """
 import pytest
 
-from engine import Engine
-from engine.clock import ManualClock
-from web.app import create_app
+from qihu.engine import Engine
+from qihu.engine.clock import ManualClock
+from qihu.web.app import create_app
 
 from tests.conftest import ARTIFACTS, BPMN, START
 from tests.web_util import PASSWORD, live_server

@@ -6,9 +6,9 @@ from the warning board. Screenshots: tests/artifacts/dashboard_*.png.
 import openpyxl
 import pytest
 
-from engine import Engine
-from engine.clock import ManualClock
-from web.app import create_app
+from qihu.engine import Engine
+from qihu.engine.clock import ManualClock
+from qihu.web.app import create_app
 
 from tests.conftest import ARTIFACTS, START
 from tests.test_dashboard_page import seed

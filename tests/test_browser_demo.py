@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from engine import Engine
-from engine.clock import ManualClock
-from engine.demo import DEMO_NAMES, DEMO_PASSWORD, DEMO_USERS, seed
-from web.app import create_app
+from qihu.engine import Engine
+from qihu.engine.clock import ManualClock
+from qihu.appeals.demo import DEMO_NAMES, DEMO_PASSWORD, DEMO_USERS, seed
+from qihu.web.app import create_app
 
 from tests.web_util import live_server
 from tests.conftest import ARTIFACTS, BPMN, START

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import Engine
-from engine.clock import ManualClock
-from web.app import create_app
+from qihu.engine import Engine
+from qihu.engine.clock import ManualClock
+from qihu.web.app import create_app
 
 from tests.web_util import browser_sign_in, live_server
 from tests.conftest import ARTIFACTS

@@ -13,9 +13,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from engine import Engine
-from engine.clock import ManualClock
-from web.app import create_app
+from qihu.engine import Engine
+from qihu.engine.clock import ManualClock
+from qihu.web.app import create_app
 
 from tests.conftest import ARTIFACTS, ROOT, START
 from tests.web_util import PASSWORD, browser_sign_in, live_server

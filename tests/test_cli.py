@@ -4,7 +4,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
+from qihu.cli import main
 from tests.conftest import BPMN
 
 
@@ -80,7 +80,7 @@ def test_calendar_commands(qihu, db_url):
         "2026-11-11 庆元县: working day"
     bad = qihu("calendar", "load", "2027", "--holidays", "2026-12-31", ok=False)
     assert bad.exit_code == 2 and "2026-12-31" in bad.output
-    from engine import Engine
+    from qihu.engine import Engine
     from datetime import date
     e = Engine(db_url)
     try:

@@ -16,7 +16,7 @@ import pytest
 from tests.bpmn_util import bpmn, chain
 from tests.scenario import Scenario, beijing
 from tests.web_util import PASSWORD, sign_in
-from web.app import create_app
+from qihu.web.app import create_app
 
 KEY = "dash_appeal"
 DIAGRAM = bpmn(KEY, name="测试诉求办理", extra="", body=f"""

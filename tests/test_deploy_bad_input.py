@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from lxml import etree
 from sqlalchemy import func, select
 
-from engine.errors import DeployError
-from engine.handlers import HandlerRegistry
-from engine.models import Definition, Deployment, MessageStart, Resource
+from qihu.engine.errors import DeployError
+from qihu.engine.topics import HandlerRegistry
+from qihu.engine.storage.models import Definition, Deployment, MessageStart, Resource
 
 DATA = Path(__file__).resolve().parent / "data"
 BPMN = Path(__file__).resolve().parent.parent / "bpmn"
@@ -348,7 +348,7 @@ def test_unsafe_dmn_expression_refused_at_deploy(engine):
 
 
 def test_unsafe_dmn_expression_still_refused_by_the_sandbox_at_run_time(engine):
-    from engine.runtime import EngineStepError
+    from qihu.engine.runtime.service import EngineStepError
     dmn = text_of("dmn_board.dmn").replace('<text>"税务局"</text>', f"<text>{DMN_UNSAFE}</text>")
     try:
         engine.repository.deploy([str(DATA / "dmn_board.bpmn"), ("dmn_board.dmn", dmn.encode("utf-8"))])
@@ -444,7 +444,7 @@ def test_user_task_nobody_would_see_is_refused(engine):
 # -- command line ----------------------------------------------------------------------------
 
 def cli(db_url, *args):
-    from engine.cli import main
+    from qihu.cli import main
     return CliRunner().invoke(main, list(args), env={"QIHU_DATABASE_URL": db_url}, catch_exceptions=False)
 
 

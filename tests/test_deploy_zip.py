@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from engine.errors import DeployError
+from qihu.engine.errors import DeployError
 
 from tests.conftest import BPMN
 
@@ -60,7 +60,7 @@ def test_not_a_zip(engine):
 
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(engine, monkeypatch):
-    from engine import repository
+    from qihu.engine.repository import service as repository
     monkeypatch.setattr(repository, "ZIP_MAX_BYTES", 1000)
     with pytest.raises(DeployError, match="more than 200 files or 0 MB unpacked"):
         engine.repository.deploy([("bomb.zip", zipped([("a.bpmn", b" " * 5000)]))])
@@ -68,7 +68,7 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(engine, monkeypatch):
 
 
 def test_cli_deploys_a_zip(engine, db_url, tmp_path):
-    from engine.cli import main
+    from qihu.cli import main
     path = tmp_path / "huzhou.zip"
     path.write_bytes(zipped(HUZHOU))
     r = CliRunner().invoke(main, ["deploy", str(path)], env={"QIHU_DATABASE_URL": db_url}, catch_exceptions=False)

@@ -194,7 +194,7 @@ def test_the_whole_folder_deploys_as_one_bundle(engine):
 def test_every_group_of_the_bundled_diagrams_has_a_demo_user():
     """Staff trying the demo find someone for every step: literal candidate groups, the
     groups an enum field chooses between (e.g. the responsible unit), and the DMN's boards."""
-    from engine.demo import DEMO_USERS
+    from qihu.appeals.demo import DEMO_USERS
     held = {g for groups in DEMO_USERS.values() for g in groups}
     camunda = "{http://camunda.org/schema/1.0/bpmn}"
     wanted = {}
@@ -225,5 +225,5 @@ def test_every_group_of_the_bundled_diagrams_has_a_demo_user():
 
 
 def test_every_demo_user_has_a_display_name():
-    from engine.demo import DEMO_NAMES, DEMO_USERS
+    from qihu.appeals.demo import DEMO_NAMES, DEMO_USERS
     assert set(DEMO_NAMES) == set(DEMO_USERS)

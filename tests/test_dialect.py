@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import DeployError, ValidationFailed
-from engine.handlers import HandlerRegistry
-from engine.models import HistoryEvent, Instance, Job, Subscription
-from engine.worker import Worker
+from qihu.engine.errors import DeployError, ValidationFailed
+from qihu.engine.topics import HandlerRegistry
+from qihu.engine.storage.models import HistoryEvent, Instance, Job, Subscription
+from qihu.engine.runtime.worker import Worker
 from tests.bpmn_util import bpmn, chain, flow
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -400,7 +400,7 @@ def test_message_correlated_by_business_key(engine):
 
 
 def test_message_to_several_waiting_instances_needs_a_key(engine):
-    from engine.errors import Conflict
+    from qihu.engine.errors import Conflict
     deploy(engine, "message_catch.bpmn")
     engine.runtime.start("message_catch", {"appeal_id": 1}, business_key="A-1")
     engine.runtime.start("message_catch", {"appeal_id": 2}, business_key="A-2")
@@ -520,7 +520,7 @@ NAIVE_EXPRESSIONS = bpmn("tz", f"""<bpmn:startEvent id="s" />
 
 
 def test_naive_times_from_expressions_are_beijing_time_for_timers_as_for_due_dates(engine):
-    from engine.models import Job
+    from qihu.engine.storage.models import Job
     from sqlalchemy import select
     engine.repository.deploy([("tz.bpmn", NAIVE_EXPRESSIONS)])
     iid = engine.runtime.start("tz")
@@ -545,7 +545,7 @@ def test_naive_times_from_expressions_are_beijing_time_for_timers_as_for_due_dat
     ("days div 2 mod 3", "days / 2 % 3"),
 ])
 def test_juel_idioms_inside_dollar_braces_are_read_as_python(expression, python):
-    from engine.specs import expression_of
+    from qihu.engine.dialect.specs import expression_of
     assert expression_of("${" + expression + "}") == python
     assert expression_of(expression) is None                      # not an expression: a constant
 

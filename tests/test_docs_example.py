@@ -3,7 +3,7 @@ handler topic the guide names is registered."""
 import re
 from pathlib import Path
 
-from engine.handlers import HandlerRegistry
+from qihu.engine.topics import HandlerRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "designers.md"

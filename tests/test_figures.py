@@ -9,11 +9,11 @@ public holidays, so a working day is Monday to Friday and counts 24 hours (engin
 """
 import pytest
 
-from engine.access import DashboardScope
-from engine.errors import DeployError, Forbidden
-from engine.figures import DEFINITIONS
-from engine.models import AppealFact, Instance
-from engine.runtime import EngineStepError
+from qihu.engine.identity.access import DashboardScope
+from qihu.engine.errors import DeployError, Forbidden
+from qihu.appeals.figures import DEFINITIONS
+from qihu.engine.storage.models import AppealFact, Instance
+from qihu.engine.runtime.service import EngineStepError
 from tests.bpmn_util import bpmn, chain, flow
 from tests.scenario import ROOT, Scenario, beijing
 
@@ -260,7 +260,7 @@ def test_cancelling_a_closed_appeal_withdraws_it(sc, engine):
     assert fact(engine, iid).status == "cancelled"
     _same(engine.figures.stored(), engine.figures.recount())
     # the check sees a counter that went astray
-    from engine.models import FigureMonth
+    from qihu.engine.storage.models import FigureMonth
     from sqlalchemy import update
     with engine.db.write() as s:
         s.execute(update(FigureMonth).values(closed=FigureMonth.closed + 1))
@@ -316,7 +316,7 @@ def test_bundled_appeal_basic_declares_its_figures(engine, clock):
 
 
 def test_every_bundled_diagram_declares_its_figures(engine):
-    from engine.models import Definition
+    from qihu.engine.storage.models import Definition
     from sqlalchemy import select
     engine.repository.deploy([ROOT / "bpmn"], name="bpmn/")
     with engine.db.read() as s:

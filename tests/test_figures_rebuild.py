@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, insert, select, update
 
-from engine.errors import Conflict, NotFound
-from engine.models import AppealFact, FigureMonth, Instance
+from qihu.engine.errors import Conflict, NotFound
+from qihu.engine.storage.models import AppealFact, FigureMonth, Instance
 from tests.test_figures import ALL, KEY, at, diagram, fact, sc, start, step  # noqa: F401  (sc: fixture)
 
 NO_FIGURES = "fig_none"
@@ -219,7 +219,7 @@ def test_an_instance_that_cannot_be_read_is_listed_and_left_alone(appeals, engin
 
 
 def test_cli_rebuild_and_check(appeals, engine, monkeypatch):
-    from engine import cli
+    from qihu import cli
     monkeypatch.setattr(cli, "_engine", lambda: engine)
     runner = CliRunner()
     r = runner.invoke(cli.main, ["figures", "check"])

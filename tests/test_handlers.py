@@ -1,7 +1,7 @@
 """Handler discovery: the bundled package and any installed package's entry point."""
 import pytest
 
-from engine.handlers import HandlerRegistry, topic
+from qihu.engine.topics import HandlerRegistry, topic
 
 
 def test_bundled_handlers_are_discovered():
@@ -13,7 +13,7 @@ def test_a_region_package_adds_handlers_through_an_entry_point(tmp_path, monkeyp
     pkg = tmp_path / "lishui_handlers"
     pkg.mkdir()
     (pkg / "__init__.py").write_text(
-        "from engine.handlers import topic\n\n"
+        "from qihu import topic\n\n"
         "@topic('lishui.notify')\n"
         "def notify(phone, **_):\n"
         "    return {'sms_to': phone}\n", encoding="utf-8")

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from engine.errors import Conflict, DeployError, Forbidden, InvalidState, NotFound, ValidationFailed
-from engine.handlers import HandlerRegistry
-from engine.models import Incident, Job, Notification, Subscription, Task, TaskComment
-from engine.worker import Worker
+from qihu.engine.errors import Conflict, DeployError, Forbidden, InvalidState, NotFound, ValidationFailed
+from qihu.engine.topics import HandlerRegistry
+from qihu.engine.storage.models import Incident, Job, Notification, Subscription, Task, TaskComment
+from qihu.engine.runtime.worker import Worker
 from tests.bpmn_util import bpmn, chain, flow
 
 BASIC = Path(__file__).resolve().parent.parent / "bpmn" / "appeal_basic.bpmn"

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from engine.errors import NotFound, ValidationFailed
-from engine.filters import MAX_PER_USER
-from engine.models import Task, TaskCandidate
-from web.app import create_app
+from qihu.engine.errors import NotFound, ValidationFailed
+from qihu.appeals.saved_filters import MAX_PER_USER
+from qihu.engine.storage.models import Task, TaskCandidate
+from qihu.web.app import create_app
 
 from tests.bpmn_util import bpmn, chain
 from tests.conftest import START
@@ -256,8 +256,8 @@ def test_saved_filter_forms_need_csrf_and_a_user(app, li, engine):
 @pytest.fixture
 def browser_server(tmp_path):
     """A served app with regional appeals for 受理员 李敏 and a reminder to her group."""
-    from engine import Engine
-    from engine.clock import ManualClock
+    from qihu.engine import Engine
+    from qihu.engine.clock import ManualClock
     from tests.test_notifications import REMIND
     from tests.test_browser import PASSWORD
     engine = Engine(f"sqlite:///{tmp_path / 'qihu.sqlite3'}", clock=ManualClock(START))
@@ -316,8 +316,8 @@ def test_0005_fills_the_copy_of_existing_rows_and_downgrades(db_url):
     from datetime import datetime
     from alembic import command
     from sqlalchemy import inspect, text
-    from engine.db import Database
-    from engine.migrate import alembic_config
+    from qihu.engine.storage.db import Database
+    from qihu.engine.storage.migrate import alembic_config
     db = Database(db_url)
     try:
         cfg = alembic_config(db)

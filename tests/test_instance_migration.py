@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import NotFound, ValidationFailed
-from engine.models import HistoryEvent, Instance, Job, Subscription, Task, TaskCandidate
+from qihu.engine.errors import NotFound, ValidationFailed
+from qihu.engine.storage.models import HistoryEvent, Instance, Job, Subscription, Task, TaskCandidate
 
 from tests.bpmn_util import bpmn, chain
 
@@ -226,7 +226,7 @@ W2 = bpmn("waits", WAITS.format(extra='<bpmn:userTask id="C" name="归档" camun
 
 
 def test_timers_and_message_waits_of_migrated_instances_still_fire(engine, clock):
-    from engine.worker import Worker
+    from qihu.engine.runtime.worker import Worker
     engine.repository.deploy([("waits.bpmn", W1)])
     at_a = engine.runtime.start("waits", business_key="W-1")          # A open, boundary timer armed
     at_msg = engine.runtime.start("waits", business_key="W-2")
@@ -354,7 +354,7 @@ def two_instances(engine, v2=CHANGED_A):
 
 def test_cli_migrate_prints_a_table_and_exits_3_when_some_were_refused(engine, db_url):
     from click.testing import CliRunner
-    from engine.cli import main
+    from qihu.cli import main
 
     def qihu(*args):
         r = CliRunner().invoke(main, list(args), env={"QIHU_DATABASE_URL": db_url}, catch_exceptions=False)
@@ -380,7 +380,7 @@ def test_cli_migrate_prints_a_table_and_exits_3_when_some_were_refused(engine, d
 
 
 def test_rest_migrate(engine):
-    from web.app import create_app
+    from qihu.web.app import create_app
     engine.accounts.add_user("admin", "pw-for-tests", groups=["admin"], is_admin=True)
     engine.accounts.add_user("li", "pw-for-tests", groups=["acceptor"])
     c = create_app(engine=engine, config={"TESTING": True, "QIHU_TRUST_USER_HEADER": True}).test_client()
@@ -412,7 +412,7 @@ def test_rest_migrate(engine):
 
 
 def test_admin_page_previews_then_migrates(engine):
-    from web.app import create_app
+    from qihu.web.app import create_app
     from tests.web_util import PASSWORD, add_people, sign_in, token
     add_people(engine)
     engine.accounts.add_user("admin", PASSWORD, groups=["admin"], is_admin=True)

@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
-from engine.handlers import HandlerRegistry
-from web.app import create_app
-from web.i18n import EN
+from qihu.engine.topics import HandlerRegistry
+from qihu.web.app import create_app
+from qihu.web.i18n import EN
 
 from tests.bpmn_util import bpmn, chain, flow
 from tests.scenario import Scenario
@@ -427,8 +427,8 @@ def test_english_page_and_every_text_translated(app, engine):
     assert "Process diagram" in html and "Audit trail" in html and "Current step" in html
     texts = set(re.findall(r'_\(\s*"([^"]+)"', (ROOT / "web" / "templates" / "instance.html").read_text("utf-8")))
     texts |= set(re.findall(r"_\(\s*'([^']+)'", (ROOT / "web" / "templates" / "instance.html").read_text("utf-8")))
-    texts |= set(re.findall(r'_\("([^"]+)"', (ROOT / "web" / "instance_page.py").read_text("utf-8")))
-    from engine.history import STATUS_NAMES
-    from web.instance_page import KIND_NAMES
+    texts |= set(re.findall(r'_\("([^"]+)"', (ROOT / "web" / "pages" / "instance.py").read_text("utf-8")))
+    from qihu.engine.history.service import STATUS_NAMES
+    from qihu.web.pages.instance import KIND_NAMES
     texts |= set(STATUS_NAMES.values()) | set(KIND_NAMES.values())
     assert sorted(texts - set(EN)) == []

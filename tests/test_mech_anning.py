@@ -26,12 +26,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine.cli import main as cli
-from engine.errors import Forbidden, ValidationFailed
-from engine.models import Notification
+from qihu.cli import main as cli
+from qihu.engine.errors import Forbidden, ValidationFailed
+from qihu.engine.storage.models import Notification
 from tests.scenario import ROOT, Scenario, iso
 from tests.scenario import ledger_lines as lines, letter_texts as letters
-from web.app import create_app
+from qihu.web.app import create_app
 
 BPMN = "bpmn/an_four_ways.bpmn"
 DMN = "bpmn/an_handling_way.dmn"
@@ -553,7 +553,7 @@ def _units():
 
 
 def test_every_unit_choice_has_a_group_and_a_demo_user():
-    from engine.demo import DEMO_USERS
+    from qihu.appeals.demo import DEMO_USERS
     units, choices = _units()
     assert len(units) == 8
     assert set(choices) == {"unit_name@Task_classify", "unit_name@Task_consult", "unit_name@Task_leader",

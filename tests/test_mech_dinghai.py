@@ -38,11 +38,11 @@ from click.testing import CliRunner
 from docx import Document
 from sqlalchemy import select
 
-from engine.cli import main as cli
-from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment
+from qihu.cli import main as cli
+from qihu.engine.errors import Forbidden, ValidationFailed
+from qihu.engine.storage.models import Attachment
 from tests.scenario import Scenario, beijing, iso, timer_jobs, open_lines, bodies
-from web.app import create_app
+from qihu.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FILE = ROOT / "bpmn" / "dh_zero_distance.bpmn"

@@ -31,8 +31,8 @@ from click.testing import CliRunner
 from docx import Document
 from sqlalchemy import select
 
-from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment, LedgerEntry
+from qihu.engine.errors import Forbidden, ValidationFailed
+from qihu.engine.storage.models import Attachment, LedgerEntry
 from tests.scenario import Scenario, iso, timer_jobs, bodies
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ PORTAL = {"company": "馆陶县某食品有限公司", "credit_code": "913301007
 # -- deployment through the public paths ------------------------------------------------------------
 
 def deploy_over_rest(engine):
-    from web.app import create_app
+    from qihu.web.app import create_app
     engine.accounts.add_user("admin", "pw-for-tests", groups=["admin"], is_admin=True)
     client = create_app(engine=engine, config={"TESTING": True, "QIHU_TRUST_USER_HEADER": True}).test_client()
     files = [(io.BytesIO(p.read_bytes()), p.name) for p in FILES]
@@ -75,7 +75,7 @@ def sc(engine, clock, client):
 
 
 def test_deploys_through_the_command_line_and_runs(db_url, monkeypatch, engine, clock):
-    from engine.cli import main
+    from qihu.cli import main
     monkeypatch.setenv("QIHU_DATABASE_URL", db_url)
     result = CliRunner().invoke(main, ["deploy", *map(str, FILES)], catch_exceptions=False)
     assert result.exit_code == 0, result.output

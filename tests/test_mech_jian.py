@@ -32,10 +32,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.errors import Forbidden, ValidationFailed
+from qihu.engine.errors import Forbidden, ValidationFailed
 from tests.scenario import Scenario, iso
 from tests.scenario import ledger_lines as lines, letter_texts as letters
-from web.app import create_app
+from qihu.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn" / "ja_talks.bpmn"
@@ -142,7 +142,7 @@ def test_only_the_business_environment_office_registers_talk_issues(engine, cloc
 
 
 def test_the_command_line_deploys_it_too(engine, clock, db_url, monkeypatch):
-    from engine.cli import main
+    from qihu.cli import main
     monkeypatch.setenv("QIHU_DATABASE_URL", db_url)
     result = CliRunner().invoke(main, ["deploy", str(BPMN)], catch_exceptions=False)
     assert result.exit_code == 0, result.output

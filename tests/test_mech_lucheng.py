@@ -25,7 +25,7 @@ Candidate groups (lead: demo users):
 
 import pytest
 
-from engine.errors import Forbidden, ValidationFailed
+from qihu.engine.errors import Forbidden, ValidationFailed
 from tests.bpmn_util import bpmn, chain
 from tests.scenario import Scenario, beijing, iso
 from tests.scenario import ledger_lines as lines, letter_texts as letters

@@ -25,8 +25,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine.errors import Forbidden, ValidationFailed
-from engine.models import Job, LedgerEntry
+from qihu.engine.errors import Forbidden, ValidationFailed
+from qihu.engine.storage.models import Job, LedgerEntry
 from tests.scenario import Scenario, iso
 
 BPMN = "bpmn/luqiao_say_no_review.bpmn"
@@ -209,7 +209,7 @@ def test_department_solves_the_case_before_the_review(sc):
     assert [e["element_id"] for e in sc.events(iid, "task_cancelled")] == ["Task_review"]
     assert sc.letters(iid) == [] and sc.status(iid) == "completed"
     # once closed, nobody waits for it any more
-    from engine.errors import NotFound
+    from qihu.engine.errors import NotFound
     with pytest.raises(NotFound):
         sc.engine.runtime.correlate("say_no_solved", business_key="LQ-2026-004", payload={})
 
@@ -226,7 +226,7 @@ def test_should_be_done_gets_two_months_a_supervision_letter_and_a_check(sc):
 
     assert sc.letters(iid) == [("督办函", "区自然资源和规划分局")]
     with sc.engine.db.read() as s:
-        from engine.models import Attachment
+        from qihu.engine.storage.models import Attachment
         [letter] = s.scalars(select(Attachment).where(Attachment.instance_id == iid)).all()
         assert letter.meta["deadline"] == "2027年01月11日"
     t = sc.task(iid, "Task_create_conditions")

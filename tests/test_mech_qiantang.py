@@ -32,8 +32,8 @@ import pytest
 from docx import Document
 from sqlalchemy import select
 
-from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment
+from qihu.engine.errors import Forbidden, ValidationFailed
+from qihu.engine.storage.models import Attachment
 from tests.bpmn_util import bpmn, chain
 from tests.scenario import Scenario, beijing, iso, timer_jobs, open_lines, bodies
 

@@ -31,11 +31,11 @@ from click.testing import CliRunner
 from docx import Document
 from sqlalchemy import select
 
-from engine.cli import main as qihu_cli
-from engine.errors import Forbidden, ValidationFailed
-from engine.models import Attachment, Job, LedgerEntry
+from qihu.cli import main as qihu_cli
+from qihu.engine.errors import Forbidden, ValidationFailed
+from qihu.engine.storage.models import Attachment, Job, LedgerEntry
 from tests.scenario import Scenario, iso
-from web.app import create_app
+from qihu.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [ROOT / "bpmn" / "qy_three_ones.bpmn", ROOT / "bpmn" / "qy_must_review.dmn"]

@@ -27,12 +27,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine.cli import main as cli
-from engine.errors import Forbidden, ValidationFailed
-from engine.models import Notification
+from qihu.cli import main as cli
+from qihu.engine.errors import Forbidden, ValidationFailed
+from qihu.engine.storage.models import Notification
 from tests.scenario import ROOT, Scenario, beijing, iso
 from tests.scenario import ledger_lines as lines, letter_texts as letters
-from web.app import create_app
+from qihu.web.app import create_app
 
 BPMN = "bpmn/xz_two_supervisions.bpmn"
 KEY = "xz_two_supervisions"

@@ -2,8 +2,8 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.db import Database
-from engine.models import Base
+from qihu.engine.storage.db import Database
+from qihu.engine.storage.models import Base
 
 
 def test_migrations_match_models(db_url):
@@ -29,7 +29,7 @@ def test_upgrade_is_idempotent(db_url):
 def test_0003_adds_user_accounts_and_downgrades(db_url):
     from alembic import command
     from sqlalchemy import inspect
-    from engine.migrate import alembic_config
+    from qihu.engine.storage.migrate import alembic_config
     db = Database(db_url)
     try:
         cfg = alembic_config(db)
@@ -49,7 +49,7 @@ def test_0007_and_0008_go_down_and_up_under_running_instances(engine, db_url):
     no table referenced by their foreign keys is copied and dropped on the way."""
     from alembic import command
     from sqlalchemy import inspect
-    from engine.migrate import alembic_config
+    from qihu.engine.storage.migrate import alembic_config
     from tests.conftest import BPMN
     engine.repository.deploy([BPMN / "appeal_basic.bpmn"], user="admin", region="湖州市")
     iid = engine.runtime.start("appeal_basic", {}, user="admin")

@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from engine.errors import DeployError
-from web.app import create_app
-from web.modeler_page import BLANK, MAX_XML
+from qihu.engine.errors import DeployError
+from qihu.web.app import create_app
+from qihu.web.pages.modeler import BLANK, MAX_XML
 
 from tests.conftest import BPMN, ROOT
 from tests.web_util import PASSWORD, add_people, sign_in, token

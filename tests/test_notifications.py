@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from engine.errors import NotFound
-from web.app import create_app
+from qihu.engine.errors import NotFound
+from qihu.web.app import create_app
 
 from tests.bpmn_util import bpmn, chain
 from tests.web_util import add_people, post_form, sign_in, token

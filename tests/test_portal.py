@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from engine.appeals import (CREDIT_CHARS, CREDIT_WEIGHTS, ORG_WEIGHTS, CreditCodeError, validate_credit_code,
+from qihu.appeals.portal import (CREDIT_CHARS, CREDIT_WEIGHTS, ORG_WEIGHTS, CreditCodeError, validate_credit_code,
                             validate_phone)
-from engine.errors import Forbidden, NotFound, ValidationFailed
-from engine.models import AppealTicket, Attachment, Base, HistoryEvent, Instance, Task, TaskComment
+from qihu.engine.errors import Forbidden, NotFound, ValidationFailed
+from qihu.engine.storage.models import AppealTicket, Attachment, Base, HistoryEvent, Instance, Task, TaskComment
 from tests.bpmn_util import bpmn, chain
 from tests.web_util import add_people, post_form, sign_in, token as csrf_of
-from web.app import create_app
+from qihu.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 BASIC = ROOT / "bpmn" / "appeal_basic.bpmn"

@@ -9,7 +9,7 @@ import shlex
 
 from click.testing import CliRunner
 
-from engine.cli import main
+from qihu.cli import main
 from tests.conftest import ROOT
 
 MARK = "<!-- walkthrough -->"
@@ -57,7 +57,7 @@ def test_the_walkthrough_runs_as_written(db_url, monkeypatch, tmp_path):
             assert f"due {due}" in result.output, f"{where}: expected due {due}\n{result.output}"
         if words[1] == "show":
             assert '"status": "completed"' in result.output, f"{where}\n{result.output[:400]}"
-    from engine import Engine
+    from qihu.engine import Engine
     e = Engine(database_url=db_url, migrate=False)
     try:
         done = {(i["definition_key"], i["business_key"]): i["status"] for i in e.runtime.instances(limit=100)}

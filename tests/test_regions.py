@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from engine.access import DashboardScope
-from engine.errors import DeployError, Forbidden, ValidationFailed
+from qihu.engine.identity.access import DashboardScope
+from qihu.engine.errors import DeployError, Forbidden, ValidationFailed
 
 from bpmn_util import bpmn, chain
 
@@ -112,7 +112,7 @@ def test_dashboard_scope(engine):
 
 
 def test_cli_sets_a_region(engine, monkeypatch):
-    from engine import cli
+    from qihu import cli
     monkeypatch.setattr(cli, "_engine", lambda: engine)
     runner = CliRunner()
     r = runner.invoke(cli.main, ["user", "add", "wang", "acceptor", "--password", "pw-1234", "--region", "徐州市"])
@@ -139,7 +139,7 @@ def test_deadlines_count_the_instances_regional_calendar(deployed, clock):
     assert datetime.fromisoformat(due[jn]).astimezone(BJ) == monday_9 + timedelta(days=1)
     # the SLA colour changes are planned on it: none of 庆元's falls on its holiday
     from sqlalchemy import select
-    from engine.models import Job
+    from qihu.engine.storage.models import Job
     with e.db.read() as session:
         moments = {iid: [j.due_at.astimezone(BJ) for j in session.scalars(select(Job).where(
             Job.instance_id == iid, Job.kind == "sla"))] for iid in (qy, jn)}
@@ -200,8 +200,8 @@ def test_a_bad_deploy_region_is_refused_before_anything_is_stored(engine, bad):
 
 def test_rest_cli_and_admin_page_deploy_for_a_region(engine, monkeypatch, tmp_path):
     import io
-    from engine import cli
-    from web.app import create_app
+    from qihu import cli
+    from qihu.web.app import create_app
     from tests.web_util import PASSWORD, sign_in, token
     engine.accounts.add_user("admin", PASSWORD, groups=["admin"], is_admin=True)
     app = create_app(engine=engine, config={"TESTING": True, "QIHU_TRUST_USER_HEADER": True})

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import openpyxl
 import pytest
 
-from engine import reports
+from qihu.appeals import reports
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 

@@ -5,10 +5,10 @@ import threading
 import pytest
 from sqlalchemy import select, func
 
-from engine.errors import Conflict, InvalidState, Forbidden, NotFound
-from engine.handlers import HandlerRegistry
-from engine.models import Instance, HistoryEvent, Job
-from engine.runtime import EngineStepError
+from qihu.engine.errors import Conflict, InvalidState, Forbidden, NotFound
+from qihu.engine.topics import HandlerRegistry
+from qihu.engine.storage.models import Instance, HistoryEvent, Job
+from qihu.engine.runtime.service import EngineStepError
 from tests.bpmn_util import bpmn, chain, flow
 
 TWO_TASKS = bpmn("two", f"""
@@ -175,7 +175,7 @@ def test_failing_handler_is_an_incident_with_the_real_error_then_retries(make_en
     assert "ValueError" in inc["traceback"] and "flaky" in inc["traceback"]
     assert inc["retries_left"] == 2 and inc["element_id"] == "svc"
     assert e.tasks.list(instance_id=iid) == []                 # the instance waits
-    from engine.worker import Worker
+    from qihu.engine.runtime.worker import Worker
     w = Worker(e)
     assert w.run_once() == 0                                   # backoff not over yet
     clock.advance(seconds=11)
@@ -291,7 +291,7 @@ def test_plain_spiffworkflow_still_has_the_depth_trap():
 
 
 def test_endless_loop_is_refused_and_nothing_is_saved(make_engine, monkeypatch):
-    import engine.runtime as rt
+    import qihu.engine.runtime.service as rt
     monkeypatch.setattr(rt, "MAX_ENGINE_TASKS", 500)
     e = make_engine()
     e.repository.deploy([("loop.bpmn", LOOP)])
@@ -359,7 +359,7 @@ TIMER = bpmn("timed", f"""
 
 
 def test_suspended_instances_do_not_move_and_resume_catches_up(engine, clock):
-    from engine.worker import Worker
+    from qihu.engine.runtime.worker import Worker
     engine.repository.deploy([("t.bpmn", TIMER)])
     iid = engine.runtime.start("timed")
     engine.runtime.suspend(iid)
@@ -377,7 +377,7 @@ def test_suspended_instances_do_not_move_and_resume_catches_up(engine, clock):
 
 
 def test_two_workers_never_fire_a_timer_twice(make_engine, clock):
-    from engine.worker import Worker
+    from qihu.engine.runtime.worker import Worker
     engines = [make_engine() for _ in range(3)]
     engines[0].repository.deploy([("t.bpmn", TIMER)])
     ids = [engines[0].runtime.start("timed") for _ in range(30)]
@@ -411,8 +411,8 @@ def test_two_workers_never_fire_a_timer_twice(make_engine, clock):
 def test_timer_is_late_by_at_most_the_poll_interval(make_engine):
     """Real time: the embedded worker thread fires a PT1S timer within the poll interval."""
     import time
-    from engine.clock import SystemClock
-    from engine.worker import Worker
+    from qihu.engine.clock import SystemClock
+    from qihu.engine.runtime.worker import Worker
     doc = TIMER.replace(b"PT5M", b"PT1S")
     e = make_engine()
     e.clock = e.script_engine.clock = SystemClock()

@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.util.task import TaskState
 
-from engine.sandbox import (
+from qihu.engine.dialect.sandbox import (
     SandboxEnvironment, SandboxError, SandboxScriptEngine, ScriptTimeout, check_source)
 
 

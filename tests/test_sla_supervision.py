@@ -6,9 +6,9 @@ import pytest
 from docx import Document
 from sqlalchemy import select
 
-from engine.models import Attachment, Job, LedgerEntry, Notification, Task
-from engine.runtime import EngineStepError
-from engine.worker import Worker
+from qihu.engine.storage.models import Attachment, Job, LedgerEntry, Notification, Task
+from qihu.engine.runtime.service import EngineStepError
+from qihu.engine.runtime.worker import Worker
 from tests.bpmn_util import bpmn, chain
 
 BJ = timezone.utc  # expected instants are written in UTC: Beijing 09:00 == 01:00 UTC
@@ -174,7 +174,7 @@ def test_reminders_go_to_the_webhook_after_commit(make_engine):
 
 def test_no_webhook_for_a_step_that_rolls_back(make_engine):
     import time
-    import engine.webhook as wh
+    import qihu.engine.runtime.webhook as wh
     e = make_engine(notify_webhook="http://127.0.0.1:9/never")
     doc = LETTERS.replace(b'<bpmn:endEvent id="e" />',
                           b'<bpmn:scriptTask id="boom" scriptFormat="python"><bpmn:script>x = 1 / 0</bpmn:script>'

@@ -9,8 +9,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.models import Attachment, TaskComment
-from web.app import create_app
+from qihu.engine.storage.models import Attachment, TaskComment
+from qihu.web.app import create_app
 
 from tests.test_handoff import PDF, basic_with_return
 from tests.web_util import PASSWORD, add_people, sign_in, token

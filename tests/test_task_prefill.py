@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from web.app import create_app
+from qihu.web.app import create_app
 
 from tests.web_util import BASIC, add_people, sign_in
 

@@ -3,8 +3,8 @@ import io
 
 import pytest
 
-from engine.errors import NotFound, ValidationFailed
-from engine.uploads import check, safe_name
+from qihu.engine.errors import NotFound, ValidationFailed
+from qihu.engine.tasks.uploads import check, safe_name
 
 from tests.web_util import BASIC
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from engine.errors import NotFound
+from qihu.engine.errors import NotFound
 
 from tests.bpmn_util import bpmn, chain
 
@@ -104,7 +104,7 @@ def test_moving_shapes_is_not_a_change(engine):
 
 def test_cli_versions_activate_diff_and_staged_deploy(engine, db_url, tmp_path):
     from click.testing import CliRunner
-    from engine.cli import main
+    from qihu.cli import main
 
     def qihu(*args):
         r = CliRunner().invoke(main, list(args), env={"QIHU_DATABASE_URL": db_url}, catch_exceptions=False)
@@ -131,7 +131,7 @@ def test_cli_versions_activate_diff_and_staged_deploy(engine, db_url, tmp_path):
 
 
 def test_api_versions_activate_diff_and_staged_deploy(engine):
-    from web.app import create_app
+    from qihu.web.app import create_app
     engine.accounts.add_user("admin", "pw-for-tests", groups=["admin"], is_admin=True)
     engine.accounts.add_user("li", "pw-for-tests", groups=["acceptor"])
     c = create_app(engine=engine, config={"TESTING": True, "QIHU_TRUST_USER_HEADER": True}).test_client()

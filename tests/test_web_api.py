@@ -14,8 +14,8 @@ import pytest
 from flask import Flask, g, request
 from openapi_spec_validator import validate
 
-from web import Qihu
-from web.app import create_app, start_worker, stop_worker
+from qihu.web import Qihu
+from qihu.web.app import create_app, start_worker, stop_worker
 
 from tests.bpmn_util import bpmn, chain
 

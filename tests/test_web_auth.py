@@ -3,9 +3,9 @@ import pytest
 from flask import Flask, g, request
 from sqlalchemy import select
 
-from engine.models import UserAccount
-from web import Qihu
-from web.app import create_app
+from qihu.engine.storage.models import UserAccount
+from qihu.web import Qihu
+from qihu.web.app import create_app
 
 from tests.web_util import BASIC, PASSWORD, add_people, post_form, sign_in, token
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from engine.models import Task
-from web.app import create_app
-from web.i18n import EN
+from qihu.engine.storage.models import Task
+from qihu.web.app import create_app
+from qihu.web.i18n import EN
 
 from tests.bpmn_util import bpmn, chain
 from tests.conftest import START
@@ -204,9 +204,9 @@ def test_every_page_text_has_an_english_translation():
         if path.name == "index.html":
             continue
         texts |= set(re.findall(r'_\(\s*"([^"]+)"', path.read_text(encoding="utf-8")))
-    texts |= set(re.findall(r'_\("([^"]+)"', (pathlib.Path(__file__).parent.parent / "web" / "ui.py").read_text()))
-    from web.ui import PRIORITY_NAMES
-    from engine.sla import COLOUR_NAMES
+    texts |= set(re.findall(r'_\("([^"]+)"', (pathlib.Path(__file__).parent.parent / "web" / "pages" / "inbox.py").read_text()))
+    from qihu.web.pages.inbox import PRIORITY_NAMES
+    from qihu.engine.runtime.sla import COLOUR_NAMES
     texts |= set(PRIORITY_NAMES.values()) | set(COLOUR_NAMES.values())
     assert sorted(texts - set(EN)) == []
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from web import Qihu
-from web.app import create_app
+from qihu.web import Qihu
+from qihu.web.app import create_app
 
 BASIC = Path(__file__).resolve().parent.parent / "bpmn" / "appeal_basic.bpmn"
 

@@ -7,10 +7,10 @@ import chinese_calendar
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import QihuError
-from engine.models import CalendarDay, CalendarYear
-from engine.sandbox import SandboxEnvironment
-from engine.workcal import CalendarYearUnknown, WorkCalendar
+from qihu.engine.errors import QihuError
+from qihu.engine.storage.models import CalendarDay, CalendarYear
+from qihu.engine.dialect.sandbox import SandboxEnvironment
+from qihu.engine.workcalendar import CalendarYearUnknown, WorkCalendar
 
 BJ = ZoneInfo("Asia/Shanghai")
 

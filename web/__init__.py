@@ -45,7 +45,9 @@ class Qihu:
         return f"{self.url_prefix}/api"
 
     def init_app(self, app):
-        from . import api, auth, csrf, errors, ui
+        from qihu.web.api import routes as api
+        from qihu.web.pages import auth, inbox as ui
+        from qihu.web import csrf, errors
         if self._engine is None:
             self._config = {"QIHU_DATABASE_URL": app.config.get("QIHU_DATABASE_URL")}
         if self.local_login:
@@ -56,19 +58,19 @@ class Qihu:
         app.register_blueprint(api.blueprint, url_prefix=self.api_prefix)
         if self.ui:
             app.register_blueprint(ui.blueprint, url_prefix=self.url_prefix or None)
-            from . import inbox_extras   # saved inbox filters, notifications page and badge
+            from qihu.web.pages import inbox_extras  # saved inbox filters, notifications page and badge
             app.register_blueprint(inbox_extras.blueprint, url_prefix=self.url_prefix or None)
-            from . import portal        # the enterprise portal: no account, a private link per appeal
+            from qihu.web.pages import portal  # the enterprise portal: no account, a private link per appeal
             app.register_blueprint(portal.blueprint, url_prefix=self.url_prefix or None)
-            from . import instance_page
+            from qihu.web.pages import instance as instance_page
             app.register_blueprint(instance_page.blueprint, url_prefix=self.url_prefix or None)
-            from . import task_actions  # reassign, return (退单), comments, attachments on the task page
+            from qihu.web.pages import task_actions  # reassign, return (退单), comments, attachments on the task page
             app.register_blueprint(task_actions.blueprint, url_prefix=self.url_prefix or None)
-            from . import admin_pages   # 流程管理: deploy, versions, activate, diff (administrators)
+            from qihu.web.pages import admin as admin_pages  # 流程管理: deploy, versions, activate, diff (administrators)
             app.register_blueprint(admin_pages.blueprint, url_prefix=self.url_prefix or None)
-            from . import dashboard     # 晾晒评价: figures, ranking, warning board, Excel exports
+            from qihu.web.pages import dashboard  # 晾晒评价: figures, ranking, warning board, Excel exports
             app.register_blueprint(dashboard.blueprint, url_prefix=self.url_prefix or None)
-            from . import modeler_page  # 在浏览器中编辑: bpmn-js modeler, lint, deploy (administrators)
+            from qihu.web.pages import modeler as modeler_page  # 在浏览器中编辑: bpmn-js modeler, lint, deploy (administrators)
             app.register_blueprint(modeler_page.blueprint, url_prefix=self.url_prefix or None)
             if self.local_login:
                 app.register_blueprint(auth.blueprint, url_prefix=self.url_prefix or None)
@@ -80,7 +82,7 @@ class Qihu:
         if self._engine is None:
             with self._engine_lock:
                 if self._engine is None:
-                    from engine import Engine
+                    from qihu.engine import Engine
                     self._engine = Engine(database_url=self._config.get("QIHU_DATABASE_URL"))
         return self._engine
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from engine.config import Settings
+from qihu.engine.config import Settings
 
-from . import Qihu
+from qihu.web import Qihu
 
 DEFAULT_SECRET_KEY = Settings.secret_key     # public (it is in the source): anyone could forge a sign-in
 ALLOW_DEFAULT_SECRET = "QIHU_ALLOW_DEFAULT_SECRET"
@@ -92,7 +92,7 @@ def _serving_process(app):
 
 def start_worker(engine):
     """Start the due-job worker in a daemon thread, once per engine; stopped at exit."""
-    from engine.worker import Worker
+    from qihu.engine.runtime.worker import Worker
     with _workers_lock:
         worker = _workers.get(id(engine))
         if worker is None:

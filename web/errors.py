@@ -5,9 +5,9 @@ import re
 from flask import request
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import (Conflict, DeployError, Forbidden, InvalidState, NotFound, QihuError,
+from qihu.engine.errors import (Conflict, DeployError, Forbidden, InvalidState, NotFound, QihuError,
                            ValidationFailed)
-from .responses import error_response
+from qihu.web.responses import error_response
 
 log = logging.getLogger(__name__)
 

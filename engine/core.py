@@ -1,0 +1,104 @@
+"""The engine's face: repository, runtime, tasks, history — usable without the web app.
+
+    from qihu.engine import Engine
+    e = Engine("sqlite:///qihu.sqlite3")
+    e.repository.deploy(["bpmn/appeal_basic.bpmn"])
+    iid = e.runtime.start("appeal_basic", {"summary": "..."}, business_key="A-1")
+    for t in e.tasks.list(user="li"): ...
+"""
+import threading
+
+from sqlalchemy import select
+
+from qihu.engine.identity.access import Access
+from qihu.appeals.portal import Appeals
+from qihu.engine.identity.accounts import AccountService
+from qihu.engine.clock import from_settings as clock_from_settings
+from qihu.engine.config import Settings
+from qihu.engine.storage.db import Database
+from qihu.engine.errors import NotFound
+from qihu.appeals.figures import Figures
+from qihu.engine.topics import HandlerRegistry
+from qihu.engine.history.service import History
+from qihu.engine.storage.models import Definition, Instance
+from qihu.engine.repository.service import Repository
+from qihu.engine.runtime.service import Runtime
+from qihu.engine.dialect.sandbox import SandboxScriptEngine
+from qihu.engine.tasks.service import TaskService
+from qihu.engine.dialect.timers import TIMEZONE
+from qihu.engine.tasks.uploads import Uploads
+from qihu.appeals.saved_filters import SavedFilters
+from qihu.engine.tasks.notifications import Notifications
+from qihu.engine.tasks.handoff import Handoff
+from qihu.engine.tasks.comments import Comments
+from qihu.engine.runtime.migration import InstanceMigration
+from qihu.engine.workcalendar import WorkCalendar
+
+
+class EngineScriptEngine(SandboxScriptEngine):
+    """The sandbox plus the engine's clock (timers ask it for 'now')."""
+
+    def __init__(self, clock, helpers=None, time_limit=2.0):
+        base = {"now": clock.now}
+        base.update(helpers or {})
+        super().__init__(helpers=base, time_limit=time_limit)
+        self.clock = clock
+
+    def now(self):
+        return self.clock.now()
+
+
+class Engine:
+    def __init__(self, database_url=None, settings=None, handlers=None, clock=None, migrate=True, helpers=None):
+        self.settings = settings or Settings.from_env()
+        if database_url:
+            self.settings.database_url = database_url
+        self.db = Database(self.settings.database_url)
+        if migrate:
+            self.db.upgrade()
+        self.handlers = handlers if handlers is not None else HandlerRegistry().discover()
+        self.clock = clock or clock_from_settings(self.settings)
+        self.calendar = WorkCalendar(self.db, zone=TIMEZONE)
+        # Scripts see the working-day helpers (workdays(5), workdays_between(a, b), is_workday()).
+        script_helpers = self.calendar.helpers(self.clock.now)
+        script_helpers.update(helpers or {})
+        self.script_engine = EngineScriptEngine(self.clock, script_helpers, self.settings.script_time_limit)
+        self.repository = Repository(self)
+        self.runtime = Runtime(self)
+        self.tasks = TaskService(self)
+        self.history = History(self)
+        self.accounts = AccountService(self)
+        self.access = Access(self)
+        self.uploads = Uploads(self)
+        self.filters = SavedFilters(self)
+        self.notifications = Notifications(self)
+        self.appeals = Appeals(self)
+        self.handoff = Handoff(self)      # reassign (转办) and return (退单)
+        self.comments = Comments(self)
+        self.migrations = InstanceMigration(self)   # move running instances to a newer version
+        self.figures = Figures(self)      # the 晾晒 dashboard's figures (engine/figures.py)
+        self._definitions = {}
+        self._lock = threading.Lock()
+
+    def db_get_definition(self, definition_id):
+        """Definition rows never change once written, so they are cached for good."""
+        d = self._definitions.get(definition_id)
+        if d is None:
+            with self.db.read() as s:
+                d = s.get(Definition, definition_id)
+                if d is None:
+                    raise NotFound(f"no definition id {definition_id}")
+                s.expunge(d)
+            with self._lock:
+                self._definitions[definition_id] = d
+        return d
+
+    def db_get_definition_by_instance(self, instance_id):
+        with self.db.read() as s:
+            did = s.scalar(select(Instance.definition_id).where(Instance.id == instance_id))
+        if did is None:
+            raise NotFound(f"no instance {instance_id}")
+        return self.db_get_definition(did)
+
+    def close(self):
+        self.db.dispose()

@@ -1,0 +1,211 @@
+"""Deploy-time checks of a parsed bundle: topics, scripts, conditions, timers, expressions.
+
+Everything that will run is compiled through the sandbox here, so an unsafe or broken
+script is refused at deploy time with its element and line, not found at run time.
+"""
+import ast
+
+from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from qihu.engine.errors import Problem
+from qihu.engine.dialect.sandbox import check_source
+from qihu.engine.dialect.specs import ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of
+from qihu.appeals import figures
+from qihu.engine.runtime import sla
+from qihu.engine.dialect import timers
+
+
+def _all_specs(info):
+    yield info.spec
+    yield from info.subprocess_specs.values()
+
+
+def _event_definitions(ts):
+    d = getattr(ts, "event_definition", None)
+    if d is None:
+        return []
+    return list(getattr(d, "event_definitions", None) or [d])
+
+
+def check_bundle(bundle, handlers):
+    problems = []
+    seen = set()
+
+    def problem(element, message, offset=None):
+        file, line = bundle.where(element)
+        if offset and line:
+            message = f"line {offset} of the expression: {message}"
+        problems.append(Problem(message, file=file, element=element, line=line))
+
+    def code(element, source, mode, what):
+        if source is None or not str(source).strip():
+            return
+        for line, msg in check_source(str(source), mode):
+            problem(element, f"{what}: {msg}", offset=line if mode == "exec" else None)
+
+    problems.extend(check_dmn(bundle))
+    problems.extend(check_returns(bundle))
+    for info in bundle.processes.values():
+        try:
+            steps = sla.scheme(info.properties)
+            if not steps or any(c not in sla.COLOUR_NAMES for _, c in steps):
+                raise ValueError(f"colours must be among {', '.join(sla.COLOUR_NAMES)}")
+        except ValueError as e:
+            problem(info.key, f"SLA colour scheme (slaScheme / slaThresholds property): {e}")
+        figures.check(info, problem, code)   # figure.* properties of the 晾晒 dashboard
+        for spec in _all_specs(info):
+            for ts in spec.task_specs.values():
+                element = getattr(ts, "bpmn_id", None) or ts.name
+                if (spec.name, ts.name) in seen:
+                    continue
+                seen.add((spec.name, ts.name))
+                if isinstance(ts, ScriptTask):
+                    code(element, ts.script, "exec", "script")
+                for condition, target in getattr(ts, "cond_task_specs", None) or []:
+                    source = condition.args[0] if hasattr(condition, "args") else condition
+                    code(element, source, "eval", f"condition of the flow to {target}")
+                for attr in ("condition", "cardinality"):
+                    value = getattr(ts, attr, None)
+                    if isinstance(value, str):
+                        code(element, value, "eval", attr)
+                if isinstance(ts, ExternalTask):
+                    if ts.topic not in handlers:
+                        known = ", ".join(handlers.topics()) or "none"
+                        problem(element, f"no handler is registered for topic {ts.topic!r} (known: {known})")
+                if isinstance(ts, (ExternalTask, QihuUserTask)):
+                    for name, p in list(ts.in_params) + list(ts.out_params):
+                        for expr in p.expressions():
+                            code(element, expr, "eval", f"parameter {name}")
+                if isinstance(ts, QihuUserTask):
+                    if not any(ts.assignment.get(a) for a in ("assignee", "candidateGroups", "candidateUsers")) \
+                            and not ts.lane:
+                        problem(element, "user task has no camunda:candidateGroups, candidateUsers or assignee "
+                                         "and is in no lane: nobody would ever see it in an inbox")
+                    for attr, raw in ts.assignment.items():
+                        expr = expression_of(raw)
+                        if expr is not None:
+                            code(element, expr, "eval", f"camunda:{attr}")
+                        elif attr == "priority":
+                            try:
+                                int(raw)
+                            except ValueError:
+                                problem(element, f"camunda:priority {raw!r} is not a number or ${{expression}}")
+                for d in _event_definitions(ts):
+                    if isinstance(d, TimerEventDefinition):
+                        _check_timer(d, element, problem, code)
+                    elif isinstance(d, QihuMessageEventDefinition) and d.expression:
+                        code(element, d.expression, "eval", "message payload")
+                    elif type(d).__name__ == "ConditionalEventDefinition":
+                        code(element, d.expression, "eval", "condition")
+    return problems
+
+
+SUPPORTED_HIT_POLICIES = ("UNIQUE", "FIRST", "ANY", "COLLECT")
+
+
+def check_dmn(bundle):
+    """DMN input expressions, input entries (unary tests such as `< 5` too) and output entries."""
+    problems = []
+
+    def problem(element, message):
+        file, line = bundle.where(element)
+        problems.append(Problem(message, file=file, element=element, line=line))
+
+    def report(element, what, text, found):
+        if found:   # one problem per cell, all its reasons together
+            problem(element, f"{what} {text!r}: " + "; ".join(msg for _, msg in found))
+
+    def refused(text):
+        found = check_source(text, "eval")
+        if any(msg.startswith("SyntaxError") for _, msg in found):
+            found = check_source(f"v {text}", "eval")   # a unary test: the engine puts the input on the left
+        return found
+
+    for decision_id, dmn_parser in bundle.dmn.items():
+        for table in dmn_parser.node.iter("{*}decisionTable"):
+            policy = (table.get("hitPolicy") or "UNIQUE").upper()
+            if policy not in SUPPORTED_HIT_POLICIES or table.get("aggregation"):
+                what = f"{policy} with aggregation {table.get('aggregation')}" if table.get("aggregation") else policy
+                problem(table.get("id") or decision_id,
+                        f"hit policy {what} is not supported (SpiffWorkflow evaluates UNIQUE, FIRST, ANY as the "
+                        "first matching rule and COLLECT as the list of all matches)")
+        try:
+            dmn_parser.parse()
+        except Exception as e:
+            problem(decision_id, f"cannot read decision: {e}")
+            continue
+        for table in dmn_parser.decision.decisionTables:
+            for inp in table.inputs:
+                if (inp.expression or "").strip():
+                    report(inp.id, "input expression", inp.expression, check_source(inp.expression, "eval"))
+            for rule in table.rules:
+                for entry in rule.inputEntries:
+                    for text in entry.lhs:
+                        if text and text.strip() not in ("", "-"):
+                            report(entry.id, "input entry", text, refused(text))
+                for entry in rule.outputEntries:
+                    if entry.text and entry.text.strip():
+                        report(entry.id, "output entry", entry.text, check_source(entry.text, "eval"))
+    return problems
+
+
+def _check_timer(d, element, problem, code):
+    try:
+        literal = ast.literal_eval(d.expression)
+    except (ValueError, SyntaxError):
+        literal = None
+    if isinstance(literal, str):
+        try:
+            timers.validate_literal(d, literal)
+        except Exception:
+            problem(element, f"timer {getattr(d, 'raw', literal)!r} is not a valid ISO 8601 "
+                             "date, duration or cycle (e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")
+    else:
+        code(element, d.expression, "eval", "timer expression")
+
+
+def check_returns(bundle):
+    """camunda:property returnTo (退单, engine/handoff.py) names another user task of the same
+    (sub)process that comes before it (engine/parser.py refuses it on anything but a user task)."""
+    from qihu.engine.dialect.state import RETURN_TO, return_target
+    problems = []
+
+    def problem(element, message):
+        file, line = bundle.where(element)
+        problems.append(Problem(message, file=file, element=element, line=line))
+
+    for info in bundle.processes.values():
+        scopes = list(_all_specs(info))
+        for spec in scopes:
+            for ts in spec.task_specs.values():
+                target = return_target(ts)
+                if target is None:
+                    continue
+                element = getattr(ts, "bpmn_id", None) or ts.name
+                dest = spec.task_specs.get(target)
+                if not isinstance(dest, QihuUserTask):
+                    elsewhere = any(target in other.task_specs for other in scopes if other is not spec)
+                    names = ", ".join(sorted(t.bpmn_id for t in spec.task_specs.values()
+                                             if isinstance(t, QihuUserTask) and t is not ts)) or "none"
+                    why = "is in another (sub)process" if elsewhere else "is not a user task of this (sub)process"
+                    problem(element, f"{RETURN_TO} {target!r} {why} (user tasks here: {names})")
+                elif dest is ts:
+                    problem(element, f"{RETURN_TO} {target!r}: a task cannot be returned to itself")
+                elif not _reaches(dest, ts):
+                    problem(element, f"{RETURN_TO} {target!r} does not come before {element} "
+                                     f"(no sequence flow path from {target} to {element})")
+    return problems
+
+
+def _reaches(start, goal):
+    seen, todo = set(), [start]
+    while todo:
+        t = todo.pop()
+        for nxt in t.outputs:
+            if nxt is goal:
+                return True
+            if nxt.name not in seen:
+                seen.add(nxt.name)
+                todo.append(nxt)
+    return False

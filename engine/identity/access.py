@@ -1,0 +1,180 @@
+"""Who may see and do what, beyond a task's own candidates (engine.tasks checks those).
+
+- An administrator (an active account with is_admin, or a member of the group ADMIN_GROUP,
+  for host apps without qihu accounts) may do everything: deploy, cancel, see every instance.
+  A disabled account is never an administrator, whatever its groups.
+- Anyone else sees an instance they take part in: they started it, or one of its tasks
+  (open or done) was theirs, offered to them, or offered to one of their groups. Leaders and
+  supervisors (DASHBOARD_GROUP) see every instance of their region.
+- A process declares who may start it with camunda:candidateStarterGroups/-Users; one
+  that declares nobody may be started by any signed-in user. The group PORTAL_GROUP
+  ("enterprise") marks the processes an enterprise may start from the public portal.
+
+- Staff whose account names a region (UserAccount.region, e.g. 湖州市) see and act on that
+  region's work only (and region-less work): the same candidate groups serve every
+  county's variant of a process, so groups alone do not keep counties apart. An account
+  without a region, and an administrator, sees every region.
+- The 晾晒 dashboard (dashboard_scope): administrators and members of DASHBOARD_GROUP
+  (leaders, supervisors) see every department of their region; anyone else sees the
+  departments that are their own groups.
+
+Refusals are Forbidden with a Chinese message and the English one in brackets.
+"""
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, or_, select, true
+
+from qihu.engine.errors import Forbidden
+from qihu.engine.storage.models import Instance, Membership, Task, TaskCandidate, UserAccount
+
+ADMIN_GROUP = "admin"
+PORTAL_GROUP = "enterprise"
+DASHBOARD_GROUP = "dashboard"
+
+
+@dataclass(frozen=True)
+class DashboardScope:
+    """What of the figures a user sees: region None = every region; departments None = every
+    department (of that region), else only these department groups."""
+    region: str | None
+    departments: frozenset | None
+
+
+def _admin(account, in_admin_group):
+    """The administrator rule: a disabled account never; an account marked is_admin; else
+    membership of ADMIN_GROUP (`in_admin_group()`, asked only then)."""
+    if account is not None and not account.is_active:
+        return False
+    return bool(account is not None and account.is_admin) or in_admin_group()
+
+
+class Access:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def groups(self, session, user):
+        return set(session.scalars(select(Membership.group).where(Membership.user == user)))
+
+    def is_admin(self, user):
+        if not user:
+            return False
+        with self.engine.db.read() as s:
+            return self._is_admin(s, user)
+
+    def _is_admin(self, s, user):
+        account = s.execute(select(UserAccount.is_admin, UserAccount.is_active)
+                            .where(UserAccount.name == user)).first()
+        return _admin(account, lambda: s.scalar(select(Membership.user).where(
+            Membership.user == user, Membership.group == ADMIN_GROUP)) is not None)
+
+    def user_region(self, user, session=None):
+        """The region an account is bound to (None: every region; administrators are never bound)."""
+        if not user:
+            return None
+        if session is None:
+            with self.engine.db.read() as s:
+                return self.user_region(user, s)
+        row = session.execute(select(UserAccount.region, UserAccount.is_admin)
+                              .where(UserAccount.name == user)).first()
+        if row is None or row.is_admin or not row.region:
+            return None
+        return row.region
+
+    def dashboard_scope(self, user):
+        """The DashboardScope of `user`, or None when they may not see the dashboard."""
+        if not user:
+            return None
+        # Every page header asks (the 晾晒 link): one read of the account, one of the groups.
+        with self.engine.db.read() as s:
+            account = s.execute(select(UserAccount.is_admin, UserAccount.is_active, UserAccount.region)
+                                .where(UserAccount.name == user)).first()
+            groups = self.groups(s, user)
+        if _admin(account, lambda: ADMIN_GROUP in groups):
+            return DashboardScope(None, None)
+        if account is not None and not account.is_active:
+            return None
+        region = (account.region or None) if account is not None else None
+        if DASHBOARD_GROUP in groups:
+            return DashboardScope(region, None)
+        departments = frozenset(groups - {PORTAL_GROUP, DASHBOARD_GROUP})
+        return DashboardScope(region, departments) if departments else None
+
+    def require_admin(self, user, what):
+        if not self.is_admin(user):
+            raise Forbidden(f"仅管理员可以执行此操作 ({user or 'anonymous'} may not {what}: administrators only)")
+
+    def involved(self, user, groups):
+        """SQL condition: the Instance row is one `user` takes part in (see the module doc)."""
+        offered = exists().where(and_(TaskCandidate.task_id == Task.id, or_(
+            and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(groups) or [""])),
+            and_(TaskCandidate.kind == "user", TaskCandidate.name == user))))
+        mine = exists().where(and_(Task.instance_id == Instance.id, or_(
+            Task.assignee == user, Task.completed_by == user, offered)))
+        return or_(Instance.started_by == user, mine)
+
+    def _seen(self, s, user):
+        """SQL condition of the instances a non-administrator sees: those they take part in, or
+        every one for leaders and supervisors (DASHBOARD_GROUP, who follow the dashboard's
+        warning board into any appeal); in either case only their region's (and region-less ones)."""
+        groups = self.groups(s, user)
+        cond = true() if DASHBOARD_GROUP in groups else self.involved(user, groups)
+        region = self.user_region(user, s)
+        if region:
+            cond = and_(cond, or_(Instance.region == region, Instance.region.is_(None)))
+        return cond
+
+    def can_see_instance(self, user, instance_id):
+        if not user:
+            return False
+        with self.engine.db.read() as s:
+            if self._is_admin(s, user):
+                return True
+            q = select(Instance.id).where(Instance.id == instance_id, self._seen(s, user))
+            return s.scalar(q) is not None
+
+    def require_instance(self, user, instance_id):
+        """Forbidden unless `user` may see the instance (NotFound first for an unknown one)."""
+        self.engine.runtime.get(instance_id)
+        if not self.can_see_instance(user, instance_id):
+            raise Forbidden(f"无权查看流程实例 {instance_id}，您未参与办理 "
+                            f"({user or 'anonymous'} may not see instance {instance_id})")
+
+    def instances(self, user, key=None, status=None, business_key=None, limit=100):
+        """The instances `user` may see, newest first, as runtime.instances gives them: all of
+        them for an administrator, those they take part in for anyone else, none anonymously."""
+        if not user:
+            return []
+        with self.engine.db.read() as s:
+            where = None if self._is_admin(s, user) else self._seen(s, user)
+        return self.engine.runtime.instances(key=key, status=status, business_key=business_key, limit=limit,
+                                             where=where)
+
+    def starters(self, definition):
+        """(groups, users) declared by the process as its starters; both empty: anyone signed in."""
+        info = self.engine.repository.process(definition)
+        return list(info.starter_groups), list(info.starter_users)
+
+    def can_start(self, user, definition):
+        if not user:
+            return False
+        groups, users = self.starters(definition)
+        if not groups and not users:
+            return True
+        with self.engine.db.read() as s:
+            return self._is_admin(s, user) or user in users or bool(self.groups(s, user) & set(groups))
+
+    def require_start(self, user, key, version=None):
+        """The Definition row (latest, or `version`) when `user` may start it: NotFound for an
+        unknown key, Forbidden naming the starter groups and users otherwise."""
+        with self.engine.db.read() as s:
+            definition = self.engine.repository.get_definition(s, key, version)
+        if not self.can_start(user, definition):
+            groups, users = self.starters(definition)
+            who = ", ".join([*groups, *users])
+            raise Forbidden(f"无权发起流程 {key}，只有 {who} 可以发起 ({user or 'anonymous'} may not start {key}: "
+                            f"starter groups {', '.join(groups) or '-'}; users {', '.join(users) or '-'})")
+        return definition
+
+    def portal_definition(self, definition):
+        """True when enterprises may start this process from the public portal."""
+        return PORTAL_GROUP in self.starters(definition)[0]

@@ -1,0 +1,108 @@
+"""User accounts for sign-in: a name, a display name and a password hash (werkzeug.security).
+
+Groups stay in Membership (engine.tasks.add_member): an account is only how a person proves
+who they are; what they may see and do follows from their groups.
+"""
+import re
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from qihu.engine.errors import Conflict, NotFound, ValidationFailed
+from qihu.engine.storage.models import UserAccount
+from qihu.engine.tasks.service import add_memberships
+
+MIN_PASSWORD = 4
+NAME = re.compile(r"^[^\s,/]{1,100}$")     # candidate lists are comma-separated; no spaces or slashes
+_DUMMY_HASH = []                            # checked for unknown names, so they take as long as known ones
+
+
+def account_dict(a):
+    return {"name": a.name, "display_name": a.display_name or a.name, "is_active": a.is_active,
+            "is_admin": a.is_admin, "region": a.region, "created_at": a.created_at.isoformat()}
+
+
+def _check_region(region):
+    region = (region or "").strip() or None
+    if region is not None and (len(region) > 100 or "," in region):
+        raise ValidationFailed(f"地区名称无效 (invalid region {region!r}: at most 100 characters, no commas)",
+                               {"region": "地区名称无效 (invalid region)"})
+    return region
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ValidationFailed(f"用户名无效 (invalid user name {name!r}: 1-100 characters, "
+                               "no spaces, commas or slashes)", {"name": "用户名无效 (invalid user name)"})
+
+
+def _hash(password):
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationFailed(f"密码至少 {MIN_PASSWORD} 个字符 (password must have at least {MIN_PASSWORD} characters)",
+                               {"password": f"至少 {MIN_PASSWORD} 个字符 (too short)"})
+    return generate_password_hash(password)
+
+
+class AccountService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    def add_user(self, name, password, display_name=None, groups=(), is_admin=False, region=None):
+        """Create an account (and put it in `groups`); Conflict when the name is taken. `region`
+        binds the person to one region's work (engine.access); None: every region."""
+        _check_name(name)
+        region = _check_region(region)
+        pw_hash = _hash(password)
+        with self.engine.db.write() as s:
+            if s.get(UserAccount, name) is not None:
+                raise Conflict(f"用户 {name} 已存在 (user {name} exists; set a new password instead)")
+            s.add(UserAccount(name=name, display_name=display_name or None, password_hash=pw_hash,
+                              is_active=True, is_admin=bool(is_admin), region=region,
+                              created_at=self.engine.clock.now()))
+            add_memberships(s, name, groups)
+        return self.get(name)
+
+    def set_password(self, name, password):
+        pw_hash = _hash(password)
+        with self.engine.db.write() as s:
+            self._row(s, name).password_hash = pw_hash
+
+    def set_region(self, name, region):
+        """Bind the account to a region's work, or (None / '') free it to every region."""
+        region = _check_region(region)
+        with self.engine.db.write() as s:
+            self._row(s, name).region = region
+
+    def set_active(self, name, active):
+        with self.engine.db.write() as s:
+            self._row(s, name).is_active = bool(active)
+
+    def get(self, name):
+        """The account as a dict, or None."""
+        with self.engine.db.read() as s:
+            a = s.get(UserAccount, name)
+            return account_dict(a) if a is not None else None
+
+    def list(self):
+        with self.engine.db.read() as s:
+            return [account_dict(a) for a in s.scalars(select(UserAccount).order_by(UserAccount.name))]
+
+    def check_password(self, name, password):
+        """The account when `password` is right and the account active, else None."""
+        with self.engine.db.read() as s:
+            a = s.get(UserAccount, name) if isinstance(name, str) else None
+            stored = a.password_hash if a is not None else None
+        if stored is None:
+            if not _DUMMY_HASH:
+                _DUMMY_HASH.append(generate_password_hash("not-a-password"))
+            check_password_hash(_DUMMY_HASH[0], password or "")
+            return None
+        if not check_password_hash(stored, password or "") or not a.is_active:
+            return None
+        return account_dict(a)
+
+    def _row(self, s, name):
+        a = s.get(UserAccount, name)
+        if a is None:
+            raise NotFound(f"没有用户 {name} (no user {name})")
+        return a

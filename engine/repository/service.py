@@ -1,0 +1,333 @@
+"""Repository: deploy bundles of .bpmn/.dmn files, keep versions, build specs once per version."""
+import hashlib
+import io
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from sqlalchemy import select, func
+
+from qihu.engine.dialect.checks import check_bundle
+from qihu.engine.errors import NotFound, DeployError, Problem, ValidationFailed
+from qihu.engine.storage.models import ActiveVersion, Definition, Deployment, Instance, MessageStart, Resource
+from qihu.engine.dialect.parser import parse_bundle
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class DeployResult:
+    deployment_id: int
+    created: bool                      # False: identical content was already deployed
+    definitions: list = field(default_factory=list)   # [{"key", "version", "id", "new"}]
+
+
+ZIP_MAX_FILES = 200
+ZIP_MAX_BYTES = 50 * 1024 * 1024     # unpacked: a zip bomb stops here, not in memory
+
+
+def read_zip(name, content):
+    """The .bpmn/.dmn files of a zip (folders inside it flattened to base names); anything
+    else in it, an unsafe or oversized archive, is a DeployError naming the zip and entry."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        entries = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError) as e:
+        raise DeployError([Problem(f"not a readable zip file: {e}", file=name)]) from None
+    problems, out, total = [], [], 0
+    for info in entries:
+        base = PurePosixPath(info.filename.replace("\\", "/")).name
+        if info.filename.startswith("__MACOSX/") or base.startswith("."):
+            continue                                    # what desktop zip tools add
+        if Path(base).suffix.lower() not in (".bpmn", ".dmn"):
+            problems.append(Problem(f"zip entry {info.filename!r} is not a .bpmn or .dmn file", file=name))
+            continue
+        total += info.file_size
+        if len(out) >= ZIP_MAX_FILES or total > ZIP_MAX_BYTES:
+            raise DeployError([Problem(f"zip holds more than {ZIP_MAX_FILES} files or "
+                                       f"{ZIP_MAX_BYTES // (1024 * 1024)} MB unpacked", file=name)])
+        with archive.open(info) as f:
+            data = f.read(ZIP_MAX_BYTES + 1)          # the header's size may lie
+        if len(data) > info.file_size:
+            raise DeployError([Problem(f"zip entry {info.filename!r} is larger than it says", file=name)])
+        out.append((base, data))
+    if problems:
+        raise DeployError(problems)
+    if not out:
+        raise DeployError([Problem("zip holds no .bpmn or .dmn file", file=name)])
+    return out
+
+
+def read_resources(items):
+    """Accept paths (files, folders of .bpmn/.dmn, zips of them) or (name, bytes) pairs."""
+    out = []
+    for item in items:
+        if isinstance(item, tuple):
+            name, content = item
+            content = content.encode("utf-8") if isinstance(content, str) else content
+            out.extend(read_zip(name, content) if name.lower().endswith(".zip") else [(name, content)])
+            continue
+        p = Path(item)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix.lower() in (".bpmn", ".dmn"))
+            if not files:
+                raise DeployError([Problem("folder holds no .bpmn or .dmn file", file=str(p))])
+            out.extend((f.name, f.read_bytes()) for f in files)
+        elif p.is_file() and p.suffix.lower() == ".zip":
+            out.extend(read_zip(p.name, p.read_bytes()))
+        elif p.is_file():
+            out.append((p.name, p.read_bytes()))
+        else:
+            raise DeployError([Problem("no such file", file=str(p))])
+    names = [n for n, _ in out]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise DeployError([Problem("two files of the bundle have the same name", file=n) for n in sorted(dupes)])
+    return out
+
+
+class _NothingNew(Exception):
+    def __init__(self, result):
+        self.result = result
+
+
+def _region_arg(region):
+    """A deploy's region: stripped text, or None; ValidationFailed for what a region cannot be."""
+    if region is None:
+        return None
+    if not isinstance(region, str) or len(region.strip()) > 100 or "," in region:
+        raise ValidationFailed(f"地区名称无效 (invalid region {region!r}: text of at most 100 characters, "
+                               "no commas)", {"region": "地区名称无效 (invalid region)"})
+    return region.strip() or None
+
+
+def _deployment_name(name, shas):
+    """The given name, else the files' names, cut to the column's 200 characters (a folder of
+    diagrams lists more than that)."""
+    name = name or ", ".join(sorted(shas))
+    return name if len(name) <= 200 else name[:199] + "…"
+
+
+def _process_region(info, region):
+    """The region a process is deployed for: the deploy's, else its own `region` property."""
+    return region or ((info.properties or {}).get("region") or "").strip() or None
+
+
+class Repository:
+    def __init__(self, engine):
+        self.engine = engine
+        self._bundles = {}       # deployment id -> ParsedBundle
+        self._lock = threading.Lock()
+
+    # -- deploy -------------------------------------------------------------------------
+    def check(self, items):
+        """Parse and check without storing; returns the ParsedBundle or raises DeployError."""
+        resources = read_resources(items)
+        return parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers))
+
+    def deploy(self, items, name=None, user=None, activate=True, region=None) -> DeployResult:
+        """Check and store a bundle; each changed process gets a new version.
+
+        activate: new instances start on the new versions (as in Camunda). False stages them:
+        the version that was current stays active until `activate(key, version)`.
+        region: the region (tenant) the bundle is for, e.g. 丽水市庆元县; each process of it
+        carries that region (else its own `region` property), and so do its instances. A
+        process key belongs to one region: deploying it for another is refused (the variant
+        needs its own process id), so one region's rollout never replaces another's.
+        """
+        region = _region_arg(region)
+        resources = read_resources(items)
+        bundle = parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers))
+        shas = {n: _sha(c) for n, c in resources}
+        bundle_sha = _sha("\n".join([*(f"{n}:{shas[n]}" for n in sorted(shas)), f"region:{region or ''}"]).encode())
+        dmn_shas = sorted(s for n, s in shas.items() if n.lower().endswith(".dmn"))
+
+        try:
+            result = self._store(resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate, region)
+        except _NothingNew as e:
+            return e.result
+        if result.created:
+            with self._lock:
+                self._bundles[result.deployment_id] = bundle
+        return result
+
+    def _store(self, resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate=True, region=None):
+        with self.engine.db.write() as s:
+            self._check_regions(s, bundle, region)
+            same = s.scalars(select(Deployment).where(Deployment.sha256 == bundle_sha)).first()
+            if same is not None:
+                defs = s.scalars(select(Definition).where(Definition.deployment_id == same.id)).all()
+                return DeployResult(same.id, False, [self._def_dict(d, False) for d in defs])
+            dep = Deployment(name=_deployment_name(name, shas), sha256=bundle_sha, deployed_by=user,
+                             deployed_at=self.engine.clock.now())
+            s.add(dep)
+            s.flush()
+            s.add_all(Resource(deployment_id=dep.id, name=n, sha256=shas[n], content=c) for n, c in resources)
+            result = DeployResult(dep.id, True)
+            created = 0
+            for key, info in sorted(bundle.processes.items()):
+                # A definition's identity: its own file, the DMN tables and the files of the processes it calls.
+                called = sorted({shas[bundle.files[k]] for k in info.subprocess_specs if k in bundle.files})
+                sha = _sha("|".join([shas[info.filename], *dmn_shas, *called]).encode())
+                latest = s.scalars(select(Definition).where(Definition.key == key)
+                                   .order_by(Definition.version.desc()).limit(1)).first()
+                if latest is not None and latest.sha256 == sha:
+                    result.definitions.append(self._def_dict(latest, False))
+                    continue
+                d = Definition(key=key, version=(latest.version + 1) if latest else 1, name=info.name,
+                               deployment_id=dep.id, resource_name=info.filename, sha256=sha,
+                               region=_process_region(info, region), created_at=self.engine.clock.now())
+                s.add(d)
+                s.flush()
+                s.add_all(MessageStart(message_name=m, definition_id=d.id) for m in info.message_starts)
+                self._after_new_version(s, d, latest, activate, user)
+                result.definitions.append(self._def_dict(d, True))
+                created += 1
+            if created == 0:
+                # Same definitions, only the bundle differs (e.g. an extra unchanged file): store nothing.
+                raise _NothingNew(DeployResult(0, False, result.definitions))
+            return result
+
+    def _check_regions(self, s, bundle, region):
+        """DeployError (nothing stored) when a process of the bundle already belongs to another region."""
+        problems = []
+        for key, info in sorted(bundle.processes.items()):
+            latest = s.scalars(select(Definition).where(Definition.key == key)
+                               .order_by(Definition.version.desc()).limit(1)).first()
+            wanted = _process_region(info, region)
+            if latest is not None and (latest.region or None) != wanted:
+                file, line = bundle.where(key)
+                problems.append(Problem(
+                    f"流程 {key} 已部署给{latest.region or '全国通用'}，不能再部署给{wanted or '全国通用'}；"
+                    f"地区变体请使用另一个流程标识 (process {key} belongs to {latest.region or 'no region'}; "
+                    f"a variant for {wanted or 'no region'} needs its own process id)",
+                    file=file, element=key, line=line))
+        if problems:
+            raise DeployError(problems)
+
+    def _after_new_version(self, s, d, previous, activate, user):
+        """Keep the active version as asked: a pinned choice follows the new version when it is
+        activated; a staged one pins the version that was current."""
+        row = s.get(ActiveVersion, d.key)
+        now = self.engine.clock.now()
+        if activate and row is not None:
+            row.version, row.activated_by, row.activated_at = d.version, user, now
+        elif not activate and row is None and previous is not None:
+            s.add(ActiveVersion(key=d.key, version=previous.version, activated_by=user, activated_at=now))
+
+    @staticmethod
+    def _def_dict(d, new):
+        return {"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region, "new": new}
+
+    # -- queries -------------------------------------------------------------------------
+    def definitions(self, key=None, latest_only=True):
+        """Definitions by key and version; latest_only: only the version each key starts on
+        now (its active version: the administrator's choice, else the latest)."""
+        with self.engine.db.read() as s:
+            q = select(Definition)
+            if key:
+                q = q.where(Definition.key == key)
+            if latest_only:
+                q = q.where(Definition.id.in_(self.current_ids(key)))
+            rows = s.scalars(q.order_by(Definition.key, Definition.version)).all()
+            return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region,
+                     "deployment_id": d.deployment_id, "created_at": d.created_at.isoformat()} for d in rows]
+
+    @staticmethod
+    def current_ids(key=None):
+        """SQL: the ids of the definitions new instances start on (active version, else latest)."""
+        latest = select(Definition.key, func.max(Definition.version).label("v")).group_by(Definition.key)
+        if key:
+            latest = latest.where(Definition.key == key)
+        latest = latest.subquery()
+        current = (select(Definition.id).join(latest, Definition.key == latest.c.key)
+                   .outerjoin(ActiveVersion, ActiveVersion.key == Definition.key)
+                   .where(Definition.version == func.coalesce(ActiveVersion.version, latest.c.v)))
+        return current
+
+    def get_definition(self, session, key, version=None):
+        """A given version, or the one new instances start on (active, else latest)."""
+        if version:
+            q = select(Definition).where(Definition.key == key, Definition.version == version)
+        else:
+            q = select(Definition).where(Definition.id.in_(self.current_ids(key)))
+        d = session.scalars(q).first()
+        if d is None:
+            raise NotFound(f"no definition {key!r}" + (f" version {version}" if version else ""))
+        return d
+
+    def versions(self, key):
+        """Every version of a process, oldest first: who deployed it and when, whether it is
+        the active one, and how many of its instances are running."""
+        with self.engine.db.read() as s:
+            rows = s.execute(select(Definition, Deployment.deployed_by, Deployment.deployed_at, Deployment.name)
+                             .join(Deployment, Deployment.id == Definition.deployment_id)
+                             .where(Definition.key == key).order_by(Definition.version)).all()
+            if not rows:
+                raise NotFound(f"no definition {key!r}")
+            active = self.get_definition(s, key).version
+            chosen = s.get(ActiveVersion, key)
+            running = dict(s.execute(select(Instance.definition_id, func.count())
+                                     .where(Instance.definition_key == key, Instance.status.in_(("running", "suspended")))
+                                     .group_by(Instance.definition_id)).all())
+        return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region,
+                 "deployment_id": d.deployment_id,
+                 "deployment": dep_name, "deployed_by": by, "deployed_at": at.isoformat(),
+                 "active": d.version == active, "pinned": chosen is not None and chosen.version == d.version,
+                 "running": running.get(d.id, 0)} for d, by, at, dep_name in rows]
+
+    def activate(self, key, version, user=None):
+        """Make `version` the one new instances of `key` start on; running instances keep theirs.
+        Audited by the row itself (who, when); returns versions(key)."""
+        with self.engine.db.write() as s:
+            self.get_definition(s, key, int(version))           # NotFound for a version that does not exist
+            row = s.get(ActiveVersion, key)
+            if row is None:
+                s.add(ActiveVersion(key=key, version=int(version), activated_by=user, activated_at=self.engine.clock.now()))
+            else:
+                row.version, row.activated_by, row.activated_at = int(version), user, self.engine.clock.now()
+        return self.versions(key)
+
+    def diff(self, key, old_version, new_version):
+        """Elements added, removed and changed from one version of `key` to another (engine.versions)."""
+        from qihu.engine.repository.versions import diff
+        with self.engine.db.read() as s:
+            a, b = self.get_definition(s, key, int(old_version)), self.get_definition(s, key, int(new_version))
+        return {"key": key, "from": a.version, "to": b.version,
+                **diff(self._xml(a), self._xml(b), key)}
+
+    def xml(self, key, version=None):
+        """The stored BPMN file of a version (default: the one new instances start on):
+        (definition dict with its resource_name, content bytes). NotFound for an unknown key or version."""
+        with self.engine.db.read() as s:
+            d = self.get_definition(s, key, int(version) if version else None)
+            info = {"id": d.id, "key": d.key, "version": d.version, "name": d.name,
+                    "region": d.region, "deployment_id": d.deployment_id, "resource_name": d.resource_name}
+        return info, dict(self.resources(info["deployment_id"]))[info["resource_name"]]
+
+    def _xml(self, definition):
+        return dict(self.resources(definition.deployment_id))[definition.resource_name]
+
+    def resources(self, deployment_id):
+        with self.engine.db.read() as s:
+            rows = s.scalars(select(Resource).where(Resource.deployment_id == deployment_id)).all()
+            return [(r.name, r.content) for r in rows]
+
+    def bundle(self, deployment_id):
+        """The parsed bundle of a deployment, built once per process from the stored files."""
+        b = self._bundles.get(deployment_id)
+        if b is None:
+            resources = self.resources(deployment_id)
+            if not resources:
+                raise NotFound(f"no deployment {deployment_id}")
+            b = parse_bundle(resources)
+            with self._lock:
+                self._bundles[deployment_id] = b
+        return b
+
+    def process(self, definition):
+        """ProcessInfo (spec + subprocess specs) of a Definition row."""
+        return self.bundle(definition.deployment_id).processes[definition.key]

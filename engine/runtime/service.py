@@ -1,0 +1,872 @@
+"""Runtime: start instances, run engine steps, serve external tasks, correlate messages,
+fire timers; cancel, suspend, resume. Every change to an instance is one transaction
+that writes its state, its inbox rows, subscriptions, due jobs and audit events together.
+"""
+import hashlib
+import inspect
+import json
+import threading
+import traceback
+import uuid
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, func, select, delete, insert, update
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from qihu.engine.dialect import state as state_mod
+from qihu.engine.runtime import sla as sla_mod
+from qihu.engine.dialect import timers
+from qihu.engine import workcalendar as workcal
+from qihu.engine.errors import Conflict, InvalidState, NotFound, QihuError
+from qihu.engine.workcalendar import CalendarYearUnknown
+from qihu.engine.topics import HandlerContext, HandlerRegistry
+from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate
+from qihu.engine.dialect.specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
+
+MAX_ENGINE_TASKS = 100_000   # per transaction: a runaway automatic loop becomes an error, not a hang
+INCIDENT = "qihu_incident"
+
+
+class EngineStepError(QihuError):
+    """A script, condition or expression failed while the engine ran; nothing was saved."""
+
+    def __init__(self, message, element=None, line=None, file=None):
+        super().__init__(message)
+        self.element, self.line, self.file = element, line, file
+
+
+def correlation_key(values):
+    if not values:
+        return None
+    canon = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def _all_tasks(wf):
+    yield from wf.tasks.values()
+    for sp in wf.subprocesses.values():
+        yield from sp.tasks.values()
+
+
+class _Row:
+    """The instance row as the hot path needs it (read and written with Core, not the ORM)."""
+
+    __slots__ = ("id", "definition_id", "definition_key", "business_key", "region", "status", "version", "ended_at",
+                 "new")
+
+    def __init__(self, **kw):
+        self.new = False
+        self.ended_at = None
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+
+class _Snapshot:
+    """Which rows mirror the tree: open user tasks, subscriptions, timer jobs, failed tasks.
+
+    Rows are written only by _save, so the snapshot of the tree as loaded tells which rows
+    exist; a step then writes only the difference instead of re-reading them.
+    """
+
+    __slots__ = ("ready", "subs", "timers", "incidents")
+
+    def __init__(self, wf=None):
+        self.ready, self.subs, self.timers, self.incidents = {}, set(), {}, set()
+        if wf is None:
+            return
+        for t in _all_tasks(wf):
+            state, spec = t.state, t.task_spec
+            if state == TaskState.READY:
+                if spec.manual:
+                    self.ready[str(t.id)] = t
+            elif state == TaskState.WAITING:
+                for d in _definitions(spec):
+                    if isinstance(d, MessageEventDefinition):
+                        self.subs.add((str(t.id), d.name))
+                if timers.is_timer(spec):
+                    when = timers.due_at(t)
+                    if when is not None:
+                        self.timers[str(t.id)] = when
+            elif state == TaskState.STARTED and t.internal_data.get(INCIDENT):
+                self.incidents.add(str(t.id))
+
+
+class _Ctx:
+    """What one transaction does to one instance."""
+
+    def __init__(self, session, row, wf, user, now, before):
+        self.session, self.row, self.wf, self.user, self.now = session, row, wf, user, now
+        self.before = before
+        self.history = []
+        self.outbox = []          # (message name, payload, business key) thrown to other instances
+        self.ran = 0
+        self.failed = set()       # external tasks that failed in this transaction
+        self.done_rows = set()    # task rows already closed by the caller
+        self.start_message = None
+
+    def log(self, type_, element_id=None, task_id=None, data=None, user=None):
+        self.history.append({"instance_id": self.row.id, "at": self.now, "type": type_, "element_id": element_id,
+                             "task_id": task_id, "user": user or self.user, "data": data})
+
+
+# Hot-path statements are built once: building a statement costs more than running it on SQLite.
+_I = Instance.__table__
+_ROW_COLS = (_I.c.id, _I.c.definition_id, _I.c.definition_key, _I.c.business_key, _I.c.region, _I.c.status,
+             _I.c.version)
+_SELECT_ROW = select(*_ROW_COLS).where(_I.c.id == bindparam("iid"))
+_SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
+_SELECT_STATE = select(_I.c.state).where(_I.c.id == bindparam("iid"))
+_UPDATE_INSTANCE = (update(_I).where(_I.c.id == bindparam("iid"), _I.c.version == bindparam("v"))
+                    .values(version=bindparam("v2"), state=bindparam("state"), updated_at=bindparam("now"),
+                            status=bindparam("status"), ended_at=bindparam("ended")))
+_INSERT_HISTORY = insert(HistoryEvent.__table__)
+
+
+class Runtime:
+    def __init__(self, engine):
+        self.engine = engine
+        self._cache = OrderedDict()      # instance id -> (version, workflow, snapshot)
+        self._cache_lock = threading.Lock()
+        self.cache_size = 256
+
+    # -- loading and saving --------------------------------------------------------------
+    def _take(self, session, row):
+        """The instance's workflow and snapshot: the cached ones if at the stored version."""
+        with self._cache_lock:
+            hit = self._cache.pop(row.id, None)
+        if hit is not None and hit[0] == row.version:
+            return hit[1], hit[2]
+        text_ = session.connection().execute(_SELECT_STATE, {"iid": row.id}).scalar()
+        definition = self.engine.db_get_definition(row.definition_id)
+        info = self.engine.repository.process(definition)
+        wf = state_mod.loads(text_, info.spec, info.subprocess_specs, self.engine.script_engine)
+        return wf, _Snapshot(wf)
+
+    def _put(self, row, wf, snapshot):
+        with self._cache_lock:
+            self._cache[row.id] = (row.version, wf, snapshot)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _evict(self, instance_id):
+        with self._cache_lock:
+            self._cache.pop(instance_id, None)
+
+    def _row(self, session, instance_id, lock=False):
+        r = session.connection().execute(_SELECT_ROW_LOCKED if lock else _SELECT_ROW, {"iid": instance_id}).first()
+        if r is None:
+            raise NotFound(f"no instance {instance_id}")
+        return _Row(**r._mapping)
+
+    def _transact(self, target, fn, user=None, lock=False, require_running=True):
+        """Run fn(ctx) on one instance in one transaction; save everything or nothing.
+
+        `target` is the instance id, or a function of the session that finds it (so a task
+        completion reads its task row and the instance in the same transaction).
+        """
+        instance_id = None
+        try:
+            with self.engine.db.write() as s:
+                instance_id = target(s) if callable(target) else target
+                row = self._row(s, instance_id, lock=lock)
+                if require_running and row.status != "running":
+                    raise InvalidState(f"instance {instance_id} is {row.status}")
+                wf, before = self._take(s, row)
+                ctx = _Ctx(s, row, wf, user, self.engine.clock.now(), before)
+                try:
+                    result = fn(ctx)
+                    after = self._save(ctx)
+                except BaseException:
+                    self._evict(row.id)
+                    raise
+            self._put(row, wf, after)
+        except StaleDataError:
+            if instance_id:
+                self._evict(instance_id)
+            raise Conflict(f"instance {instance_id} was changed by someone else at the same time; "
+                           "reload and try again") from None
+        except EngineStepError as e:
+            missing = _calendar_cause(e)
+            if missing is not None and instance_id:
+                self._calendar_incident(instance_id, e.element, missing)
+            raise
+        self._deliver_outbox(ctx)
+        return result
+
+    def _calendar_incident(self, instance_id, element, missing):
+        """The step was rolled back because a year's calendar is missing: leave a visible incident."""
+        with self.engine.db.write() as s:
+            open_one = s.scalars(select(Incident).where(Incident.instance_id == instance_id, Incident.topic == "calendar",
+                                                        Incident.status == "open")).first()
+            if open_one is None:
+                s.add(Incident(instance_id=instance_id, task_id="", element_id=element, topic="calendar",
+                               error_type=type(missing).__name__, message=str(missing), status="open",
+                               created_at=self.engine.clock.now(), retries_left=0))
+
+    def _save(self, ctx):
+        # Scripts, timers and due dates count the working days of the instance's region.
+        with workcal.region_scope(ctx.row.region):
+            return self._save_in_region(ctx)
+
+    def _save_in_region(self, ctx):
+        row, s = ctx.row, ctx.session
+        if row.new:
+            # The row first: task, subscription and job rows refer to it.
+            s.execute(insert(Instance.__table__).values(
+                id=row.id, definition_id=row.definition_id, definition_key=row.definition_key,
+                business_key=row.business_key, region=row.region, version=row.version, started_by=ctx.user,
+                started_at=ctx.now,
+                state="", updated_at=ctx.now, status=row.status))
+            row.new = False
+        self._advance(ctx)
+        if ctx.start_message is not None:
+            # A message start event waits only after the first steps; then it can catch.
+            name, payload = ctx.start_message
+            ctx.start_message = None
+            _catch(ctx.wf, name, payload)
+            self._advance(ctx)
+        after = self._sync(ctx)
+        self.engine.figures.on_save(ctx, ctx.before, after)   # the 晾晒 figures, same transaction
+        conn = s.connection()
+        res = conn.execute(_UPDATE_INSTANCE, {"iid": row.id, "v": row.version, "v2": row.version + 1,
+                                              "state": state_mod.dumps(ctx.wf), "now": ctx.now,
+                                              "status": row.status, "ended": row.ended_at})
+        if res.rowcount != 1:
+            raise StaleDataError("instance version changed")
+        row.version += 1
+        if ctx.history:
+            conn.execute(_INSERT_HISTORY, ctx.history)
+        return after
+
+    # -- the engine loop -----------------------------------------------------------------
+    def _advance(self, ctx):
+        wf = ctx.wf
+        if ctx.row.status != "running":
+            return
+
+        def did_complete(task):
+            ctx.ran += 1
+            if ctx.ran > MAX_ENGINE_TASKS:
+                raise EngineStepError(f"more than {MAX_ENGINE_TASKS} automatic steps in one go: "
+                                      "an endless loop without a wait state?", element=task.task_spec.bpmn_id)
+            spec = task.task_spec
+            # An external task only starts here; its completion is logged as handler_called.
+            if spec.bpmn_id is not None and not spec.manual and task.state == TaskState.COMPLETED:
+                kind = "timer_fired" if timers.is_timer(spec) else "element_completed"
+                ctx.log(kind, spec.bpmn_id, str(task.id))
+
+        try:
+            while True:
+                while wf._do_engine_steps(did_complete_task=did_complete):
+                    state_mod.prune(wf)   # keep the tree short inside long automatic loops
+                state_mod.prune(wf)
+                if self._serve_external(ctx):
+                    continue
+                wf.refresh_timers()
+                if any(t.state == TaskState.READY and not t.task_spec.manual for t in _all_tasks(wf)):
+                    continue
+                break
+        except SpiffWorkflowException as e:
+            raise self._step_error(ctx, e) from e
+        for event in wf.get_events():
+            if isinstance(event.event_definition, MessageEventDefinition):
+                payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
+                ctx.outbox.append((event.event_definition.name, payload, ctx.row.business_key))
+                ctx.log("message_thrown", data={"message": event.event_definition.name})
+
+    def _step_error(self, ctx, e):
+        task = getattr(e, "task", None)
+        element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
+        definition = self.engine.db_get_definition(ctx.row.definition_id)
+        file, line = self.engine.repository.bundle(definition.deployment_id).where(element) if element else (None, None)
+        msg = str(e).split("\n")[0]
+        detail = getattr(e, "line_number", None)
+        if detail:
+            msg += f" (script line {detail})"
+        where = f"{file}:{line} [{element}] " if element else ""
+        return EngineStepError(f"{where}{msg}", element=element, line=line, file=file)
+
+    def _serve_external(self, ctx):
+        """Serve STARTED external tasks: call the topic's handler, complete the task."""
+        served = False
+        for task in list(_all_tasks(ctx.wf)):
+            spec = task.task_spec
+            if (task.state != TaskState.STARTED or not isinstance(spec, ExternalTask)
+                    or task.id in ctx.failed or task.internal_data.get(INCIDENT)):
+                continue
+            self._call_handler(ctx, task)
+            served = True
+        return served
+
+    def _call_handler(self, ctx, task, retries=None):
+        spec = task.task_spec
+        se = self.engine.script_engine
+        try:
+            func = self.engine.handlers.get(spec.topic)
+            if func is None:
+                raise LookupError(f"no handler is registered for topic {spec.topic!r}")
+            if spec.in_params:
+                inputs = {n: p.evaluate(se, dict(task.data)) for n, p in spec.in_params}
+            else:
+                inputs = dict(task.data)
+            if "qihu" in inspect.signature(func).parameters:
+                inputs["qihu"] = HandlerContext(self.engine, ctx.session, ctx.row.id, ctx.row.business_key,
+                                                str(task.id), spec.bpmn_id, ctx.now, ctx.user)
+            result = HandlerRegistry.call(func, inputs)
+            if result is None:
+                result = {}
+            if not isinstance(result, dict):
+                raise TypeError(f"handler for {spec.topic!r} returned {type(result).__name__}, not a dict")
+        except Exception as e:
+            self._incident(ctx, task, e, retries)
+            return
+        if spec.out_params:
+            scope = {**task.data, **result}
+            for n, p in spec.out_params:
+                task.data[n] = p.evaluate(se, scope)
+        else:
+            task.data.update(result)
+        ctx.log("handler_called", spec.bpmn_id, str(task.id), {"topic": spec.topic, "result": _jsonable(result)})
+        open_incident = ctx.session.scalars(select(Incident).where(
+            Incident.task_id == str(task.id), Incident.status == "open")).first()
+        if open_incident is not None:
+            open_incident.status, open_incident.resolved_at = "resolved", ctx.now
+            ctx.log("incident_resolved", spec.bpmn_id, str(task.id), {"incident": open_incident.id})
+        task.complete()
+
+    def _incident(self, ctx, task, exc, retries=None):
+        spec = task.task_spec
+        settings = self.engine.settings
+        inc = ctx.session.scalars(select(Incident).where(
+            Incident.task_id == str(task.id), Incident.status == "open")).first()
+        if inc is None:
+            left = settings.handler_retries if retries is None else retries
+            inc = Incident(instance_id=ctx.row.id, task_id=str(task.id), element_id=spec.bpmn_id, topic=spec.topic,
+                           status="open", created_at=ctx.now, retries_left=left)
+            ctx.session.add(inc)
+        elif retries is not None:
+            inc.retries_left = retries
+        inc.error_type = type(exc).__name__
+        inc.message = str(exc) or type(exc).__name__
+        inc.traceback = "".join(traceback.format_exception(exc))
+        ctx.session.flush()
+        task.internal_data[INCIDENT] = inc.id
+        ctx.failed.add(task.id)
+        if inc.retries_left > 0:
+            inc.retries_left -= 1
+            backoff = settings.handler_retry_backoff * (2 ** max(0, settings.handler_retries - inc.retries_left - 1))
+            ctx.session.add(Job(instance_id=ctx.row.id, task_id=str(task.id), element_id=spec.bpmn_id,
+                                kind="retry", due_at=ctx.now + timedelta(seconds=backoff)))
+        ctx.log("incident", spec.bpmn_id, str(task.id),
+                {"incident": inc.id, "topic": spec.topic, "error": f"{inc.error_type}: {inc.message}",
+                 "retries_left": inc.retries_left})
+
+    # -- keeping the rows in step with the tree --------------------------------------------
+    def _sync(self, ctx):
+        """Write what changed between the tree as loaded and as it is now; return the new snapshot."""
+        s, row, wf, before = ctx.session, ctx.row, ctx.wf, ctx.before
+        after = _Snapshot(wf)
+        T, S, J = Task.__table__, Subscription.__table__, Job.__table__
+
+        # inbox rows
+        for tid in before.ready.keys() - after.ready.keys() - ctx.done_rows:
+            t = before.ready[tid]
+            status = "completed" if t.state == TaskState.COMPLETED else "cancelled"
+            s.execute(update(T).where(T.c.id == tid, T.c.status == "ready")
+                      .values(status=status, completed_at=ctx.now, version=T.c.version + 1))
+            if status == "cancelled":
+                ctx.log("task_cancelled", t.task_spec.bpmn_id, tid)
+        for tid in before.ready.keys() - after.ready.keys():
+            if (getattr(before.ready[tid].task_spec, "assignment", None) or {}).get("dueDate"):
+                s.execute(delete(J).where(J.c.task_id == tid, J.c.kind == "sla"))
+        new_tasks, new_cands, new_jobs = [], [], []
+        for tid in after.ready.keys() - before.ready.keys():
+            task_row, cands, sla_jobs = self._task_row(ctx, after.ready[tid])
+            new_tasks.append(task_row)
+            new_cands.extend(cands)
+            new_jobs.extend(sla_jobs)
+        if new_tasks:
+            s.execute(insert(T), new_tasks)
+        if new_cands:
+            s.execute(insert(TaskCandidate.__table__), new_cands)
+
+        # message subscriptions
+        for tid, name in before.subs - after.subs:
+            s.execute(delete(S).where(S.c.instance_id == row.id, S.c.task_id == tid, S.c.message_name == name))
+        new_subs = []
+        for tid, name in after.subs - before.subs:
+            t = _find(wf, tid)
+            keys = [k.strip() for k in (getattr(t.task_spec, "extensions", None) or {}).get("correlationKeys", "").split(",")
+                    if k.strip()]
+            values = {k: t.data.get(k) for k in keys}
+            new_subs.append({"instance_id": row.id, "task_id": tid, "message_name": name, "business_key": row.business_key,
+                             "correlation_key": correlation_key(values), "correlation": values or None})
+        if new_subs:
+            s.execute(insert(S), new_subs)
+
+        # due jobs: waiting timers; retries of external tasks that no longer wait for one
+        for tid in before.timers.keys() - after.timers.keys():
+            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "timer"))
+        for tid in before.timers.keys() & after.timers.keys():
+            if before.timers[tid] != after.timers[tid]:
+                s.execute(update(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "timer")
+                          .values(due_at=after.timers[tid], locked_by=None, locked_until=None))
+        new_jobs += [{"instance_id": row.id, "task_id": tid, "element_id": _find(wf, tid).task_spec.bpmn_id,
+                      "kind": "timer", "note": None, "due_at": after.timers[tid]}
+                     for tid in after.timers.keys() - before.timers.keys()]
+        if new_jobs:
+            s.execute(insert(J), new_jobs)
+        for tid in before.incidents - after.incidents:
+            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "retry"))
+
+        # completion
+        if row.status == "running" and not state_mod.unfinished(wf):
+            row.status, row.ended_at = "completed", ctx.now
+            ctx.log("instance_completed")
+        if row.status in ("completed", "cancelled"):
+            # nothing may wait any more: drop what is left (e.g. after a terminate end event)
+            for tid in after.ready.keys() - ctx.done_rows:
+                s.execute(update(T).where(T.c.id == tid, T.c.status == "ready")
+                          .values(status="cancelled", completed_at=ctx.now, version=T.c.version + 1))
+            s.execute(delete(S).where(S.c.instance_id == row.id))
+            s.execute(delete(J).where(J.c.instance_id == row.id))
+            after = _Snapshot()
+        return after
+
+    def _task_row(self, ctx, t):
+        """The inbox row (and candidate rows) of a READY user task, assignment evaluated now."""
+        spec = t.task_spec
+        se = self.engine.script_engine
+        a = getattr(spec, "assignment", {}) or {}
+        if isinstance(spec, QihuUserTask) and spec.in_params:
+            for n, p in spec.in_params:
+                t.data[n] = p.evaluate(se, dict(t.data))
+
+        def value(attr):
+            raw = a.get(attr)
+            expr = expression_of(raw)
+            if expr is None:
+                return raw
+            try:
+                return se.environment.evaluate(expr, dict(t.data))
+            except Exception as e:
+                raise EngineStepError(f"camunda:{attr} of {spec.bpmn_id}: {type(e).__name__}: {e}",
+                                      element=spec.bpmn_id) from e
+
+        def names(v):
+            if v is None:
+                return []
+            if isinstance(v, str):
+                return [x.strip() for x in v.split(",") if x.strip()]
+            return [str(x) for x in v]
+
+        groups, users, assignee = names(value("candidateGroups")), names(value("candidateUsers")), value("assignee")
+        if not groups and not users and not assignee and spec.lane:
+            groups = [spec.lane]   # lanes are groups when the designer named none
+        priority = value("priority")
+        try:
+            priority = int(priority) if priority not in (None, "") else 50
+        except (TypeError, ValueError):
+            raise EngineStepError(f"camunda:priority of {spec.bpmn_id} is not a number: {priority!r}",
+                                  element=spec.bpmn_id) from None
+        due = _due(value("dueDate"), ctx.now, spec.bpmn_id)
+        tid = str(t.id)
+        colour, sla_jobs = self._sla(ctx, spec, tid, due)
+        groups, users = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
+        row = {"id": tid, "instance_id": ctx.row.id, "definition_key": ctx.row.definition_key,
+               "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
+               "region": ctx.row.region,
+               "candidate_groups": ",".join(groups) or None, "candidate_users": ",".join(users) or None,
+               "assignee": str(assignee) if assignee else None, "due_at": due, "priority": priority,
+               "status": "ready", "created_at": ctx.now, "version": 1, "sla_colour": colour}
+        cands = ([{"task_id": tid, "kind": "group", "name": g} for g in groups]
+                 + [{"task_id": tid, "kind": "user", "name": u} for u in users])
+        ctx.log("task_created", spec.bpmn_id, tid, {"name": row["name"], "groups": groups, "assignee": row["assignee"],
+                                                    "due_at": due.isoformat() if due else None, "sla_colour": colour})
+        return row, cands, sla_jobs
+
+    def _sla(self, ctx, spec, task_id, due):
+        """The task's colour now and the jobs that change it as working time passes."""
+        if due is None:
+            return None, []
+        info = self.engine.repository.process(self.engine.db_get_definition(ctx.row.definition_id))
+        steps = sla_mod.scheme(info.properties)
+        try:
+            region = ctx.row.region
+            colour, moments = sla_mod.plan(ctx.now, due, steps,
+                                           lambda day: self.engine.calendar.is_workday(day, region), timers.TIMEZONE)
+        except CalendarYearUnknown as e:
+            # Measure in plain time meanwhile, and make the missing calendar visible.
+            colour, moments = sla_mod.plan(ctx.now, due, steps, lambda day: True, timers.TIMEZONE)
+            ctx.session.add(Incident(instance_id=ctx.row.id, task_id=task_id, element_id=spec.bpmn_id, topic="calendar",
+                                     error_type=type(e).__name__, message=str(e), status="open",
+                                     created_at=ctx.now, retries_left=0))
+            ctx.log("incident", spec.bpmn_id, task_id, {"error": str(e)})
+        jobs = [{"instance_id": ctx.row.id, "task_id": task_id, "element_id": spec.bpmn_id, "kind": "sla",
+                 "note": c, "due_at": m} for m, c in moments]
+        return colour, jobs
+
+    # -- public operations -----------------------------------------------------------------
+    def start(self, key, data=None, business_key=None, version=None, user=None, region=None, also=None):
+        """Start an instance of the latest (or given) version; runs until it waits.
+
+        region: where the appeal belongs (e.g. 湖州市), kept on the instance and its tasks.
+        also: also(session, instance_id) writes the caller's own rows in the same transaction
+            (e.g. an enterprise's ticket and files): if it raises, the instance is not started.
+        """
+        with self.engine.db.read() as s:
+            definition = self.engine.repository.get_definition(s, key, version)
+        return self._start(definition, data, business_key, user, region=region, also=also)
+
+    def _start(self, definition, data=None, business_key=None, user=None, message=None, region=None, also=None):
+        info = self.engine.repository.process(definition)
+        wf = BpmnWorkflow(info.spec, info.subprocess_specs, script_engine=self.engine.script_engine)
+        if message is not None:
+            _only_message_start(wf, message)
+        if data and message is None:
+            for t in wf.get_tasks(state=TaskState.READY):
+                t.data.update(data)
+        instance_id = str(uuid.uuid4())
+        now = self.engine.clock.now()
+        row = _Row(id=instance_id, definition_id=definition.id, definition_key=definition.key,
+                   business_key=business_key, status="running", version=1,
+                   # given, else the one it was deployed for, else the process's own
+                   # (<camunda:property name="region" value="湖州市"/>)
+                   region=((region or "").strip() or getattr(definition, "region", None)
+                           or (info.properties.get("region") or "").strip() or None))
+        row.new = True
+        with self.engine.db.write() as s:
+            ctx = _Ctx(s, row, wf, user, now, _Snapshot())
+            if message is not None:
+                ctx.start_message = (message, dict(data or {}))
+            ctx.log("instance_started", data={"version": definition.version, "business_key": business_key,
+                                              "message": message, "data": _jsonable(data or {})})
+            after = self._save(ctx)
+            if also is not None:
+                also(s, instance_id)
+        self._put(row, wf, after)
+        self._deliver_outbox(ctx)
+        return instance_id
+
+    def correlate(self, message, business_key=None, correlation=None, payload=None, all=False, user=None,
+                  region=None):
+        """Deliver a message to waiting instances, or start the definition it starts.
+
+        Matches by message name, and business key and/or correlation values when given
+        (both indexed). Returns {"delivered": [instance ids], "started": [instance ids]}.
+        """
+        with self.engine.db.read() as s:
+            q = select(Subscription.instance_id, Subscription.task_id).where(Subscription.message_name == message)
+            if business_key is not None:
+                q = q.where(Subscription.business_key == business_key)
+            if correlation:
+                q = q.where(Subscription.correlation_key == correlation_key(correlation))
+            hits = s.execute(q).all()
+            starts = []
+            if not hits:
+                # the version each key starts on now (active, else latest), if it has this start
+                starts = s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
+                                   .where(MessageStart.message_name == message,
+                                          Definition.id.in_(self.engine.repository.current_ids()))).all()
+        instances = list(dict.fromkeys(h.instance_id for h in hits))
+        if len(instances) > 1 and not all:
+            raise Conflict(f"message {message!r} matches {len(instances)} instances; "
+                           "give a business key or correlation values, or deliver to all")
+        delivered = []
+        for iid in instances:
+            self._transact(iid, lambda ctx: self._deliver(ctx, message, payload), user=user)
+            delivered.append(iid)
+        started = []
+        if not instances:
+            if not starts:
+                raise NotFound(f"no instance or definition is waiting for message {message!r}")
+            for d in sorted(starts, key=lambda d: d.key):
+                started.append(self._start(d, payload or {}, business_key, user, message=message, region=region))
+        return {"delivered": delivered, "started": started}
+
+    def _deliver(self, ctx, message, payload):
+        _catch(ctx.wf, message, payload or {})
+        ctx.log("message_received", data={"message": message, "payload": _jsonable(payload)})
+
+    def _deliver_outbox(self, ctx):
+        for name, payload, bkey in ctx.outbox:
+            try:
+                # Same business key: the appeal keeps its number across mechanisms.
+                self.correlate(name, business_key=bkey, payload=payload, all=True, user=ctx.user,
+                               region=ctx.row.region)
+            except NotFound:
+                pass   # nobody listens: the thrower's audit trail already has the message
+
+    def fire_job(self, job_id, worker=None):
+        """Fire one due job (timer or handler retry), in the same transaction that deletes it."""
+        def run(ctx):
+            q = select(Job).where(Job.id == job_id).with_for_update()
+            job = ctx.session.scalars(q).first()
+            if job is None or (worker is not None and job.locked_by not in (None, worker)):
+                return False
+            if job.kind == "retry":
+                t = _find(ctx.wf, job.task_id)
+                if t is not None and t.state == TaskState.STARTED:
+                    t.internal_data.pop(INCIDENT, None)
+                    ctx.session.delete(job)
+                    ctx.session.flush()
+                    inc = ctx.session.scalars(select(Incident).where(Incident.task_id == job.task_id,
+                                                                     Incident.status == "open")).first()
+                    self._call_handler(ctx, t, retries=inc.retries_left if inc else None)
+                    return True
+            ctx.session.delete(job)
+            ctx.session.flush()
+            if job.kind == "timer":
+                ctx.before.timers.pop(job.task_id, None)   # a cycle timer waits again: _sync inserts its next job
+            return True
+        with self.engine.db.read() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return False
+            iid, kind = job.instance_id, job.kind
+        if kind == "sla":
+            return self._fire_sla(job_id, worker)
+        return self._transact(iid, run, user=None)
+
+    def _fire_sla(self, job_id, worker):
+        """Turn a task to its next colour: a row update, the instance's state is not touched."""
+        with self.engine.db.write() as s:
+            job = s.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+            if job is None or (worker is not None and job.locked_by not in (None, worker)):
+                return False
+            T = Task.__table__
+            s.execute(update(T).where(T.c.id == job.task_id, T.c.status == "ready").values(sla_colour=job.note))
+            self.engine.figures.on_colour(s, job.instance_id)
+            s.add(HistoryEvent(instance_id=job.instance_id, at=self.engine.clock.now(), type="sla_changed",
+                               element_id=job.element_id, task_id=job.task_id, data={"colour": job.note}))
+            s.delete(job)
+        return True
+
+    def _with_incident_task(self, incident_id, act, user):
+        """Run act(ctx, task, incident) on the still-waiting external task of an open incident."""
+        with self.engine.db.read() as s:
+            inc = s.get(Incident, incident_id)
+            if inc is None or inc.status != "open":
+                raise NotFound(f"no open incident {incident_id}")
+
+        def run(ctx):
+            t = _find(ctx.wf, inc.task_id)
+            if t is None or t.state != TaskState.STARTED:
+                raise InvalidState(f"task of incident {incident_id} is no longer waiting")
+            t.internal_data.pop(INCIDENT, None)
+            act(ctx, t, inc)
+        self._transact(inc.instance_id, run, user=user)
+        return self.incident(incident_id)
+
+    def retry_incident(self, incident_id, user=None):
+        """Call the failed handler again now (no automatic retries after this one)."""
+        def act(ctx, t, inc):
+            ctx.session.execute(delete(Job).where(Job.task_id == inc.task_id, Job.kind == "retry"))
+            ctx.log("incident_retried", inc.element_id, inc.task_id, {"incident": incident_id})
+            self._call_handler(ctx, t, retries=0)
+        return self._with_incident_task(incident_id, act, user)
+
+    def resolve_incident(self, incident_id, data=None, user=None):
+        """Complete the failed external task with data an operator supplies, skipping the handler."""
+        def act(ctx, t, inc):
+            t.data.update(data or {})
+            row = ctx.session.get(Incident, incident_id)
+            row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, user
+            ctx.log("incident_resolved", inc.element_id, inc.task_id, {"incident": incident_id, "data": _jsonable(data)})
+            t.complete()
+        return self._with_incident_task(incident_id, act, user)
+
+    def incident(self, incident_id):
+        with self.engine.db.read() as s:
+            inc = s.get(Incident, incident_id)
+            if inc is None:
+                raise NotFound(f"no incident {incident_id}")
+            return _incident_dict(inc)
+
+    def overview(self):
+        """Totals for a start page: running instances and open tasks (also per definition key),
+        open incidents. One grouped query each, on indexed columns."""
+        with self.engine.db.read() as s:
+            running = dict(s.execute(select(Instance.definition_key, func.count())
+                                     .where(Instance.status == "running").group_by(Instance.definition_key)).all())
+            tasks = dict(s.execute(select(Task.definition_key, func.count())
+                                   .where(Task.status == "ready").group_by(Task.definition_key)).all())
+            incidents = s.scalar(select(func.count()).select_from(Incident).where(Incident.status == "open"))
+        return {"running": sum(running.values()), "tasks": sum(tasks.values()), "incidents": incidents or 0,
+                "running_by_key": running, "tasks_by_key": tasks}
+
+    def incidents(self, instance_id=None, status="open"):
+        with self.engine.db.read() as s:
+            q = select(Incident)
+            if instance_id:
+                q = q.where(Incident.instance_id == instance_id)
+            if status:
+                q = q.where(Incident.status == status)
+            return [_incident_dict(i) for i in s.scalars(q.order_by(Incident.id))]
+
+    def cancel(self, instance_id, user=None, reason=None):
+        """Cancel a running or suspended instance: its open tasks, timers and subscriptions go
+        with it, and its open incidents are closed as cancelled (nobody should retry them)."""
+        def run(ctx):
+            if ctx.row.status not in ("running", "suspended"):
+                raise InvalidState(f"instance {instance_id} is already {ctx.row.status}")
+            ctx.wf.cancel()
+            ctx.row.status, ctx.row.ended_at = "cancelled", ctx.now
+            closed = ctx.session.execute(
+                update(Incident).where(Incident.instance_id == instance_id, Incident.status == "open")
+                .values(status="cancelled", resolved_at=ctx.now, resolved_by=ctx.user)
+                .returning(Incident.id)).scalars().all()
+            ctx.log("instance_cancelled", data={"reason": reason, **({"incidents": sorted(closed)} if closed else {})})
+        self._transact(instance_id, run, user=user, require_running=False)
+
+    def suspend(self, instance_id, user=None):
+        def run(ctx):
+            if ctx.row.status != "running":
+                raise InvalidState(f"instance {instance_id} is {ctx.row.status}")
+            ctx.row.status = "suspended"
+            ctx.log("instance_suspended")
+        self._transact(instance_id, run, user=user, require_running=False)
+
+    def resume(self, instance_id, user=None):
+        def run(ctx):
+            if ctx.row.status != "suspended":
+                raise InvalidState(f"instance {instance_id} is {ctx.row.status}, not suspended")
+            ctx.row.status = "running"
+            ctx.log("instance_resumed")
+        self._transact(instance_id, run, user=user, require_running=False)
+
+    def get(self, instance_id):
+        with self.engine.db.read() as s:
+            row = s.get(Instance, instance_id)
+            if row is None:
+                raise NotFound(f"no instance {instance_id}")
+            return _instance_dict(row)
+
+    def data(self, instance_id):
+        """The instance's current variables (merged over its live tasks)."""
+        with self.engine.db.read() as s:
+            row = self._row(s, instance_id)
+            wf, snap = self._take(s, row)
+            self._put(row, wf, snap)
+        data = dict(wf.data)
+        for t in wf.tasks.values():
+            if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) or t is wf.task_tree:
+                data.update(t.data)
+        return data
+
+    def instances(self, key=None, status=None, business_key=None, limit=100, where=None):
+        """Instances, newest first; `where`: one more SQL condition (engine.access narrows the
+        list to what a user may see with it)."""
+        with self.engine.db.read() as s:
+            q = select(Instance) if where is None else select(Instance).where(where)
+            if key:
+                q = q.where(Instance.definition_key == key)
+            if status:
+                q = q.where(Instance.status == status)
+            if business_key:
+                q = q.where(Instance.business_key == business_key)
+            return [_instance_dict(r) for r in s.scalars(q.order_by(Instance.started_at.desc(), Instance.id)
+                                                         .limit(limit))]
+
+
+def _definitions(spec):
+    d = getattr(spec, "event_definition", None)
+    if d is None:
+        return []
+    return list(getattr(d, "event_definitions", None) or [d])
+
+
+def _calendar_cause(exc):
+    """The CalendarYearUnknown behind an engine step error, if that is what stopped it."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, CalendarYearUnknown):
+            return exc
+        exc = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
+    return None
+
+
+def _only_message_start(wf, message):
+    """An instance started by a message starts at that message's start event only.
+
+    SpiffWorkflow splits to every start event and lets the first to fire cancel the
+    others, so a process with a none start *and* a message start would run from the none
+    start at once and the message would find nobody waiting. Run the split by hand and
+    cancel the start events that are not this message's before anything fires.
+    """
+    for _ in range(3):     # Start, then the split over start events when there are several
+        ready = [t for t in wf.get_tasks(state=TaskState.READY) if t.task_spec.name in ("Start", "StartEventSplit")]
+        if not ready:
+            break
+        for t in ready:
+            t.run()
+    for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.FUTURE | TaskState.LIKELY
+                          | TaskState.MAYBE):
+        spec = t.task_spec
+        if type(spec).__name__ != "StartEvent" or t.parent.task_spec.name not in ("Start", "StartEventSplit"):
+            continue
+        ed = getattr(spec, "event_definition", None)
+        if not (isinstance(ed, MessageEventDefinition) and ed.name == message):
+            t.cancel()
+
+
+def _catch(wf, message, payload):
+    """Deliver a message from outside; an instance that no longer waits for it is a conflict
+    (SpiffWorkflow would otherwise queue it as if the instance had thrown it)."""
+    event = BpmnEvent(QihuMessageEventDefinition(message), payload={"payload": payload, "result_var": None})
+    if wf.event_manager.catch(event, internal=False) == 0:
+        raise Conflict(f"the instance is no longer waiting for message {message!r}")
+
+
+def _find(wf, task_id):
+    try:
+        return wf.get_task_from_id(uuid.UUID(task_id))
+    except Exception:
+        return None
+
+
+def _due(value, now, element):
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timers.TIMEZONE)
+    if isinstance(value, timedelta):
+        return now + value
+    text = str(value).strip()
+    try:
+        if text.upper().startswith("P"):
+            parsed = timers.TimerEventDefinition.parse_iso_duration(text)
+            return now + timers.TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        dt = datetime.fromisoformat(text)
+        return dt if dt.tzinfo else dt.replace(tzinfo=timers.TIMEZONE)
+    except Exception:
+        raise EngineStepError(f"camunda:dueDate of {element} is not a date or duration: {text!r}",
+                              element=element) from None
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value, ensure_ascii=False)
+        return value
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _instance_dict(r):
+    return {"id": r.id, "definition_key": r.definition_key, "definition_id": r.definition_id,
+            "business_key": r.business_key, "region": r.region, "status": r.status, "started_by": r.started_by,
+            "started_at": r.started_at.isoformat(), "ended_at": r.ended_at.isoformat() if r.ended_at else None}
+
+
+def _incident_dict(i):
+    return {"id": i.id, "instance_id": i.instance_id, "task_id": i.task_id, "element_id": i.element_id,
+            "topic": i.topic, "error_type": i.error_type, "message": i.message, "traceback": i.traceback,
+            "retries_left": i.retries_left, "status": i.status, "created_at": i.created_at.isoformat(),
+            "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}

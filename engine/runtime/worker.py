@@ -1,0 +1,100 @@
+"""The due-job worker: claims due timers and handler retries and fires them.
+
+Several workers may run against one PostgreSQL: a sweep claims jobs with
+FOR UPDATE SKIP LOCKED and a lease; firing re-checks the claim inside the transaction
+that changes the instance and deletes the job, so no timer fires twice.
+"""
+import logging
+import socket
+import threading
+import os
+from datetime import timedelta
+
+from sqlalchemy import case, select, update, or_
+
+from qihu.engine.errors import Conflict, InvalidState, NotFound
+from qihu.engine.storage.models import Incident, Instance, Job
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, engine, name=None, batch=200, lease_seconds=60, failure_backoff=60):
+        self.engine = engine
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.batch, self.lease, self.failure_backoff = batch, lease_seconds, failure_backoff
+        self._stop = threading.Event()
+
+    def sweep(self):
+        """Claim up to `batch` due jobs; returns their ids. One short transaction."""
+        now = self.engine.clock.now()
+        with self.engine.db.write() as s:
+            q = (select(Job.id).join(Instance, Instance.id == Job.instance_id)
+                 .where(Job.due_at <= now, Instance.status == "running",
+                        or_(Job.locked_until.is_(None), Job.locked_until < now))
+                 # At the same moment a colour change goes before a timer: a deadline timer
+                 # that ends the task must not hide that the task turned red.
+                 .order_by(Job.due_at, case((Job.kind == "sla", 0), else_=1), Job.id).limit(self.batch))
+            if not self.engine.db.is_sqlite:
+                q = q.with_for_update(of=Job, skip_locked=True)
+            ids = list(s.scalars(q))
+            if ids:
+                s.execute(update(Job).where(Job.id.in_(ids))
+                          .values(locked_by=self.name, locked_until=now + timedelta(seconds=self.lease)))
+        return ids
+
+    def run_once(self):
+        """One sweep, then fire what it claimed. Returns how many jobs fired."""
+        fired = 0
+        for job_id in self.sweep():
+            try:
+                if self.engine.runtime.fire_job(job_id, worker=self.name):
+                    fired += 1
+            except (Conflict, InvalidState, NotFound) as e:
+                # Someone else changed the instance first; the job (if still there) is retried.
+                log.info("job %s not fired now: %s", job_id, e)
+                self._release(job_id)
+            except Exception as e:
+                log.exception("job %s failed", job_id)
+                self._failed(job_id, e)
+        return fired
+
+    def _release(self, job_id):
+        with self.engine.db.write() as s:
+            s.execute(update(Job).where(Job.id == job_id, Job.locked_by == self.name)
+                      .values(locked_by=None, locked_until=None))
+
+    def _failed(self, job_id, exc):
+        """A timer whose firing fails stays due later, and the failure is an open incident."""
+        now = self.engine.clock.now()
+        with self.engine.db.write() as s:
+            job = s.get(Job, job_id)
+            if job is None:
+                return
+            job.locked_by, job.locked_until = None, None
+            job.due_at = now + timedelta(seconds=self.failure_backoff)
+            inc = s.scalars(select(Incident).where(Incident.task_id == job.task_id, Incident.status == "open")).first()
+            if inc is None:
+                inc = Incident(instance_id=job.instance_id, task_id=job.task_id, element_id=job.element_id,
+                               status="open", created_at=now, retries_left=0)
+                s.add(inc)
+            inc.error_type, inc.message = type(exc).__name__, str(exc) or type(exc).__name__
+
+    def run_forever(self, poll_interval=None):
+        interval = poll_interval if poll_interval is not None else self.engine.settings.worker_poll_interval
+        log.info("worker %s polling every %.2fs", self.name, interval)
+        while not self._stop.is_set():
+            try:
+                while self.run_once() and not self._stop.is_set():
+                    pass   # keep going while there is a backlog
+            except Exception:
+                log.exception("worker sweep failed")
+            self._stop.wait(interval)
+
+    def stop(self):
+        self._stop.set()
+
+    def start_thread(self, poll_interval=None):
+        t = threading.Thread(target=self.run_forever, args=(poll_interval,), name="qihu-worker", daemon=True)
+        t.start()
+        return t

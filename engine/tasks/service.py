@@ -1,0 +1,426 @@
+"""Tasks: the inbox (indexed rows), claim/unclaim, complete with form data."""
+from datetime import datetime
+from types import SimpleNamespace
+
+from sqlalchemy import bindparam, func, null, or_, select, union, union_all, update
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+from SpiffWorkflow.util.task import TaskState
+
+from qihu.engine.tasks import forms
+from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound
+from qihu.engine.storage.models import Instance, Membership, Task, TaskCandidate
+from qihu.engine.runtime.service import _find
+from qihu.engine.workcalendar import CalendarYearUnknown
+
+
+def task_dict(r):
+    return {"id": r.id, "instance_id": r.instance_id, "definition_key": r.definition_key,
+            "element_id": r.element_id, "name": r.name, "lane": r.lane, "region": r.region,
+            "candidate_groups": r.candidate_groups.split(",") if r.candidate_groups else [],
+            "candidate_users": r.candidate_users.split(",") if r.candidate_users else [],
+            "assignee": r.assignee, "due_at": r.due_at.isoformat() if r.due_at else None,
+            "priority": r.priority, "sla_colour": r.sla_colour, "status": r.status,
+            "created_at": r.created_at.isoformat(),
+            "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+            "completed_by": r.completed_by}
+
+
+COMPANY_KEYS = ("企业名称", "company", "enterprise", "企业")
+SUMMARY_KEYS = ("summary", "诉求摘要", "诉求内容", "description")
+
+
+def priority_band(priority):
+    """The PRIORITIES key a priority falls in."""
+    for band, (low, high) in PRIORITIES.items():
+        if (low is None or priority >= low) and (high is None or priority <= high):
+            return band
+    return "normal"
+
+
+def headline(data):
+    """What a task page shows of an appeal: the company and the summary, from the process data."""
+    def first(keys):
+        return next((str(data[k]) for k in keys if data.get(k) not in (None, "")), None)
+    return {"company": first(COMPANY_KEYS), "summary": first(SUMMARY_KEYS)}
+
+
+def add_memberships(session, user, groups):
+    """Put `user` in `groups` (those they are not in yet), inside the caller's transaction."""
+    have = set(session.scalars(select(Membership.group).where(Membership.user == user)))
+    session.add_all(Membership(user=user, group=g) for g in dict.fromkeys(groups) if g not in have)
+
+
+_T = Task.__table__
+_SELECT_OPEN = select(_T.c.id, _T.c.instance_id, _T.c.status, _T.c.assignee, _T.c.candidate_groups,
+                      _T.c.candidate_users, _T.c.element_id, _T.c.completed_by, _T.c.region) \
+    .where(_T.c.id == bindparam("tid"))
+_COMPLETE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == "ready")
+             .values(status="completed", completed_by=bindparam("user"), completed_at=bindparam("now"),
+                     assignee=func.coalesce(_T.c.assignee, bindparam("user")), version=_T.c.version + 1))
+
+COLOURS = ("blue", "green", "yellow", "orange", "red")
+PRIORITIES = {"high": (70, None), "normal": (30, 69), "low": (None, 29)}   # Camunda's default is 50
+
+ORDERS = {
+    "due": (Task.due_at.is_(None), Task.due_at, Task.created_at),
+    "priority": (Task.priority.desc(), Task.created_at),
+    "created": (Task.created_at,),
+    "-created": (Task.created_at.desc(),),
+}
+
+
+class _Unindexed:
+    """The columns of the inbox subquery as `+column` (SQLite's no-op that forbids an index).
+
+    SQLite pushes the inbox filters down into each branch of the visible-tasks UNION, and in
+    the branch of the user's own tasks (read from the task table) it would then seek the
+    index of the filter — every red task, done ones included — instead of ix_task_inbox.
+    """
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def __getattr__(self, name):
+        col = getattr(self.columns, name)
+        return UnaryExpression(col, operator=custom_op("+"), type_=col.type)
+
+
+def _order(c, order):
+    """ORDERS[order] on the columns `c` of a subquery (inbox rows), ending with the id."""
+    return {"due": (c.due_at.is_(None), c.due_at, c.created_at), "priority": (c.priority.desc(), c.created_at),
+            "created": (c.created_at,), "-created": (c.created_at.desc(),)}[order] + (c.id,)
+
+
+class TaskService:
+    def __init__(self, engine):
+        self.engine = engine
+
+    # -- identity (users and groups) -------------------------------------------------------
+    def groups_of(self, user):
+        with self.engine.db.read() as s:
+            return sorted(s.scalars(select(Membership.group).where(Membership.user == user)))
+
+    def add_member(self, user, *groups):
+        with self.engine.db.write() as s:
+            add_memberships(s, user, groups)
+
+    # -- queries ---------------------------------------------------------------------------
+    def _visible(self, user, groups, status="ready", text=False):
+        """Subquery of the tasks `user` may see (with that status; None: any), one row per task
+        with the inbox columns: offered to them or one of their groups and claimed by nobody,
+        or assigned to them. The offered part reads ix_task_candidate_inbox alone (task_candidate
+        carries a copy of the task's inbox columns, see models.TaskCandidate), so it costs what
+        the user's inbox holds, not what the task table holds. text: with the task name and the
+        business key too (their first 100 characters; only the text filter reads them)."""
+        TC = TaskCandidate
+        cols = (TC.task_id.label("id"), TC.status, TC.assignee, TC.sla_colour, TC.due_at, TC.priority, TC.region,
+                TC.definition_key, TC.created_at) + ((TC.task_name.label("name"), TC.business_key) if text else ())
+        whos = [(TC.kind == "user", TC.name == user)]
+        if groups:
+            whos.insert(0, (TC.kind == "group", TC.name.in_(sorted(groups))))
+
+        def offered(who, single):
+            q = select(*cols).where(*who, TC.assignee.is_(None), TC.candidates == 1 if single else TC.candidates > 1)
+            return q.where(TC.status == status) if status else q
+
+        # A task with one candidate row comes once; one offered to several names (two of the
+        # user's groups, or the user and a group) may come more than once: only those are
+        # de-duplicated, because a UNION over the whole inbox costs more than everything else.
+        shared = [offered(w, False) for w in whos]
+        shared = union(*shared).subquery("shared") if len(shared) > 1 else shared[0].distinct().subquery("shared")
+        mine = select(Task.id, Task.status, Task.assignee, Task.sla_colour, Task.due_at, Task.priority, Task.region,
+                      Task.definition_key, Task.created_at).where(Task.assignee == user)
+        if text:
+            mine = mine.add_columns(func.substr(Task.name, 1, 100), func.substr(Instance.business_key, 1, 100)) \
+                .join(Instance, Instance.id == Task.instance_id)
+        if status:
+            mine = mine.where(Task.status == status)
+        return union_all(*(offered(w, True) for w in whos), select(*shared.c), mine).subquery("visible")
+
+    def list(self, user=None, groups=None, status="ready", definition_key=None, instance_id=None,
+             order="due", limit=50, offset=0, region=None):
+        """Tasks for a user (assigned to them, or unassigned for their groups), or all."""
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        with self.engine.db.read() as s:
+            q = select(Task)
+            if status:
+                q = q.where(Task.status == status)
+            if user is not None:
+                if groups is None:
+                    groups = list(s.scalars(select(Membership.group).where(Membership.user == user)))
+                q = q.where(Task.id.in_(select(self._visible(user, groups, status).c.id)))
+                mine = self.engine.access.user_region(user, s)
+                if mine:
+                    q = q.where(or_(Task.region == mine, Task.region.is_(None)))
+            if definition_key:
+                q = q.where(Task.definition_key == definition_key)
+            if instance_id:
+                q = q.where(Task.instance_id == instance_id)
+            if region:
+                q = q.where(Task.region == region)
+            rows = s.scalars(q.order_by(*ORDERS[order], Task.id).limit(limit).offset(offset)).all()
+            return [task_dict(r) for r in rows]
+
+    def inbox(self, user, definition_key=None, colour=None, overdue=False, priority=None, text=None,
+              order="due", limit=20, offset=0, region=None):
+        """One page of a user's open tasks (theirs, and their groups' unclaimed ones) with filters,
+        the number of matches, counts per SLA colour under the same filters but the colour, and
+        counts per region under the same filters but the region.
+
+        colour: one of COLOURS, or "none" (no due date); priority: a key of PRIORITIES;
+        region: exact; text: part of the task name or of the instance's business key (of their
+        first 100 characters, which is what task_candidate keeps of them). One query
+        over the user's visible rows (see _visible) for the counts and the page, one for the
+        page's task rows; rows carry the business key and the working days left. limit=0:
+        counts only.
+        """
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        if colour not in (None, "none", *COLOURS):
+            raise ValueError(f"colour must be one of none, {', '.join(COLOURS)}")
+        if priority not in (None, *PRIORITIES):
+            raise ValueError(f"priority must be one of {', '.join(PRIORITIES)}")
+        now = self.engine.clock.now()
+        with self.engine.db.read() as s:
+            groups = list(s.scalars(select(Membership.group).where(Membership.user == user)))
+            text = text.strip() if text else None
+            v = self._visible(user, groups, text=bool(text))
+            col = _Unindexed(v.c) if self.engine.db.is_sqlite else v.c
+            where = []
+            mine = self.engine.access.user_region(user, s)
+            if mine:    # staff of a region: that region's tasks, and region-less ones
+                where.append(or_(col.region == mine, col.region.is_(None)))
+            if definition_key:
+                where.append(col.definition_key == definition_key)
+            if overdue:
+                where.append(col.due_at < now)
+            if priority:
+                low, high = PRIORITIES[priority]
+                where += [col.priority >= low] if low is not None else []
+                where += [col.priority <= high] if high is not None else []
+            if text:
+                pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                where.append(or_(col.name.ilike(pattern, escape="\\"), col.business_key.ilike(pattern, escape="\\")))
+            # One statement, one pass over the user's rows (materialised once): the colour x
+            # region grid under the other filters, and the page's ids with their position.
+            w = select(v.c.id, v.c.sla_colour, v.c.region, v.c.due_at, v.c.priority, v.c.created_at) \
+                .where(*where).cte("inbox_rows").prefix_with("MATERIALIZED")
+            stmt = select(w.c.sla_colour, w.c.region, func.count(), null().label("id"), null().label("pos")) \
+                .group_by(w.c.sla_colour, w.c.region)
+            if limit:
+                facets = []
+                if region:
+                    facets.append(w.c.region == region)
+                if colour:
+                    facets.append(w.c.sla_colour.is_(None) if colour == "none" else w.c.sla_colour == colour)
+                shown = select(w.c.id, w.c.due_at, w.c.priority, w.c.created_at).where(*facets) \
+                    .order_by(*_order(w.c, order)).limit(limit).offset(offset).subquery("shown")
+                # the page's order, kept through the UNION by numbering its (few) rows
+                stmt = union_all(stmt, select(null(), null(), null(), shown.c.id,
+                                              func.row_number().over(order_by=_order(shown.c, order))))
+            counts, regions, page = {}, {}, []
+            for c, r, n, tid, pos in s.execute(stmt).all():
+                if tid is not None:
+                    page.append((pos, tid))
+                    continue
+                if not region or r == region:
+                    counts[c or "none"] = counts.get(c or "none", 0) + n
+                if r and (not colour or (c or "none") == colour):
+                    regions[r] = regions.get(r, 0) + n
+            total = counts.get(colour, 0) if colour else sum(counts.values())
+            ids = [tid for _, tid in sorted(page)]
+            rows = []
+            if ids:
+                found = {r.id: (r, b) for r, b in s.execute(
+                    select(Task, Instance.business_key).join(Instance, Instance.id == Task.instance_id)
+                    .where(Task.id.in_(ids))).all()}
+                rows = [found[i] for i in ids if i in found]
+        tasks = []
+        for r, business_key in rows:
+            d = task_dict(r)
+            d["business_key"] = business_key
+            d["priority_band"] = priority_band(r.priority)
+            d["workdays_left"] = self.workdays_left(r.due_at, now, r.region)
+            tasks.append(d)
+        return {"tasks": tasks, "total": total, "counts": counts, "groups": sorted(groups),
+                "regions": dict(sorted(regions.items()))}
+
+    def workdays_left(self, due_at, now=None, region=None):
+        """Working days from now to the deadline (negative once overdue) on the calendar of the
+        task's region, None without one or when the calendar of a year on the way is not
+        loaded yet."""
+        if due_at is None:
+            return None
+        now = now or self.engine.clock.now()
+        if isinstance(due_at, str):
+            due_at = datetime.fromisoformat(due_at)
+        try:
+            if due_at >= now:
+                return self.engine.calendar.workdays_between(now, due_at, region or "")
+            return -self.engine.calendar.workdays_between(due_at, now, region or "")
+        except CalendarYearUnknown:
+            return None
+
+    def visible_get(self, task_id, user):
+        """The task (with its form) when `user` may see it: assigned to them, or a candidate by
+        name or group (a colleague's claimed task is shown, not actionable). Forbidden otherwise."""
+        d = self.get(task_id)
+        if d["assignee"] == user:
+            return d
+        if user in d["candidate_users"] or set(self.groups_of(user)) & set(d["candidate_groups"]):
+            self._check_region(SimpleNamespace(id=task_id, region=d["region"]), user)
+            return d
+        raise Forbidden(f"{user} may not see task {task_id}")
+
+    def resolve(self, ref):
+        """A task id, or `BUSINESS_KEY/ELEMENT_ID`: the one ready task of that element in the
+        running instances with that business key (how people name a step on the command line)."""
+        if "/" not in ref:
+            return ref
+        bkey, _, element = ref.rpartition("/")
+        with self.engine.db.read() as s:
+            rows = s.execute(select(Task.id, Task.definition_key).join(Instance, Instance.id == Task.instance_id)
+                             .where(Instance.business_key == bkey, Task.element_id == element,
+                                    Task.status == "ready")).all()
+            if not rows:
+                open_here = s.scalars(select(Task.element_id).join(Instance, Instance.id == Task.instance_id)
+                                      .where(Instance.business_key == bkey, Task.status == "ready")).all()
+        if not rows:
+            hint = f"; its open tasks: {', '.join(sorted(open_here))}" if open_here else ""
+            raise NotFound(f"no open task {element} for business key {bkey}{hint}")
+        if len(rows) > 1:
+            raise Conflict(f"{len(rows)} open tasks {element} for business key {bkey} "
+                           f"({', '.join(sorted(r.definition_key for r in rows))}): give the task id")
+        return rows[0].id
+
+    def get(self, task_id):
+        with self.engine.db.read() as s:
+            r = s.get(Task, task_id)
+            if r is None:
+                raise NotFound(f"no task {task_id}")
+            d = task_dict(r)
+        d["form"] = forms.describe(self._form(r))
+        return d
+
+    def _spec(self, row):
+        return self._spec_in(self.engine.db_get_definition_by_instance(row.instance_id), row.element_id)
+
+    def _spec_in(self, definition, element_id):
+        info = self.engine.repository.process(definition)
+        for spec in [info.spec, *info.subprocess_specs.values()]:
+            ts = spec.task_specs.get(element_id)
+            if ts is not None:
+                return ts
+        raise NotFound(f"element {element_id} is not in definition {definition.key} v{definition.version}")
+
+    def _form(self, row):
+        return getattr(self._spec(row), "form", None)
+
+    def _authorize(self, row, user, check, session=None):
+        if not check:
+            return
+        if row.assignee and row.assignee != user:
+            raise Forbidden(f"task {row.id} is assigned to {row.assignee}, not {user}")
+        if row.assignee == user:
+            return
+        if session is not None:
+            groups = set(session.scalars(select(Membership.group).where(Membership.user == user)))
+        else:
+            groups = set(self.groups_of(user))
+        cands = set((row.candidate_groups or "").split(",")) - {""}
+        users = set((row.candidate_users or "").split(",")) - {""}
+        if not (groups & cands or user in users):
+            raise Forbidden(f"{user} is not a candidate for task {row.id} "
+                            f"(groups: {', '.join(sorted(cands)) or '-'}; users: {', '.join(sorted(users)) or '-'})")
+        self._check_region(row, user, session)
+
+    def _check_region(self, row, user, session=None):
+        """Staff bound to a region act on that region's tasks (and region-less ones) only, even
+        when a group of theirs is a candidate: the same groups serve every county's variant."""
+        if not row.region:
+            return          # region-less work: anyone's (and no account read on the hot path)
+        mine = self.engine.access.user_region(user, session)
+        if mine and row.region != mine:
+            raise Forbidden(f"任务 {row.id} 属于 {row.region}，{user} 只办理 {mine} 的事项 "
+                            f"({user} works for {mine}; task {row.id} belongs to {row.region})")
+
+    def _open_row(self, s, task_id):
+        r = s.get(Task, task_id)
+        if r is None:
+            raise NotFound(f"no task {task_id}")
+        if r.status != "ready":
+            who = f" by {r.completed_by}" if r.completed_by else ""
+            raise InvalidState(f"task {task_id} is already {r.status}{who}")
+        return r
+
+    # -- claim -----------------------------------------------------------------------------
+    def claim(self, task_id, user, check=True):
+        try:
+            with self.engine.db.write() as s:
+                r = self._open_row(s, task_id)
+                if r.assignee and r.assignee != user:
+                    raise Conflict(f"task {task_id} is already claimed by {r.assignee}")
+                self._authorize(r, user, check)
+                r.assignee = user
+                s.add(self._event(r, "task_claimed", user))
+        except StaleDataError:
+            raise Conflict(f"task {task_id} was changed by someone else at the same time") from None
+
+    def unclaim(self, task_id, user, check=True):
+        try:
+            with self.engine.db.write() as s:
+                r = self._open_row(s, task_id)
+                if check and r.assignee != user:
+                    raise Forbidden(f"task {task_id} is not claimed by {user}")
+                r.assignee = None
+                s.add(self._event(r, "task_unclaimed", user))
+        except StaleDataError:
+            raise Conflict(f"task {task_id} was changed by someone else at the same time") from None
+
+    def _event(self, r, type_, user, data=None):
+        from qihu.engine.storage.models import HistoryEvent
+        return HistoryEvent(instance_id=r.instance_id, at=self.engine.clock.now(), type=type_,
+                            element_id=r.element_id, task_id=r.id, user=user, data=data)
+
+    # -- complete --------------------------------------------------------------------------
+    def complete(self, task_id, user, data=None, check=True):
+        """Complete a READY user task with form data; the instance runs on until it waits.
+
+        One transaction: the task row is read, the user authorised, the form validated and
+        the instance advanced together.
+        """
+        found = {}
+
+        def locate(s):
+            r = s.connection().execute(_SELECT_OPEN, {"tid": task_id}).first()
+            if r is None:
+                raise NotFound(f"no task {task_id}")
+            if r.status != "ready":
+                who = f" by {r.completed_by}" if r.completed_by else ""
+                raise InvalidState(f"task {task_id} is already {r.status}{who}")
+            if check:
+                self._authorize(r, user, check, session=s)
+            found["row"] = r
+            return r.instance_id
+
+        def run(ctx):
+            r = found["row"]
+            spec = self._spec_in(self.engine.db_get_definition(ctx.row.definition_id), r.element_id)
+            t = _find(ctx.wf, task_id)
+            cleaned = forms.validate(getattr(spec, "form", None), data, existing=t.data if t is not None else None)
+            if t is None or t.state != TaskState.READY:
+                raise Conflict(f"task {task_id} is no longer ready")
+            res = ctx.session.connection().execute(_COMPLETE, {"tid": task_id, "user": user, "now": ctx.now})
+            if res.rowcount != 1:
+                raise Conflict(f"task {task_id} was completed by someone else")
+            ctx.done_rows.add(task_id)
+            t.data.update(cleaned)
+            se = self.engine.script_engine
+            for n, p in getattr(spec, "out_params", []) or []:
+                t.data[n] = p.evaluate(se, dict(t.data))
+            t.run()
+            ctx.log("task_completed", r.element_id, task_id, data=cleaned, user=user)
+        self.engine.runtime._transact(locate, run, user=user)

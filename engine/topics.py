@@ -1,0 +1,136 @@
+"""Service-task handlers: plain functions registered for a topic.
+
+A handler is marked with `@topic("name")`, which only tags the function; discovery
+imports the bundled `handlers` package and every installed package that declares a
+`qihu.handlers` entry point (a module or package), so a region can add handlers
+without touching this repository.
+"""
+import importlib
+import inspect
+import logging
+import pkgutil
+from importlib.metadata import entry_points
+
+log = logging.getLogger(__name__)
+ATTR = "__qihu_topic__"
+
+
+def topic(name):
+    """Mark a function as the handler of `name`. Returns the function unchanged."""
+    def mark(func):
+        setattr(func, ATTR, name)
+        return func
+    return mark
+
+
+class HandlerRegistry:
+    def __init__(self):
+        self._handlers = {}
+
+    def register(self, name, func, replace=False):
+        old = self._handlers.get(name)
+        if old is not None and old is not func and not replace:
+            raise ValueError(f"topic {name!r} already has a handler: {old.__module__}.{old.__qualname__}")
+        self._handlers[name] = func
+
+    def register_module(self, module):
+        for obj in vars(module).values():
+            name = getattr(obj, ATTR, None)
+            if name and callable(obj):
+                self.register(name, obj)
+
+    def register_package(self, package):
+        """A module, or a package and all its submodules."""
+        module = importlib.import_module(package) if isinstance(package, str) else package
+        self.register_module(module)
+        if hasattr(module, "__path__"):
+            for info in pkgutil.walk_packages(module.__path__, module.__name__ + "."):
+                self.register_module(importlib.import_module(info.name))
+
+    def discover(self):
+        """Load the `qihu.handlers` entry points (the bundled package declares one too)."""
+        seen = set()
+        for ep in entry_points(group="qihu.handlers"):
+            if ep.value in seen:
+                continue
+            seen.add(ep.value)
+            self.register_package(ep.load())
+        if "qihu.handlers" not in seen:  # running from a checkout without the package installed
+            try:
+                self.register_package("qihu.handlers")
+            except ModuleNotFoundError:
+                pass
+        return self
+
+    def get(self, name):
+        return self._handlers.get(name)
+
+    def __contains__(self, name):
+        return name in self._handlers
+
+    def topics(self):
+        return sorted(self._handlers)
+
+    @staticmethod
+    def call(func, inputs):
+        """Call with the inputs the function accepts (all of them if it takes **kwargs)."""
+        sig = inspect.signature(func)
+        params = sig.parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            return func(**inputs)
+        accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        return func(**{k: v for k, v in inputs.items() if k in accepted})
+
+
+class HandlerContext:
+    """What a handler may do besides returning data, passed as its `qihu` parameter if it
+    declares one: records written in the same transaction as the step that called it."""
+
+    def __init__(self, engine, session, instance_id, business_key, task_id, element_id, now, user=None):
+        self.engine, self.session = engine, session
+        self.instance_id, self.business_key = instance_id, business_key
+        self.task_id, self.element_id, self.now, self.user = task_id, element_id, now, user
+
+    def notify(self, title, body=None, to_groups=(), to_users=()):
+        """A notification for each group and user; returns how many were written."""
+        from qihu.engine.storage.models import Notification
+        rows = [Notification(recipient_kind=kind, recipient=name, instance_id=self.instance_id,
+                             task_id=self.task_id, title=title, body=body, created_at=self.now)
+                for kind, names in (("group", to_groups), ("user", to_users))
+                for name in ([names] if isinstance(names, str) else names) if name]
+        self.session.add_all(rows)
+        url = self.engine.settings.notify_webhook
+        if url and rows:
+            from qihu.engine.runtime.webhook import post_after_commit
+            post_after_commit(self.session, url, [
+                {"recipient_kind": r.recipient_kind, "recipient": r.recipient, "title": title, "body": body,
+                 "instance_id": self.instance_id, "business_key": self.business_key, "task_id": self.task_id,
+                 "created_at": self.now.isoformat()} for r in rows])
+        return len(rows)
+
+    def attach(self, name, content, content_type, kind="letter", meta=None):
+        """Store a file with the instance (e.g. a generated letter); returns its id."""
+        from qihu.engine.storage.models import Attachment
+        row = Attachment(instance_id=self.instance_id, kind=kind, name=name, content_type=content_type,
+                         size=len(content), content=content, meta=meta, created_at=self.now, created_by=self.user)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def ledger(self, kind, title=None, data=None):
+        """Add a line to a supervision ledger (warning list, escalations, …); returns its id."""
+        from qihu.engine.storage.models import LedgerEntry
+        row = LedgerEntry(kind=kind, instance_id=self.instance_id, task_id=self.task_id, title=title,
+                          data=data, created_at=self.now)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def close_ledger(self, kind):
+        """Close this instance's open lines of a ledger (e.g. it left the say-no pool)."""
+        from sqlalchemy import update
+        from qihu.engine.storage.models import LedgerEntry
+        res = self.session.execute(update(LedgerEntry.__table__).where(
+            LedgerEntry.instance_id == self.instance_id, LedgerEntry.kind == kind,
+            LedgerEntry.closed_at.is_(None)).values(closed_at=self.now))
+        return res.rowcount

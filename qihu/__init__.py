@@ -1,0 +1,22 @@
+"""qihu 企呼: a BPMN engine for enterprise-appeal mechanisms, and the appeal domain on it.
+
+The library's front door. The engine (qihu.engine) knows no appeal, Flask or Excel; the
+enterprise-appeal domain (qihu.appeals) installs itself on an engine; the web extension
+(qihu.web) and the command line (qihu.cli) compose the two for an application.
+
+    from qihu import Engine, topic
+"""
+from qihu.engine import (Conflict, DeployError, Forbidden, HandlerRegistry, InvalidState, ManualClock, NotFound,
+                         Problem, QihuError, SystemClock, ValidationFailed, topic)
+
+
+def __getattr__(name):
+    # As in qihu.engine: a handler package that imports only `topic` does not load the engine.
+    if name == "Engine":
+        from qihu.engine.core import Engine
+        return Engine
+    raise AttributeError(name)
+
+
+__all__ = ["Engine", "topic", "HandlerRegistry", "QihuError", "NotFound", "Conflict", "InvalidState", "Forbidden",
+           "ValidationFailed", "DeployError", "Problem", "SystemClock", "ManualClock"]

@@ -1,0 +1,556 @@
+"""`qihu` command line: deploy, definitions, start, tasks, complete, worker, serve, demo."""
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from qihu.engine.errors import DeployError, QihuError
+from qihu.engine.dialect.timers import local_text
+
+BUNDLED_BPMN = Path(__file__).resolve().parent.parent / "bpmn"
+
+
+def _engine():
+    from qihu.engine.core import Engine
+    return Engine()
+
+
+def _json_arg(text, what):
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise click.UsageError(f"{what} is not valid JSON: {e.msg} at column {e.colno}")
+    if not isinstance(value, dict):
+        raise click.UsageError(f"{what} must be a JSON object")
+    return value
+
+
+def _out(obj):
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+class QihuGroup(click.Group):
+    """Turns engine errors into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DeployError as e:
+            click.echo(f"error: {e}", err=True)
+            for p in e.problems[1:]:
+                click.echo(f"  {p}", err=True)
+            sys.exit(2)
+        except QihuError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=QihuGroup)
+@click.option("-v", "--verbose", is_flag=True, help="log more")
+def main(verbose):
+    """qihu 企呼: BPMN engine for enterprise-appeal mechanisms."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--name", help="deployment name")
+@click.option("--user", help="who deploys")
+@click.option("--activate/--no-activate", default=True,
+              help="new instances start on the new versions (default), or stage them for `qihu activate`")
+@click.option("--region", help="the region (tenant) the bundle is for, e.g. 丽水市庆元县")
+def deploy(files, name, user, activate, region):
+    """Deploy .bpmn/.dmn files (or folders or zips of them) as one bundle."""
+    r = _engine().repository.deploy(list(files), name=name, user=user, activate=activate, region=region)
+    if not r.created:
+        click.echo("unchanged: identical content is already deployed")
+    for d in r.definitions:
+        click.echo(f"{d['key']} v{d['version']}" + ("" if d["new"] else " (unchanged)")
+                   + (" (staged: not active)" if d["new"] and not activate else ""))
+
+
+@main.command()
+@click.argument("key")
+def versions(key):
+    """Every version of KEY: who deployed it, when, running instances; * marks the active one."""
+    for v in _engine().repository.versions(key):
+        mark = "*" if v["active"] else " "
+        click.echo(f"{mark} v{v['version']}\t{local_text(v['deployed_at'])}\t{v['deployed_by'] or '-'}\t"
+                   f"{v['running']} running\t{v['name'] or ''}")
+
+
+@main.command()
+@click.argument("key")
+@click.argument("version", type=int)
+@click.option("--user", help="who activates")
+def activate(key, version, user):
+    """Make VERSION of KEY the one new instances start on (running instances keep theirs)."""
+    _engine().repository.activate(key, version, user=user)
+    click.echo(f"{key} v{version} is active")
+
+
+@main.command()
+@click.argument("key")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+def diff(key, old, new):
+    """Elements added (+), removed (-) and changed (~) from version OLD of KEY to NEW."""
+    d = _engine().repository.diff(key, old, new)
+    for mark, kind in (("+", "added"), ("-", "removed"), ("~", "changed")):
+        for el in d[kind]:
+            click.echo(f"{mark} {el['id']}\t{el['type']}\t{el['name'] or ''}")
+    if not (d["added"] or d["removed"] or d["changed"]):
+        click.echo(f"no change in behaviour from v{old} to v{new}")
+
+
+@main.command()
+@click.argument("key")
+@click.option("--from", "from_version", type=int, required=True, help="the version the instances are on")
+@click.option("--to", "to_version", type=int, required=True, help="the newer version to move them to")
+@click.option("--instance", "instances", multiple=True, help="only this instance (repeatable); default: all "
+              "running and suspended ones on --from")
+@click.option("--dry-run", is_flag=True, help="show what would happen, change nothing")
+@click.option("--user", help="who migrates (audited)")
+def migrate(key, from_version, to_version, instances, dry_run, user):
+    """Move running instances of KEY to a newer version (engine/instance_migration.py).
+
+    One line per instance: migrated (or would migrate) / refused, with the reasons. Exit code 0
+    when none was refused, 3 when some were (the others did move: each moves on its own)."""
+    r = _engine().migrations.migrate(key, from_version, to_version, instance_ids=list(instances) or None,
+                                     user=user, dry_run=dry_run)
+    ok = "可迁移 would migrate" if dry_run else "已迁移 migrated"
+    for m in r["migrated"]:
+        reset = f"\t重新派发 reset: {', '.join(m['reset'])}" if m["reset"] else ""
+        click.echo(f"{ok}\t{m['id']}\t{m['business_key'] or '-'}{reset}")
+    for m in r["refused"]:
+        click.echo(f"拒绝 refused\t{m['id']}\t{m['business_key'] or '-'}\t"
+                   + "; ".join(x["text"] for x in m["reasons"]))
+    tail = " (dry run: nothing changed)" if dry_run else ""
+    click.echo(f"{key} v{r['from']} -> v{r['to']}: {len(r['migrated'])} "
+               f"{'would migrate' if dry_run else 'migrated'}, {len(r['refused'])} refused{tail}")
+    if r["refused"]:
+        sys.exit(3)
+
+
+@main.command()
+@click.option("--all-versions", is_flag=True)
+def definitions(all_versions):
+    """List deployed definitions (latest versions)."""
+    for d in _engine().repository.definitions(latest_only=not all_versions):
+        click.echo(f"{d['key']}\tv{d['version']}\t{d['name'] or ''}")
+
+
+@main.command()
+@click.argument("key")
+@click.option("--data", help="initial variables, a JSON object")
+@click.option("--business-key")
+@click.option("--version", type=int)
+@click.option("--user")
+def start(key, data, business_key, version, user):
+    """Start an instance of KEY."""
+    e = _engine()
+    iid = e.runtime.start(key, _json_arg(data, "--data"), business_key=business_key, version=version, user=user)
+    click.echo(iid)
+    for t in e.tasks.list(instance_id=iid):
+        click.echo(f"  task {t['id']}  {t['name']}  groups={','.join(t['candidate_groups'])}", err=True)
+
+
+@main.command()
+@click.option("--user", help="only tasks this user may work on (own + groups)")
+@click.option("--instance")
+@click.option("--json", "as_json", is_flag=True)
+def tasks(user, instance, as_json):
+    """List open user tasks."""
+    e = _engine()
+    rows = e.tasks.list(user=user, instance_id=instance, limit=500)
+    if as_json:
+        return _out(rows)
+    keys = _business_keys(e, rows)
+    for t in rows:
+        who = t["assignee"] or ",".join(t["candidate_groups"] + t["candidate_users"])
+        due = local_text(t["due_at"]) or "-"
+        colour = f" {t['sla_colour']}" if t["sla_colour"] else ""
+        ref = f"{keys[t['instance_id']]}/{t['element_id']}" if keys.get(t["instance_id"]) else t["element_id"]
+        click.echo(f"{t['id']}\t{ref}\t{t['name']}\t{who}\tdue {due}{colour}")
+
+
+def _business_keys(e, rows):
+    from sqlalchemy import select
+    from qihu.engine.storage.models import Instance
+    ids = {t["instance_id"] for t in rows}
+    if not ids:
+        return {}
+    with e.db.read() as s:
+        return dict(s.execute(select(Instance.id, Instance.business_key).where(Instance.id.in_(ids))).all())
+
+
+
+
+@main.command()
+@click.argument("task_id", metavar="TASK")
+@click.option("--user", required=True)
+@click.option("--data", help="form data, a JSON object")
+def complete(task_id, user, data):
+    """Complete TASK (a task id, or BUSINESS_KEY/ELEMENT_ID) with form data."""
+    e = _engine()
+    try:
+        e.tasks.complete(e.tasks.resolve(task_id), user, _json_arg(data, "--data"))
+    except QihuError as err:
+        errors = getattr(err, "errors", None)
+        if errors:
+            for k, v in errors.items():
+                click.echo(f"  {k}: {v}", err=True)
+        raise
+    click.echo("completed")
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--user", required=True)
+def claim(task_id, user):
+    """Claim a task (a task id, or BUSINESS_KEY/ELEMENT_ID)."""
+    e = _engine()
+    e.tasks.claim(e.tasks.resolve(task_id), user)
+    click.echo("claimed")
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--user", required=True)
+def unclaim(task_id, user):
+    """Give a claimed task back to its groups."""
+    e = _engine()
+    e.tasks.unclaim(e.tasks.resolve(task_id), user)
+    click.echo("unclaimed")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--business-key")
+@click.option("--correlation", help="correlation values, a JSON object")
+@click.option("--data", help="payload, a JSON object")
+@click.option("--all", "to_all", is_flag=True, help="deliver to every matching instance")
+def message(name, business_key, correlation, data, to_all):
+    """Correlate a message to waiting instances (or start the definition it starts)."""
+    _out(_engine().runtime.correlate(name, business_key=business_key, correlation=_json_arg(correlation, "--correlation"),
+                                     payload=_json_arg(data, "--data"), all=to_all))
+
+
+@main.command()
+@click.option("--key")
+@click.option("--status")
+def instances(key, status):
+    """List instances."""
+    for i in _engine().runtime.instances(key=key, status=status):
+        click.echo(f"{i['id']}\t{i['definition_key']}\t{i['status']}\t{i['business_key'] or ''}\t{i['started_at']}")
+
+
+def _instance_ref(e, ref, key=None):
+    """An instance id, or a business key (the latest instance with it, of definition `key` if given)."""
+    from qihu.engine.errors import NotFound
+    try:
+        return e.runtime.get(ref)["id"]
+    except NotFound:
+        pass
+    found = e.runtime.instances(key=key, business_key=ref, limit=1000)
+    if not found:
+        raise NotFound(f"no instance {ref}" + (f" of {key}" if key else ""))
+    return max(found, key=lambda i: i["started_at"])["id"]
+
+
+@main.command()
+@click.argument("instance_id", metavar="INSTANCE")
+@click.option("--key", help="with a business key shared by several mechanisms: the definition")
+def show(instance_id, key):
+    """An instance (id or business key): state, variables, open tasks, incidents and audit trail."""
+    e = _engine()
+    instance_id = _instance_ref(e, instance_id, key)
+    _out({"instance": e.runtime.get(instance_id), "data": e.runtime.data(instance_id),
+          "tasks": e.tasks.list(instance_id=instance_id), "incidents": e.runtime.incidents(instance_id),
+          **e.history.records(instance_id), "history": e.history.events(instance_id)})
+
+
+@main.command()
+@click.argument("attachment_id", type=int)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="file to write (default: its own name)")
+def attachment(attachment_id, out):
+    """Save an attachment of an instance (e.g. a 督办函 .docx) to a file."""
+    name, _, content = _engine().history.attachment(attachment_id)
+    path = Path(out or Path(name).name)
+    path.write_bytes(content)
+    click.echo(f"{path} ({len(content)} bytes)")
+
+
+@main.command()
+@click.argument("instance_id")
+@click.option("--reason")
+def cancel(instance_id, reason):
+    _engine().runtime.cancel(instance_id, reason=reason)
+    click.echo("cancelled")
+
+
+@main.command()
+@click.argument("instance_id")
+def suspend(instance_id):
+    _engine().runtime.suspend(instance_id)
+    click.echo("suspended")
+
+
+@main.command()
+@click.argument("instance_id")
+def resume(instance_id):
+    _engine().runtime.resume(instance_id)
+    click.echo("resumed")
+
+
+@main.command()
+def incidents():
+    """Open incidents (failing handlers)."""
+    for i in _engine().runtime.incidents():
+        click.echo(f"{i['id']}\t{i['instance_id']}\t{i['element_id']}\t{i['topic']}\t"
+                   f"{i['error_type']}: {i['message']}\tretries left {i['retries_left']}")
+
+
+@main.command()
+@click.argument("incident_id", type=int)
+def retry(incident_id):
+    """Call the failed handler again now."""
+    _engine().runtime.retry_incident(incident_id)
+    click.echo("retried")
+
+
+@main.command()
+@click.argument("incident_id", type=int)
+@click.option("--data", help="the handler's result, supplied by hand (JSON object)")
+@click.option("--user")
+def resolve(incident_id, data, user):
+    """Complete the failed task with data given by hand."""
+    _engine().runtime.resolve_incident(incident_id, _json_arg(data, "--data"), user=user)
+    click.echo("resolved")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="one sweep, then exit")
+def worker(once):
+    """Fire due timers and handler retries."""
+    from qihu.engine.runtime.worker import Worker
+    w = Worker(_engine())
+    if once:
+        click.echo(f"fired {w.run_once()}")
+    else:
+        w.run_forever()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--no-worker", is_flag=True, help="do not run the embedded timer worker")
+def serve(host, port, no_worker):
+    """Run the web app (with an embedded worker unless --no-worker). Needs QIHU_SECRET_KEY."""
+    from qihu.web.app import InsecureSecretKey, create_app
+    try:
+        app = create_app(embedded_worker=not no_worker)
+    except InsecureSecretKey as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def demo(host, port):
+    """Deploy the bundled diagrams, add demo users, and serve with an embedded worker.
+
+    Without QIHU_SECRET_KEY the session key is a random one kept in the data folder
+    (QIHU_DATA_DIR/secret_key), made on the first run."""
+    import os
+    from qihu.appeals.demo import seed
+    from qihu.web.app import DEFAULT_SECRET_KEY, create_app, local_secret_key
+    e = _engine()
+    for line in seed(e, BUNDLED_BPMN):
+        click.echo(line)
+    config = {}
+    if e.settings.secret_key == DEFAULT_SECRET_KEY:
+        config["SECRET_KEY"] = local_secret_key(os.environ.get("QIHU_DATA_DIR") or "data")
+    app = create_app(engine=e, embedded_worker=True, config=config)
+    click.echo(f"qihu demo on http://{host}:{port}/  (Ctrl-C to stop)")
+    app.run(host=host, port=port, threaded=True)
+
+
+@main.command()
+def seed():
+    """Deploy the bundled diagrams and add the demo users, without serving (for the CLI walk-through)."""
+    from qihu.appeals.demo import seed as seed_demo
+    for line in seed_demo(_engine(), BUNDLED_BPMN):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("user")
+@click.argument("groups", nargs=-1, required=True)
+def member(user, groups):
+    """Put USER in GROUPS (groups are the diagrams' candidate groups and lanes)."""
+    e = _engine()
+    e.tasks.add_member(user, *groups)
+    click.echo(f"{user}: {', '.join(e.tasks.groups_of(user))}")
+
+
+@main.group()
+def calendar():
+    """The working-day calendar: load an announced year, add regional days."""
+
+
+def _dates(text, what):
+    from datetime import date
+    out = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(date.fromisoformat(part))
+        except ValueError:
+            raise click.UsageError(f"{what}: {part!r} is not a date (YYYY-MM-DD)")
+    return out
+
+
+@calendar.command("load")
+@click.argument("year", type=int)
+@click.option("--holidays", required=True, help="days off, comma-separated YYYY-MM-DD")
+@click.option("--workdays", default="", help="make-up working days (调休), comma-separated YYYY-MM-DD")
+@click.option("--region", default="", help="a region's own calendar (default: national)")
+@click.option("--user")
+def calendar_load(year, holidays, workdays, region, user):
+    """Load the official calendar of YEAR as the State Council announced it."""
+    try:
+        _engine().calendar.load_year(year, _dates(holidays, "--holidays"), _dates(workdays, "--workdays"),
+                                     region=region, user=user)
+    except ValueError as e:
+        raise click.UsageError(str(e))
+    click.echo(f"calendar {year}{' ' + region if region else ''} loaded")
+
+
+@calendar.command("day")
+@click.argument("day")
+@click.option("--region", required=True, help="e.g. 庆元县")
+@click.option("--off", "state", flag_value="off", help="a local holiday")
+@click.option("--on", "state", flag_value="on", help="a local working day")
+@click.option("--clear", "state", flag_value="clear", help="back to the national calendar")
+@click.option("--note")
+def calendar_day(day, region, state, note):
+    """Set or clear a regional day."""
+    [d] = _dates(day, "DAY") or [None]
+    cal = _engine().calendar
+    if state == "clear":
+        cal.clear_day(d, region)
+    elif state in ("on", "off"):
+        cal.set_day(d, state == "on", region, note=note)
+    else:
+        raise click.UsageError("give --off, --on or --clear")
+    click.echo(f"{d} {region}: {'working day' if cal.is_workday(d, region) else 'day off'}")
+
+
+@main.group()
+def figures():
+    """The 晾晒 dashboard's figures (engine/figures.py): rebuild them from the instances, check them."""
+
+
+@figures.command("rebuild")
+@click.option("--key", help="only the instances of this process (default: all)")
+@click.option("--batch", type=click.IntRange(min=1), default=200, show_default=True,
+              help="instances per transaction")
+def figures_rebuild(key, batch):
+    """Recompute every appeal's fact row from its stored state, then the monthly counters from the
+    facts (after an upgrade, a diagram that declares figure.* later, or counters that drifted).
+    Exit code 0, or 1 when some instances could not be read (listed; their rows are left as they were)."""
+    def progress(scanned, written):
+        click.echo(f"... {scanned} scanned, {written} written", err=True)
+    r = _engine().figures.rebuild(key=key, batch=batch, progress=progress)
+    for iid, reason in r["failed"]:
+        click.echo(f"未能重算 failed\t{iid}\t{reason}")
+    click.echo(f"instances scanned {r['scanned']}, fact rows: wrote {r['written']}, removed {r['removed']}, "
+               f"failed {len(r['failed'])}; figure_month months rebuilt {r['months']}")
+    if r["failed"]:
+        sys.exit(1)
+
+
+@figures.command("check")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="differences listed")
+def figures_check(limit):
+    """Compare figure_month with a recount of the fact rows. Exit code 0 when they agree, 1 (listing
+    the first differences) when they do not: `qihu figures rebuild` repairs them."""
+    diffs = _engine().figures.check_consistency()
+    if not diffs:
+        click.echo("figure_month 与重新统计一致 (figure_month equals a recount of appeal_fact)")
+        return
+    for d in diffs[:limit]:
+        month, region, key, department = d["key"]
+        click.echo(f"{month}\t{region or '-'}\t{key}\t{department or '-'}\t{d['counter']}: "
+                   f"stored {d['stored']}, recount {d['recount']}")
+    click.echo(f"{len(diffs)} difference(s) between figure_month and a recount; "
+               "repair with `qihu figures rebuild`", err=True)
+    sys.exit(1)
+
+
+@main.command("db-upgrade")
+def db_upgrade():
+    """Apply database migrations (also done automatically on start)."""
+    from qihu.engine.core import Engine
+    Engine(migrate=True)
+    click.echo("database is up to date")
+
+
+@main.group()
+def user():
+    """Accounts that sign in to the web app."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.argument("groups", nargs=-1)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="asked for when not given")
+@click.option("--display-name", help="shown in the web app, e.g. 张三")
+@click.option("--admin", is_flag=True)
+@click.option("--region", help="the region whose work the person sees, e.g. 湖州市 (default: every region)")
+def user_add(name, groups, password, display_name, admin, region):
+    """Create the account NAME, in GROUPS (the diagrams' candidate groups and lanes)."""
+    e = _engine()
+    a = e.accounts.add_user(name, password, display_name=display_name, groups=groups, is_admin=admin,
+                            region=region)
+    click.echo(f"user {a['name']} ({a['display_name']}): {', '.join(e.tasks.groups_of(name)) or 'no groups'}")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="asked for when not given")
+def user_password(name, password):
+    """Set a new password for NAME."""
+    _engine().accounts.set_password(name, password)
+    click.echo(f"password of {name} changed")
+
+
+@user.command("region")
+@click.argument("name")
+@click.argument("region", required=False)
+def user_region(name, region):
+    """Bind NAME to REGION's work (e.g. 湖州市); without REGION: every region again."""
+    _engine().accounts.set_region(name, region)
+    click.echo(f"{name}: {region or 'every region'}")
+
+
+@user.command("list")
+def user_list():
+    """Accounts with their groups."""
+    e = _engine()
+    for a in e.accounts.list():
+        flags = "".join([" admin" if a["is_admin"] else "", "" if a["is_active"] else " disabled",
+                         f" region={a['region']}" if a["region"] else ""])
+        click.echo(f"{a['name']}\t{a['display_name']}\t{','.join(e.tasks.groups_of(a['name']))}{flags}")

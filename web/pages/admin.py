@@ -1,0 +1,211 @@
+"""Administrator pages (流程管理): the processes and their versions, deploying diagrams and
+decision tables from the browser (.bpmn, .dmn or a .zip of them), activating a staged version
+and the differences between two versions, moving running instances to a newer version
+(engine/instance_migration.py: a dry-run plan first, then a confirm button). Only calls the engine.
+
+Every page is for administrators only (engine.access.is_admin): anyone else signed in gets
+403, anonymous callers go to sign in. A refused bundle shows the page again with every
+problem found (file, line, element, message) and nothing is stored.
+"""
+import os
+from functools import wraps
+from types import SimpleNamespace
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from qihu.engine.errors import DeployError, Forbidden, NotFound, Problem, QihuError, ValidationFailed
+from qihu.engine.history.service import STATUS_NAMES
+
+from qihu.web import csrf
+from qihu.web.pages import inbox as ui
+from qihu.web.i18n import gettext as _, install as install_i18n
+from qihu.web.pages.templating import QihuBlueprint
+
+blueprint = QihuBlueprint("qihu_admin", __name__)
+blueprint.before_request(csrf.protect)
+blueprint.context_processor(ui.page_context)
+blueprint.register_error_handler(csrf.CSRFError, ui._csrf_failed)
+install_i18n(blueprint)
+
+ALLOWED = (".bpmn", ".dmn", ".zip")
+MAX_FILES = 50
+
+
+def _engine():
+    return current_app.extensions["qihu"].engine
+
+
+@blueprint.app_context_processor
+def admin_nav():
+    """qihu_is_admin(): whether the caller is an administrator (the 流程管理 link of the header)."""
+    def qihu_is_admin():
+        user = current_app.extensions["qihu"].user()
+        return bool(user) and _engine().access.is_admin(user)
+    return {"qihu_is_admin": qihu_is_admin}
+
+
+def admin_only(view):
+    """A signed-in administrator's view (gets `user`); anyone else signed in: 403."""
+    @ui.signed_in
+    @wraps(view)
+    def wrapper(*args, user, **kwargs):
+        if not _engine().access.is_admin(user):
+            raise Forbidden(f"{user} may not manage processes: administrators only")
+        return view(*args, user=user, **kwargs)
+    return wrapper
+
+
+def _region(engine, d):
+    """The region the version was deployed for, else (versions deployed before regions were
+    stored) its process's `region` property."""
+    if d.get("region"):
+        return d["region"]
+    try:
+        info = engine.repository.process(SimpleNamespace(deployment_id=d["deployment_id"], key=d["key"]))
+    except (QihuError, KeyError):
+        return None
+    return (info.properties or {}).get("region")
+
+
+def _processes_page(problems=None, form=None, status=200):
+    engine = _engine()
+    definitions = engine.repository.definitions()
+    for d in definitions:
+        d["region"] = _region(engine, d)
+    return render_template("qihu/admin_processes.html", definitions=definitions, problems=problems,
+                           form=form or {"name": "", "activate": True, "region": ""},
+                           allowed=", ".join(ALLOWED)), status
+
+
+@blueprint.get("/admin/processes")
+@admin_only
+def processes(user):
+    return _processes_page()
+
+
+@blueprint.post("/admin/deploy")
+@admin_only
+def deploy(user):
+    engine = _engine()
+    name = request.form.get("name", "").strip()[:200]
+    activate = request.form.get("activate") in ("1", "on", "true")
+    region = request.form.get("region", "").strip()
+    form = {"name": name, "activate": activate, "region": region}
+    items, problems = [], []
+    for f in request.files.getlist("files"):
+        filename = os.path.basename((f.filename or "").replace("\\", "/")).strip()
+        if not filename:
+            continue
+        if not filename.lower().endswith(ALLOWED):
+            problems.append(Problem(_("只能部署 {types} 文件", types=", ".join(ALLOWED)), file=filename))
+            continue
+        items.append((filename, f.read()))
+    if not items and not problems:
+        problems.append(Problem(_("请选择要部署的文件")))
+    if len(items) > MAX_FILES:
+        problems.append(Problem(_("一次最多部署 {n} 个文件", n=MAX_FILES)))
+    if problems:
+        return _processes_page(problems, form, 422)
+    try:
+        result = engine.repository.deploy(items, name=name or None, user=user, activate=activate,
+                                          region=region or None)
+    except DeployError as e:
+        return _processes_page(e.problems, form, 422)
+    except (Forbidden, NotFound):
+        raise
+    except QihuError as e:
+        return _processes_page([Problem(str(e))], form, 422)
+    parts = [f"{d['key']} v{d['version']}" + ("" if d["new"] else _("（未变化）")) for d in result.definitions]
+    if not result.created:
+        flash(_("内容与已部署的版本相同，未新建版本：{list}", list="、".join(parts)), "info")
+    elif activate:
+        flash(_("部署完成：{list}", list="、".join(parts)), "ok")
+    else:
+        flash(_("已部署但未启用（新实例仍按当前启用的版本发起）：{list}", list="、".join(parts)), "ok")
+    return redirect(url_for("qihu_admin.processes"))
+
+
+@blueprint.get("/admin/processes/<key>")
+@admin_only
+def versions(key, user):
+    engine = _engine()
+    rows = engine.repository.versions(key)
+    people = {}
+    for v in rows:
+        by = v["deployed_by"]
+        if by and by not in people:
+            people[by] = (engine.accounts.get(by) or {}).get("display_name") or by
+        v["deployed_by_name"] = people.get(by) or "—"
+    latest = rows[-1]
+    # 迁移运行中的实例: ?migrate_from=&migrate_to= shows the dry-run plan with a confirm button
+    plan, plan_error = None, None
+    if "migrate_from" in request.args:
+        try:
+            plan = engine.migrations.plan(key, request.args.get("migrate_from"), request.args.get("migrate_to"))
+        except (ValidationFailed, NotFound) as e:
+            plan_error = str(e)
+    return render_template("qihu/admin_versions.html", key=key, rows=rows, latest=latest,
+                           current=next(v for v in rows if v["active"]),
+                           diff_from=rows[-2]["version"] if len(rows) > 1 else latest["version"],
+                           plan=plan, plan_error=plan_error, status_names=STATUS_NAMES,
+                           migrate_from=next((v["version"] for v in rows if v["running"]), rows[0]["version"]))
+
+
+@blueprint.post("/admin/processes/<key>/migrate")
+@admin_only
+def migrate(key, user):
+    """Carry out a previewed migration: the instances listed as movable in the plan."""
+    ids = [i for i in request.form.getlist("instance") if i.strip()]
+    back = redirect(url_for("qihu_admin.versions", key=key))
+    if not ids:
+        flash(_("没有可迁移的实例"), "info")
+        return back
+    try:
+        r = _engine().migrations.migrate(key, request.form.get("from"), request.form.get("to"),
+                                         instance_ids=ids, user=user)
+    except (ValidationFailed, NotFound) as e:
+        flash(f"{_('迁移未完成')}：{e}", "error")
+        return back
+    if r["migrated"]:
+        flash(_("已将 {n} 个实例从 v{a} 迁移到 v{b}", n=len(r["migrated"]), a=r["from"], b=r["to"]), "ok")
+    if r["refused"]:
+        lines = "；".join(f"{m['business_key'] or m['id']}：{m['reasons'][0]['zh']}" for m in r["refused"])
+        flash(_("{n} 个实例未迁移：{list}", n=len(r["refused"]), list=lines), "error")
+    return back
+
+
+@blueprint.post("/admin/processes/<key>/activate")
+@admin_only
+def activate(key, user):
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        return ui._error_page(400, _("请求有误"), _("版本号无效"))
+    _engine().repository.activate(key, version, user=user)
+    flash(_("已启用 {key} v{version}，新发起的实例将按此版本办理", key=key, version=version), "ok")
+    return redirect(url_for("qihu_admin.versions", key=key))
+
+
+@blueprint.get("/admin/processes/<key>/diff")
+@admin_only
+def diff(key, user):
+    try:
+        a, b = int(request.args.get("from", "")), int(request.args.get("to", ""))
+    except ValueError:
+        return ui._error_page(400, _("请求有误"), _("版本号无效"))
+    engine = _engine()
+    rows = engine.repository.versions(key)
+    result = engine.repository.diff(key, a, b)
+    return render_template("qihu/admin_diff.html", key=key, rows=rows, d=result,
+                           name=rows[-1]["name"] or key)
+
+
+# -- errors ----------------------------------------------------------------------------------
+@blueprint.errorhandler(Forbidden)
+def _forbidden(e):
+    return ui._error_page(403, _("没有权限"), _("流程管理仅限管理员使用。"))
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(e):
+    return ui._error_page(404, _("未找到"), _("没有找到该流程或版本。"))

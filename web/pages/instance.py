@@ -1,0 +1,130 @@
+"""The instance page: an appeal's diagram (drawn in the browser by the vendored bpmn-js viewer)
+with the steps done and the current ones highlighted, its open tasks, audit trail, letters and
+attachments, ledger lines and notifications; and attachment downloads.
+
+Everyone who may see the instance (engine.access: administrators and the people taking part)
+may see the page and download its files; anyone else gets 403, an unknown id 404. The page has
+no inline script: web/static/instance.js reads the diagram data from /instances/<id>/diagram.json.
+"""
+from urllib.parse import quote
+
+from flask import Response, current_app, jsonify, render_template, request
+
+from qihu.engine.errors import Forbidden, NotFound, QihuError
+from qihu.engine.history.service import STATUS_NAMES
+from qihu.engine.tasks.service import headline
+
+from qihu.web import csrf
+from qihu.web.pages import inbox as ui
+from qihu.web.i18n import gettext as _, install as install_i18n
+from qihu.web.pages.templating import QihuBlueprint
+
+blueprint = QihuBlueprint("qihu_instance", __name__)
+blueprint.before_request(csrf.protect)
+blueprint.context_processor(ui.page_context)
+blueprint.register_error_handler(csrf.CSRFError, ui._csrf_failed)
+install_i18n(blueprint)
+
+KIND_NAMES = {"upload": "上传材料", "letter": "函件"}
+# ledger kinds written by the bundled handlers (handlers/*.py); others are shown as they are
+LEDGER_NAMES = {
+    "warning_list": "预警名单", "provincial_escalation": "报省营商环境专班", "say_no_pool": "说不评议候选池",
+    "problem_list": "问题清单", "qiantang_evaluation": "一事一评", "responsibility_list": "责任清单",
+    "experience_list": "经验清单", "case_library": "案例库", "rule_library": "长效机制",
+    "policy_suggestion": "政策建议", "tracking_library": "问题处置跟踪库", "discipline_referral": "移送纪委监委",
+    "joint_meeting_agenda": "联席会议议题",
+}
+
+
+def _engine():
+    return current_app.extensions["qihu"].engine
+
+
+@blueprint.get("/instances/<instance_id>")
+@ui.signed_in
+def instance(instance_id, user):
+    engine = _engine()
+    engine.access.require_instance(user, instance_id)
+    inst = engine.runtime.get(instance_id)
+    definition = engine.db_get_definition(inst["definition_id"])
+    try:
+        about = headline(engine.runtime.data(instance_id))
+    except QihuError:
+        about = {"company": None, "summary": None}
+    my_groups = set(engine.tasks.groups_of(user))
+    tasks = engine.tasks.list(instance_id=instance_id, limit=200)
+    for t in tasks:
+        # a link only where the task page will open for this user (engine.tasks.visible_get)
+        t["mine"] = (t["assignee"] == user or user in t["candidate_users"]
+                     or bool(my_groups & set(t["candidate_groups"])))
+    records = engine.history.records(instance_id)
+    # the same appeal in other mechanisms (a 不能办 goes on to 说"不"评议 under its business key)
+    related = [dict(r, name=engine.db_get_definition(r["definition_id"]).name or r["definition_key"])
+               for r in (engine.runtime.instances(business_key=inst["business_key"], limit=20)
+                         if inst["business_key"] else [])
+               if r["id"] != instance_id and engine.access.can_see_instance(user, r["id"])]
+    starter = engine.accounts.get(inst["started_by"]) if inst["started_by"] else None
+    return render_template(
+        "qihu/instance.html", instance=inst, definition=definition, about=about, tasks=tasks,
+        trail=engine.history.trail(instance_id), attachments=engine.uploads.list(instance_id),
+        ledger=records["ledger"], notifications=records["notifications"],
+        incidents=[i for i in engine.runtime.incidents(instance_id) if i["status"] == "open"],
+        started_by=(starter or {}).get("display_name") or inst["started_by"],
+        status_name=STATUS_NAMES.get(inst["status"], inst["status"]), kind_names=KIND_NAMES,
+        ledger_names=LEDGER_NAMES, related=related,
+        status_names=STATUS_NAMES)
+
+
+@blueprint.get("/instances/<instance_id>/diagram.json")
+@ui.signed_in
+def diagram(instance_id, user):
+    engine = _engine()
+    engine.access.require_instance(user, instance_id)
+    response = jsonify(engine.history.diagram(instance_id))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.get("/attachments/<int:attachment_id>")
+@ui.signed_in
+def attachment(attachment_id, user):
+    engine = _engine()
+    meta, content = engine.uploads.get(attachment_id)
+    engine.access.require_instance(user, meta["instance_id"])
+    response = Response(content, mimetype=None, content_type=meta["content_type"])
+    response.headers["Content-Disposition"] = content_disposition(meta["name"])
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # whatever a file holds, it never runs as a page of this site
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+
+def content_disposition(name):
+    """`attachment` with an ASCII fallback name and the real one as RFC 5987 UTF-8."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;%' else "_" for c in name).strip() or "file"
+    if "." in name and "." not in fallback:
+        fallback += "." + name.rsplit(".", 1)[1]
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+# -- errors ----------------------------------------------------------------------------------
+def _wants_json():
+    return request.endpoint == "qihu_instance.diagram"
+
+
+@blueprint.errorhandler(Forbidden)
+def _forbidden(e):
+    if _wants_json():
+        return {"error": "forbidden"}, 403
+    return ui._error_page(403, _("没有权限"), _("您没有查看此流程实例的权限。"))
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(e):
+    if _wants_json():
+        return {"error": "not found"}, 404
+    if request.endpoint == "qihu_instance.attachment":
+        return ui._error_page(404, _("未找到"), _("没有找到该附件。"))
+    return ui._error_page(404, _("未找到"), _("没有找到该流程实例。"))
