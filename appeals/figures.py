@@ -49,7 +49,7 @@ Counting rules (the seeds' rates: ../shared/MECHANISMS.md lines 12-13, 55, 116)
 - An appeal's deadline is the latest due date of its steps outside figure.closedAt; it is solved
   late (超时办成) when it was solved and closed after that deadline.
 - Working days to close: engine.calendar.workdays_between(started, closed, region), fractions of
-  days included (engine/workcal.py); plain days when that year's calendar is unknown.
+  days included (engine/workcalendar.py); plain days when that year's calendar is unknown.
 - Colour: the worst SLA colour of the appeal's open tasks (red, orange, yellow, green, blue).
 """
 from dataclasses import dataclass
@@ -60,8 +60,10 @@ from sqlalchemy.exc import DBAPIError
 
 from qihu.engine import workcalendar as workcal
 from qihu.engine.errors import Forbidden
-from qihu.engine.storage.models import AppealFact, FigureMonth, Task
+from qihu.engine.storage.models import Task
+from qihu.appeals.models import AppealFact, FigureMonth
 from qihu.engine.dialect.specs import expression_of
+from qihu.engine.dialect.state import all_tasks
 from qihu.engine.dialect.timers import TIMEZONE
 from qihu.engine.workcalendar import CalendarYearUnknown
 
@@ -161,9 +163,10 @@ class Figures:
             self._specs[definition_id] = read_spec(info.properties, info.name or definition.key)
         return self._specs[definition_id]
 
-    def on_save(self, ctx, before, after):
-        """Keep the appeal's fact row and its monthly counters in step with the instance."""
-        row = ctx.row
+    def on_save(self, uow):
+        """Keep the appeal's fact row and its monthly counters in step with the instance (a
+        step_saved listener: runs in the step's transaction)."""
+        row, before, after, ctx = uow.instance, uow.before, uow.after, uow
         spec = self.spec_of(row.definition_id)
         if spec is None:
             return
@@ -180,12 +183,12 @@ class Figures:
             self._move(conn, old, new)
 
     def _fact(self, ctx, spec, old):
-        row, now = ctx.row, ctx.now
+        row, now = ctx.instance, ctx.now
         tasks = ctx.session.connection().execute(_SELECT_TASKS, {"iid": row.id}).all()
         # in the order they happened: opened, then closed (rows opened together: by when they closed)
         tasks.sort(key=lambda t: (t.created_at, t.completed_at is None, t.completed_at or t.created_at))
         open_ = [t for t in tasks if t.status == "ready"]
-        data = _variables(ctx.wf)
+        data = _variables(ctx.workflow)
         ev = lambda name: self._eval(spec, name, data, row.definition_key)   # noqa: E731
 
         if row.status == "cancelled":
@@ -589,14 +592,10 @@ class Figures:
 
     def _rebuild_one(self, s, r, failed):
         """Rewrite one instance's fact row in the batch's transaction; 1 when it changed."""
-        from qihu.engine.runtime.service import _Ctx, _Row
         conn = s.connection()
         spec = self.spec_of(r.definition_id)
-        row = _Row(id=r.id, definition_id=r.definition_id, definition_key=r.definition_key,
-                   business_key=r.business_key, region=r.region, status=r.status, version=r.version)
         try:
-            wf, _snapshot = self.engine.runtime._take(s, row)
-            ctx = _Ctx(s, row, wf, None, self.engine.clock.now(), None)
+            ctx = self.engine.runtime.read_unit(s, r.id)
             tasks = conn.execute(_SELECT_TASKS, {"iid": r.id}).all()
             # what on_save held before its last write: the instance's start, and when it closed
             previous = {"started_at": r.started_at, "status": "running",
@@ -678,10 +677,9 @@ def _check_month(m):
 def _variables(wf):
     """The appeal's variables: the workflow's data, then each live or finished task's data in
     the order they changed (later values win)."""
-    from qihu.engine.runtime.service import _all_tasks
     from SpiffWorkflow.util.task import TaskState
     data = dict(wf.data)
-    tasks = [t for t in _all_tasks(wf)
+    tasks = [t for t in all_tasks(wf)
              if t.state in (TaskState.COMPLETED, TaskState.READY, TaskState.STARTED, TaskState.WAITING)]
     for t in sorted(tasks, key=lambda t: t.last_state_change):
         data.update(t.data)
@@ -746,7 +744,7 @@ def _closed_then(spec, tasks, moment):
 def _instance_started(ctx):
     from qihu.engine.storage.models import Instance
     I = Instance.__table__
-    return ctx.session.connection().execute(select(I.c.started_at).where(I.c.id == ctx.row.id)).scalar()
+    return ctx.session.connection().execute(select(I.c.started_at).where(I.c.id == ctx.instance.id)).scalar()
 
 
 def _text(value, n):
@@ -761,7 +759,7 @@ def _iso(moment):
 
 
 def check(info, problem, code):
-    """Deploy checks of a process's figure.* properties (engine/checks.py calls this): names,
+    """Deploy checks of a process's figure.* properties (a definition_checked listener, which engine/dialect/checks.py calls): names,
     required ones, expressions through the sandbox, element ids that are user tasks of the process."""
     from qihu.engine.dialect.specs import QihuUserTask
     try:

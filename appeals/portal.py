@@ -22,9 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from qihu.engine.errors import Forbidden, NotFound, ValidationFailed
-from qihu.engine.storage.models import AppealTicket, Task, TaskComment
+from qihu.engine.storage.models import Task, TaskComment
+from qihu.appeals.models import AppealTicket
 from qihu.engine.dialect.timers import TIMEZONE, local_text
 from qihu.engine.tasks.uploads import check as check_upload
+
+PORTAL_GROUP = "enterprise"   # the starter group that marks a process as offered on the portal
 
 ENTERPRISE_PREFIX = "qiye:"
 CHANNEL = "企业自主提交"
@@ -134,18 +137,25 @@ def _ticket_dict(t):
             "created_at": t.created_at.isoformat(), "user": ENTERPRISE_PREFIX + t.tracking_no}
 
 
-class Appeals:
+class Portal:
+    """The enterprise portal: processes offered, submission, tracking and rating."""
+
     def __init__(self, engine):
         self.engine = engine
 
     # -- what the portal offers ----------------------------------------------------------------
+    def offered(self, definition):
+        """True when enterprises may start this process from the public portal: it names
+        PORTAL_GROUP among its camunda:candidateStarterGroups."""
+        return PORTAL_GROUP in self.engine.access.starters(definition)[0]
+
     def portal_definitions(self):
         """The latest version of each process enterprises may start, with what the form needs:
         [{"key", "name", "region", "categories": [{"id", "name"}] or None}]."""
         out = []
         for d in self.engine.repository.definitions():
             definition = self.engine.db_get_definition(d["id"])
-            if not self.engine.access.portal_definition(definition):
+            if not self.offered(definition):
                 continue
             info = self.engine.repository.process(definition)
             out.append({"key": d["key"], "name": info.properties.get("portalName") or d["name"] or d["key"],
@@ -179,7 +189,7 @@ class Appeals:
                 definition = self.engine.repository.get_definition(s, str(key or ""))
             except NotFound:
                 return None
-        return definition if self.engine.access.portal_definition(definition) else None
+        return definition if self.offered(definition) else None
 
     # -- submit --------------------------------------------------------------------------------
     def validate(self, definition_key, company, credit_code, contact_name, contact_phone, category, summary,
@@ -416,5 +426,5 @@ def _shown(field, value):
     return str(value)
 
 
-__all__ = ["Appeals", "validate_credit_code", "validate_phone", "bad_rating", "CreditCodeError", "MAX_FILES",
+__all__ = ["Portal", "PORTAL_GROUP", "validate_credit_code", "validate_phone", "bad_rating", "CreditCodeError", "MAX_FILES",
            "ENTERPRISE_PREFIX"]

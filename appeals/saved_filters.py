@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode
 from sqlalchemy import delete, func, select
 
 from qihu.engine.errors import NotFound, ValidationFailed
-from qihu.engine.storage.models import SavedFilter
+from qihu.appeals.models import SavedFilter
 from qihu.engine.tasks.service import COLOURS, ORDERS, PRIORITIES
 
 MAX_NAME = 100

@@ -27,12 +27,13 @@ from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from qihu import appeals
 from qihu.engine import Engine  # noqa: E402
-from qihu.engine.identity.access import DashboardScope  # noqa: E402
+from qihu.appeals.scope import DashboardScope  # noqa: E402
 from qihu.engine.clock import ManualClock  # noqa: E402
 from qihu.engine.config import Settings  # noqa: E402
 from qihu.appeals.figures import CLOSED_RANK, COLOURS, NO_COLOUR, COUNTERS, Figures, month_of  # noqa: E402
-from qihu.engine.storage.models import AppealFact, FigureMonth  # noqa: E402
+from qihu.appeals.models import AppealFact, FigureMonth  # noqa: E402
 from benchlib import add_database_args, on_databases, print_times, settle  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
@@ -170,7 +171,7 @@ def queries(f):
 
 
 def time_queries(engine, reps):
-    qs = queries(engine.figures)
+    qs = queries(appeals.of(engine).figures)
     for _, call in qs:      # warm the caches
         call()
     times = {name: [] for name, _ in qs}
@@ -192,7 +193,7 @@ def run(label, url, reps, reuse):
                   f"{len(MECHANISMS)} mechanisms, {sum(map(len, DEPARTMENTS.values()))} departments, "
                   f"{MONTHS} months …", flush=True)
             print(f"[{label}] filled in {fill(engine):.0f} s")
-        f = engine.figures
+        f = appeals.of(engine).figures
         t0 = time.perf_counter()
         stored, recount = f.stored(), f.recount()
         same = stored.keys() == recount.keys() and all(

@@ -60,7 +60,7 @@ def main():
             gc.collect()
     gc.enable()
     with engine.db.read() as s:
-        from qihu.engine.storage.models import AppealFact
+        from qihu.appeals.models import AppealFact
         assert s.get(AppealFact, ids["bench_counted"]) is not None, "the counted process kept no figures"
         assert s.get(AppealFact, ids["bench_appeal"]) is None
     print(f"database: {engine.db.engine.dialect.name}; {CYCLES} cycles of 3 steps each, interleaved")

@@ -7,17 +7,17 @@
     for t in e.tasks.list(user="li"): ...
 """
 import threading
+from typing import Callable
 
 from sqlalchemy import select
 
 from qihu.engine.identity.access import Access
-from qihu.appeals.portal import Appeals
 from qihu.engine.identity.accounts import AccountService
 from qihu.engine.clock import from_settings as clock_from_settings
 from qihu.engine.config import Settings
 from qihu.engine.storage.db import Database
 from qihu.engine.errors import NotFound
-from qihu.appeals.figures import Figures
+from qihu.engine.listeners import Listeners
 from qihu.engine.topics import HandlerRegistry
 from qihu.engine.history.service import History
 from qihu.engine.storage.models import Definition, Instance
@@ -27,7 +27,6 @@ from qihu.engine.dialect.sandbox import SandboxScriptEngine
 from qihu.engine.tasks.service import TaskService
 from qihu.engine.dialect.timers import TIMEZONE
 from qihu.engine.tasks.uploads import Uploads
-from qihu.appeals.saved_filters import SavedFilters
 from qihu.engine.tasks.notifications import Notifications
 from qihu.engine.tasks.handoff import Handoff
 from qihu.engine.tasks.comments import Comments
@@ -57,6 +56,12 @@ class Engine:
         if migrate:
             self.db.upgrade()
         self.handlers = handlers if handlers is not None else HandlerRegistry().discover()
+        # What is built on the engine installs itself here (qihu.appeals.install): listeners
+        # called in a step's transaction, verbs for a handler's context, and the installed
+        # extension itself by name. The engine builds none of them.
+        self.listeners = Listeners()
+        self.context_helpers: dict[str, Callable] = {}
+        self.extensions: dict[str, object] = {}
         self.clock = clock or clock_from_settings(self.settings)
         self.calendar = WorkCalendar(self.db, zone=TIMEZONE)
         # Scripts see the working-day helpers (workdays(5), workdays_between(a, b), is_workday()).
@@ -70,13 +75,10 @@ class Engine:
         self.accounts = AccountService(self)
         self.access = Access(self)
         self.uploads = Uploads(self)
-        self.filters = SavedFilters(self)
         self.notifications = Notifications(self)
-        self.appeals = Appeals(self)
         self.handoff = Handoff(self)      # reassign (转办) and return (退单)
         self.comments = Comments(self)
         self.migrations = InstanceMigration(self)   # move running instances to a newer version
-        self.figures = Figures(self)      # the 晾晒 dashboard's figures (engine/figures.py)
         self._definitions = {}
         self._lock = threading.Lock()
 

@@ -5,6 +5,7 @@ imports the bundled `handlers` package and every installed package that declares
 `qihu.handlers` entry point (a module or package), so a region can add handlers
 without touching this repository.
 """
+import functools
 import importlib
 import inspect
 import logging
@@ -84,12 +85,24 @@ class HandlerRegistry:
 
 class HandlerContext:
     """What a handler may do besides returning data, passed as its `qihu` parameter if it
-    declares one: records written in the same transaction as the step that called it."""
+    declares one: records written in the same transaction as the step that called it.
+
+    Beyond notify and attach, whatever is installed on the engine adds its own verbs to
+    `engine.context_helpers` (name -> function(context, ...)); the appeal domain adds
+    `qihu.ledger(kind, title, data)` and `qihu.close_ledger(kind)` that way.
+    """
 
     def __init__(self, engine, session, instance_id, business_key, task_id, element_id, now, user=None):
         self.engine, self.session = engine, session
         self.instance_id, self.business_key = instance_id, business_key
         self.task_id, self.element_id, self.now, self.user = task_id, element_id, now, user
+
+    def __getattr__(self, name):
+        helper = self.engine.context_helpers.get(name)
+        if helper is None:
+            raise AttributeError(f"a handler's context has no {name!r} (is the package that adds it installed "
+                                 "on this engine?)")
+        return functools.partial(helper, self)
 
     def notify(self, title, body=None, to_groups=(), to_users=()):
         """A notification for each group and user; returns how many were written."""
@@ -116,21 +129,3 @@ class HandlerContext:
         self.session.add(row)
         self.session.flush()
         return row.id
-
-    def ledger(self, kind, title=None, data=None):
-        """Add a line to a supervision ledger (warning list, escalations, …); returns its id."""
-        from qihu.engine.storage.models import LedgerEntry
-        row = LedgerEntry(kind=kind, instance_id=self.instance_id, task_id=self.task_id, title=title,
-                          data=data, created_at=self.now)
-        self.session.add(row)
-        self.session.flush()
-        return row.id
-
-    def close_ledger(self, kind):
-        """Close this instance's open lines of a ledger (e.g. it left the say-no pool)."""
-        from sqlalchemy import update
-        from qihu.engine.storage.models import LedgerEntry
-        res = self.session.execute(update(LedgerEntry.__table__).where(
-            LedgerEntry.instance_id == self.instance_id, LedgerEntry.kind == kind,
-            LedgerEntry.closed_at.is_(None)).values(closed_at=self.now))
-        return res.rowcount

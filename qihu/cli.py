@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from qihu import appeals
 from qihu.engine.errors import DeployError, QihuError
 from qihu.engine.dialect.timers import local_text
 
@@ -13,8 +14,16 @@ BUNDLED_BPMN = Path(__file__).resolve().parent.parent / "bpmn"
 
 
 def _engine():
+    """An engine from the QIHU_* settings with the appeal domain installed: the CLI composes
+    the two, as the web extension does."""
     from qihu.engine.core import Engine
-    return Engine()
+    engine = Engine()
+    appeals.install(engine)
+    return engine
+
+
+def _appeals():
+    return appeals.of(_engine())
 
 
 def _json_arg(text, what):
@@ -272,7 +281,7 @@ def show(instance_id, key):
     instance_id = _instance_ref(e, instance_id, key)
     _out({"instance": e.runtime.get(instance_id), "data": e.runtime.data(instance_id),
           "tasks": e.tasks.list(instance_id=instance_id), "incidents": e.runtime.incidents(instance_id),
-          **e.history.records(instance_id), "history": e.history.events(instance_id)})
+          **appeals.of(e).records(instance_id), "history": e.history.events(instance_id)})
 
 
 @main.command()
@@ -471,7 +480,7 @@ def figures_rebuild(key, batch):
     Exit code 0, or 1 when some instances could not be read (listed; their rows are left as they were)."""
     def progress(scanned, written):
         click.echo(f"... {scanned} scanned, {written} written", err=True)
-    r = _engine().figures.rebuild(key=key, batch=batch, progress=progress)
+    r = _appeals().figures.rebuild(key=key, batch=batch, progress=progress)
     for iid, reason in r["failed"]:
         click.echo(f"未能重算 failed\t{iid}\t{reason}")
     click.echo(f"instances scanned {r['scanned']}, fact rows: wrote {r['written']}, removed {r['removed']}, "
@@ -485,7 +494,7 @@ def figures_rebuild(key, batch):
 def figures_check(limit):
     """Compare figure_month with a recount of the fact rows. Exit code 0 when they agree, 1 (listing
     the first differences) when they do not: `qihu figures rebuild` repairs them."""
-    diffs = _engine().figures.check_consistency()
+    diffs = _appeals().figures.check_consistency()
     if not diffs:
         click.echo("figure_month 与重新统计一致 (figure_month equals a recount of appeal_fact)")
         return

@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, text
 
 from qihu.engine.clock import ManualClock
 from qihu.engine.storage.db import Database
+from qihu import appeals
+from qihu.appeals import models as _appeal_tables  # noqa: F401 - their tables join Base.metadata
 from qihu.engine.storage.models import Base
 
 PG_URL = os.environ.get("QIHU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -81,11 +83,13 @@ def make_engine(db_url, clock):
     from qihu.engine.config import Settings
     made = []
 
-    def make(handlers=None, **settings):
+    def make(handlers=None, install_appeals=True, **settings):
         s = Settings(database_url=db_url, handler_retry_backoff=10.0)
         for k, v in settings.items():
             setattr(s, k, v)
         e = Engine(settings=s, handlers=handlers, clock=clock, migrate=False)
+        if install_appeals:
+            appeals.install(e)     # as the web extension and the CLI compose them
         made.append(e)
         return e
     yield make

@@ -14,6 +14,7 @@ validates the form), so a scenario is what a member of staff would see.
 from datetime import datetime
 from pathlib import Path
 
+from qihu import appeals
 from qihu.engine.dialect.timers import TIMEZONE
 from qihu.engine.runtime.worker import Worker
 
@@ -100,22 +101,22 @@ class Scenario:
     def letters(self, iid):
         """[(letter_type, to_unit)] of the supervision letters kept with an instance."""
         return [(a["meta"]["letter_type"], a["meta"]["to_unit"])
-                for a in self.engine.history.records(iid)["attachments"] if a["kind"] == "letter"]
+                for a in appeals.of(self.engine).records(iid)["attachments"] if a["kind"] == "letter"]
 
     def ledger(self, iid, kind=None):
         """[(kind, title, data)] of the ledger entries (warning list, pool, escalations...)."""
-        return [(e["kind"], e["title"], e["data"]) for e in self.engine.history.records(iid)["ledger"]
+        return [(e["kind"], e["title"], e["data"]) for e in appeals.of(self.engine).records(iid)["ledger"]
                 if kind is None or e["kind"] == kind]
 
     def notifications(self, iid):
         """[(recipient kind, recipient, title)] of the notifications of an instance."""
-        return [(*n["to"].split(":", 1), n["title"]) for n in self.engine.history.records(iid)["notifications"]]
+        return [(*n["to"].split(":", 1), n["title"]) for n in appeals.of(self.engine).records(iid)["notifications"]]
 
 
 def ledger_lines(engine, iid, kind):
     """[(title, data, closed)] of an instance's ledger lines of one kind, in order."""
     from sqlalchemy import select
-    from qihu.engine.storage.models import LedgerEntry
+    from qihu.appeals.models import LedgerEntry
     with engine.db.read() as s:
         q = select(LedgerEntry).where(LedgerEntry.instance_id == iid, LedgerEntry.kind == kind).order_by(LedgerEntry.id)
         return [(e.title, e.data, e.closed_at is not None) for e in s.scalars(q)]
@@ -147,7 +148,7 @@ def timer_jobs(sc, iid):
 def open_lines(sc, iid, kind):
     """Titles of an instance's ledger lines of one kind that are still open."""
     from sqlalchemy import select
-    from qihu.engine.storage.models import LedgerEntry
+    from qihu.appeals.models import LedgerEntry
     with sc.engine.db.read() as s:
         return [e.title for e in s.scalars(select(LedgerEntry).where(
             LedgerEntry.instance_id == iid, LedgerEntry.kind == kind, LedgerEntry.closed_at.is_(None)))]

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from qihu import appeals
 from qihu.engine import Engine
 from qihu.engine.clock import ManualClock
 from qihu.appeals.demo import DEMO_NAMES, DEMO_PASSWORD, DEMO_USERS, seed
@@ -117,7 +118,7 @@ def test_demo_roles_walk_a_portal_appeal_from_submission_to_rating(demo, page):
     # the centre's review closes it; the enterprise sees it finished
     do_step(page, base, engine, iid, "Task_review", {"review_note": "同类申报可提前对接", "make_rule": "false"})
     assert engine.runtime.get(iid)["status"] == "completed"
-    ledger = [e["kind"] for e in engine.history.records(iid)["ledger"]]
+    ledger = [e["kind"] for e in appeals.of(engine).records(iid)["ledger"]]
     assert "rating" in ledger
     page.goto(link)
     assert re.search("已办结|已完成|办结", page.locator("main").inner_text())

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from qihu import appeals
 from qihu.engine import Engine
 from qihu.engine.clock import ManualClock
 from qihu.web.app import create_app
@@ -163,7 +164,7 @@ def test_an_enterprise_submits_follows_and_rates(portal_server, page):  # noqa: 
     assert "责令三日内落实用地指标" not in page.content()
     page.screenshot(path=str(ARTIFACTS / "portal_closed.png"), full_page=True)
     assert engine.runtime.get(iid)["status"] == "completed"
-    assert [line["data"]["bad"] for line in engine.history.records(iid)["ledger"]] == [True, False]
+    assert [line["data"]["bad"] for line in appeals.of(engine).records(iid)["ledger"]] == [True, False]
 
     # an unknown link says nothing
     page.goto(f"{base}/track/{'A' * 43}")

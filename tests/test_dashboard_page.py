@@ -16,6 +16,7 @@ import pytest
 from tests.bpmn_util import bpmn, chain
 from tests.scenario import Scenario, beijing
 from tests.web_util import PASSWORD, sign_in
+from qihu import appeals
 from qihu.web.app import create_app
 
 KEY = "dash_appeal"
@@ -229,7 +230,7 @@ def test_cards_trend_ranking_and_definitions(app, engine):
     assert ranking(html) == ["hz_a", "hz_b"]
     assert re.search(r'data-rank-department="hz_a">\s*<td><b class="qh-dash-rankno">1</b></td><td>审批科</td>'
                      r'\s*<td>3</td><td>2</td><td>66.7%</td>', html)
-    for d in engine.figures.DEFINITIONS:
+    for d in appeals.of(engine).figures.DEFINITIONS:
         assert f'<div data-definition="{d["key"]}"><dt>{d["name"]}</dt><dd>{d["formula"]}</dd></div>' in html
     # what enterprises typed is escaped
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -346,7 +347,7 @@ def test_figures_export(app, engine):
     assert nov_a["受理量"] == 3 and nov_a["办结量"] == 2 and nov_a["办结率"] == pytest.approx(2 / 3)
     assert nov_a["满意率"] == 0.5 and nov_a["退单量"] == 1 and rows[2]["满意率"] is None
     about = sheet_rows(wb["指标说明"])
-    assert [x["指标"] for x in about] == [d["name"] for d in engine.figures.DEFINITIONS]
+    assert [x["指标"] for x in about] == [d["name"] for d in appeals.of(engine).figures.DEFINITIONS]
     # a department: its own row only, even when asking for all regions' months
     r = client_for(app, "hz_a_user").get("/dashboard/figures.xlsx?from=2026-01&to=2026-12")
     assert {x["承办部门"] for x in sheet_rows(xlsx(r)["月度指标"])} == {"审批科"}

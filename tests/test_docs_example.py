@@ -3,6 +3,7 @@ handler topic the guide names is registered."""
 import re
 from pathlib import Path
 
+from qihu import appeals
 from qihu.engine.topics import HandlerRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +27,7 @@ def test_example_deploys_and_runs(engine):
     engine.tasks.complete(task["id"], "bumen", {"reply": "已协调供电公司增容", "responsible_unit": "区发改局"})
     assert engine.tasks.list(instance_id=iid) == []
     assert engine.runtime.get(iid)["status"] == "completed"
-    [letter] = engine.history.records(iid)["attachments"]
+    [letter] = appeals.of(engine).records(iid)["attachments"]
     assert letter["kind"] == "letter" and letter["meta"]["to_unit"] == "区发改局"
     assert engine.runtime.data(iid)["letter_no"].startswith("督办〔")
 

@@ -9,10 +9,12 @@ public holidays, so a working day is Monday to Friday and counts 24 hours (engin
 """
 import pytest
 
-from qihu.engine.identity.access import DashboardScope
+from qihu import appeals
+from qihu.appeals.scope import DashboardScope
 from qihu.engine.errors import DeployError, Forbidden
 from qihu.appeals.figures import DEFINITIONS
-from qihu.engine.storage.models import AppealFact, Instance
+from qihu.engine.storage.models import Instance
+from qihu.appeals.models import AppealFact
 from qihu.engine.runtime.service import EngineStepError
 from tests.bpmn_util import bpmn, chain, flow
 from tests.scenario import ROOT, Scenario, beijing
@@ -99,7 +101,7 @@ def only(rows, **keys):
 
 
 def test_rates_scope_reopen_cancel_and_recount(sc, engine):
-    f = engine.figures
+    f = appeals.of(engine).figures
     # A1 (R1, 甲局): signed and solved in time; closed Tue 11-03 09:00, 1.0 working day; rated 5.
     a1 = start(sc, (2026, 11, 2, 9), "d_a")
     step(sc, a1, "Task_sign", "a", (2026, 11, 2, 10))              # due 11-03 09:00: on time
@@ -252,20 +254,20 @@ def _same(stored, recount):
 def test_cancelling_a_closed_appeal_withdraws_it(sc, engine):
     iid = start(sc, (2026, 11, 2, 9), "d_a")
     step(sc, iid, "Task_sign", "a", (2026, 11, 2, 10))
-    assert engine.figures.monthly(ALL, "2026-11", "2026-11")[0]["accepted"] == 1
+    assert appeals.of(engine).figures.monthly(ALL, "2026-11", "2026-11")[0]["accepted"] == 1
     at(sc, 2026, 11, 2, 11)
     engine.runtime.cancel(iid, user="admin")
-    assert engine.figures.monthly(ALL, "2026-11", "2026-11") == []
-    assert engine.figures.colour_counts(ALL)["green"] == 0
+    assert appeals.of(engine).figures.monthly(ALL, "2026-11", "2026-11") == []
+    assert appeals.of(engine).figures.colour_counts(ALL)["green"] == 0
     assert fact(engine, iid).status == "cancelled"
-    _same(engine.figures.stored(), engine.figures.recount())
+    _same(appeals.of(engine).figures.stored(), appeals.of(engine).figures.recount())
     # the check sees a counter that went astray
-    from qihu.engine.storage.models import FigureMonth
+    from qihu.appeals.models import FigureMonth
     from sqlalchemy import update
     with engine.db.write() as s:
         s.execute(update(FigureMonth).values(closed=FigureMonth.closed + 1))
     with pytest.raises(AssertionError):
-        _same(engine.figures.stored(), engine.figures.recount())
+        _same(appeals.of(engine).figures.stored(), appeals.of(engine).figures.recount())
 
 
 def _problems(engine, **props):
@@ -310,7 +312,7 @@ def test_bundled_appeal_basic_declares_its_figures(engine, clock):
     sc.complete(iid, "Task_accept", "acc", {"category": "policy", "summary": "申请政策兑现的诉求"})
     sc.complete(iid, "Task_handle", "p", {"result": "solved", "reply": "已兑现"})
     sc.complete(iid, "Task_rate", "acc", {"rate_plan": "5", "rate_process": "4", "rate_result": "4"})
-    row = only(engine.figures.monthly(ALL, "2026-11", "2026-11", by=("department",)), department="dept_policy")
+    row = only(appeals.of(engine).figures.monthly(ALL, "2026-11", "2026-11", by=("department",)), department="dept_policy")
     assert (row["accepted"], row["closed"], row["solved"], row["rated"], row["satisfied"]) == (1, 1, 1, 1, 1)
     assert fact(engine, iid).rating == "4"
 
@@ -323,7 +325,7 @@ def test_every_bundled_diagram_declares_its_figures(engine):
         defs = list(s.execute(select(Definition.id, Definition.key)))
     assert len(defs) == 11
     for did, key in defs:
-        spec = engine.figures.spec_of(did)
+        spec = appeals.of(engine).figures.spec_of(did)
         assert spec is not None, key
         assert {"department", "solved"} <= spec.expressions.keys(), key
         assert spec.closed_at, key

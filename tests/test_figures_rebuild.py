@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, insert, select, update
 
+from qihu import appeals
 from qihu.engine.errors import Conflict, NotFound
-from qihu.engine.storage.models import AppealFact, FigureMonth, Instance
+from qihu.engine.storage.models import Instance
+from qihu.appeals.models import AppealFact, FigureMonth
 from tests.test_figures import ALL, KEY, at, diagram, fact, sc, start, step  # noqa: F401  (sc: fixture)
 
 NO_FIGURES = "fig_none"
@@ -25,7 +27,7 @@ def facts(engine):
 
 
 def dashboard(engine):
-    f = engine.figures
+    f = appeals.of(engine).figures
     return {"monthly": f.monthly(ALL, "2026-01", "2026-12", by=("month", "region", "mechanism", "department")),
             "ranking": f.ranking(ALL, "2026-11"), "colours": f.colour_counts(ALL), "open": f.open_items(ALL),
             "ledger": [{k: v for k, v in r.items() if k != "updated_at"}
@@ -40,7 +42,7 @@ def wipe(engine):
 
 
 @pytest.fixture
-def appeals(sc, engine):
+def started(sc, engine):
     """Appeals in every state on_save knows: completed (solved, late), closed but running (rating
     pending), reopened by a bad rating and still open, reopened then closed again, returned, cancelled,
     red (SLA jobs), in two regions and two months."""
@@ -81,11 +83,11 @@ def appeals(sc, engine):
     return ids
 
 
-def test_rebuilt_rows_equal_what_on_save_kept(appeals, engine):
-    f = engine.figures
+def test_rebuilt_rows_equal_what_on_save_kept(started, engine):
+    f = appeals.of(engine).figures
     kept, shown = facts(engine), dashboard(engine)
-    assert kept.keys() == set(appeals.values())
-    by = {name: kept[iid] for name, iid in appeals.items()}
+    assert kept.keys() == set(started.values())
+    by = {name: kept[iid] for name, iid in started.items()}
     # the states the comparison is meant to cover are really there
     assert (by["done"]["status"], by["done"]["outcome"]) == ("completed", "solved")
     assert (by["closed_running"]["status"], by["closed_running"]["outcome"]) == ("running", "unsolved")
@@ -103,7 +105,7 @@ def test_rebuilt_rows_equal_what_on_save_kept(appeals, engine):
     assert r == {"scanned": 8, "written": 8, "removed": 0, "months": len(f.recount()), "failed": []}
     assert seen == [(3, 3), (6, 6), (8, 8)]
     rebuilt = facts(engine)
-    for name, iid in appeals.items():
+    for name, iid in started.items():
         assert rebuilt[iid] == kept[iid], name
     assert dashboard(engine) == shown
     assert f.check_consistency() == []
@@ -135,34 +137,34 @@ def test_a_bundled_mechanism_rebuilds_to_the_same_rows(engine, clock):
     kept, shown = facts(engine), dashboard(engine)
     assert kept[done]["rating"] == "4" and kept[waiting]["outcome"] is None
     wipe(engine)
-    assert engine.figures.rebuild()["written"] == 2
+    assert appeals.of(engine).figures.rebuild()["written"] == 2
     assert facts(engine) == kept and dashboard(engine) == shown
 
 
-def test_closed_at_comes_from_the_step_that_closed_it(appeals, engine):
+def test_closed_at_comes_from_the_step_that_closed_it(started, engine):
     """The dates the dashboard counts by, spelt out: closed when 企业评价 opened, reopened by a bad
     rating, closed anew when it opened again; a cancelled appeal is never closed."""
     from tests.scenario import beijing
     wipe(engine)
-    engine.figures.rebuild()
+    appeals.of(engine).figures.rebuild()
     got = facts(engine)
-    assert got[appeals["done"]]["closed_at"] == beijing(2026, 11, 3, 9)
-    assert got[appeals["closed_running"]]["closed_at"] == beijing(2026, 11, 6, 9)
-    assert got[appeals["reclosed"]]["closed_at"] == beijing(2026, 11, 17, 9)
-    assert got[appeals["reopened"]]["closed_at"] is None
-    assert got[appeals["cancelled"]]["closed_at"] is None
-    assert got[appeals["done"]]["started_at"] == beijing(2026, 11, 2, 9)
+    assert got[started["done"]]["closed_at"] == beijing(2026, 11, 3, 9)
+    assert got[started["closed_running"]]["closed_at"] == beijing(2026, 11, 6, 9)
+    assert got[started["reclosed"]]["closed_at"] == beijing(2026, 11, 17, 9)
+    assert got[started["reopened"]]["closed_at"] is None
+    assert got[started["cancelled"]]["closed_at"] is None
+    assert got[started["done"]]["started_at"] == beijing(2026, 11, 2, 9)
 
 
-def test_tampered_counters_and_facts_are_repaired(appeals, engine):
-    f = engine.figures
+def test_tampered_counters_and_facts_are_repaired(started, engine):
+    f = appeals.of(engine).figures
     kept, stored = facts(engine), f.stored()
     with engine.db.write() as s:
         s.execute(update(FigureMonth).values(closed=FigureMonth.closed + 1))
         s.execute(insert(FigureMonth).values(month="2026-10", region="R9", definition_key=KEY, department="d_x",
                                              accepted=2, closed=0, solved=0, solved_late=0, sign_counted=0,
                                              signed_on_time=0, returned=0, rated=0, satisfied=0, workdays_sum=0.0))
-        s.execute(update(AppealFact).where(AppealFact.instance_id == appeals["done"])
+        s.execute(update(AppealFact).where(AppealFact.instance_id == started["done"])
                   .values(outcome="unsolved", department="d_b"))
     diffs = f.check_consistency()
     assert {"key": ("2026-10", "R9", KEY, "d_x"), "counter": "accepted", "stored": 2, "recount": 0} in diffs
@@ -190,35 +192,35 @@ def test_a_process_without_figures_keeps_no_row(sc, engine):
     with engine.db.write() as s:
         s.execute(insert(AppealFact).values(**{**row, "instance_id": plain, "definition_key": NO_FIGURES}))
         s.execute(insert(AppealFact).values(**{**row, "instance_id": "gone"}))
-    r = engine.figures.rebuild(key=NO_FIGURES)
+    r = appeals.of(engine).figures.rebuild(key=NO_FIGURES)
     assert (r["scanned"], r["written"], r["removed"]) == (0, 0, 1)
     assert fact(engine, plain) is None and fact(engine, "gone") is not None
-    r = engine.figures.rebuild()
+    r = appeals.of(engine).figures.rebuild()
     assert (r["scanned"], r["written"], r["removed"]) == (1, 0, 1)
     assert set(facts(engine)) == {counted}
-    assert engine.figures.check_consistency() == []
+    assert appeals.of(engine).figures.check_consistency() == []
 
 
-def test_an_instance_that_cannot_be_read_is_listed_and_left_alone(appeals, engine):
-    f = engine.figures
-    broken = appeals["returned"]
+def test_an_instance_that_cannot_be_read_is_listed_and_left_alone(started, engine):
+    f = appeals.of(engine).figures
+    broken = started["returned"]
     kept = facts(engine)
     engine.runtime._evict(broken)
     with engine.db.write() as s:
         s.execute(update(Instance).where(Instance.id == broken).values(state="{not json"))
         s.execute(update(AppealFact).where(AppealFact.instance_id == broken).values(returns=5))
-        s.execute(delete(AppealFact).where(AppealFact.instance_id == appeals["done"]))
+        s.execute(delete(AppealFact).where(AppealFact.instance_id == started["done"]))
     r = f.rebuild()
     assert [iid for iid, _ in r["failed"]] == [broken]
     assert "JSONDecodeError" in r["failed"][0][1]
     assert r["written"] == 1
     got = facts(engine)
-    assert got[appeals["done"]] == kept[appeals["done"]]
+    assert got[started["done"]] == kept[started["done"]]
     assert got[broken]["returns"] == 5            # left as it was
     assert f.check_consistency() == []            # the summary counts the facts as they are
 
 
-def test_cli_rebuild_and_check(appeals, engine, monkeypatch):
+def test_cli_rebuild_and_check(started, engine, monkeypatch):
     from qihu import cli
     monkeypatch.setattr(cli, "_engine", lambda: engine)
     runner = CliRunner()
@@ -227,7 +229,7 @@ def test_cli_rebuild_and_check(appeals, engine, monkeypatch):
     assert "一致" in r.output
     with engine.db.write() as s:
         s.execute(update(FigureMonth).where(FigureMonth.month == "2026-12").values(accepted=7))
-        s.execute(delete(AppealFact).where(AppealFact.instance_id == appeals["late"]))
+        s.execute(delete(AppealFact).where(AppealFact.instance_id == started["late"]))
     r = runner.invoke(cli.main, ["figures", "check"])
     assert r.exit_code == 1, r.output
     assert "2026-12" in r.output and "accepted" in r.output and "qihu figures rebuild" in r.output
@@ -250,7 +252,7 @@ def test_a_step_overlapping_a_rebuild_batch_is_refused(sc, engine, monkeypatch):
     iid = start(sc, (2026, 11, 2, 9), "d_a")
     with engine.db.write() as s:
         s.execute(delete(AppealFact).where(AppealFact.instance_id == iid))
-    f, rt = engine.figures, engine.runtime
+    f, rt = appeals.of(engine).figures, engine.runtime
     advance, done = rt._advance, {}
 
     def rebuild_meanwhile(ctx):

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from qihu import appeals
 from qihu.engine.errors import NotFound, ValidationFailed
 from qihu.appeals.saved_filters import MAX_PER_USER
 from qihu.engine.storage.models import Task, TaskCandidate
@@ -26,7 +27,7 @@ BJ = "+08:00"
 
 
 @pytest.fixture
-def appeals(engine, clock):
+def started(engine, clock):
     """Open review tasks: business key -> (instance id, task id). li and liu are in acceptor,
     wang in dept_policy and dept_general (tests/web_util.PEOPLE)."""
     add_people(engine)
@@ -57,7 +58,7 @@ def colour(engine, task_id, value):
 
 
 # -- engine: region filter and counts ------------------------------------------------------
-def test_region_filter_keeps_the_counts_of_the_other_filters(engine, appeals):
+def test_region_filter_keeps_the_counts_of_the_other_filters(engine, started):
     r = engine.tasks.inbox("li")
     assert keys(r) == ["HZ-1", "NB-3", "HZ-2", "QH-4"] and r["total"] == 4
     assert r["regions"] == {"宁波市": 1, "湖州市": 2}        # regions of li's tasks only (no 温州市)
@@ -68,7 +69,7 @@ def test_region_filter_keeps_the_counts_of_the_other_filters(engine, appeals):
     assert engine.tasks.inbox("li", region="杭州市")["total"] == 0
     assert keys(engine.tasks.inbox("li", region="湖州市", priority="high")) == ["HZ-1"]
     assert keys(engine.tasks.inbox("wang", region="温州市")) == ["WZ-5"]
-    colour(engine, appeals["HZ-1"][1], "red")
+    colour(engine, started["HZ-1"][1], "red")
     red = engine.tasks.inbox("li", region="湖州市", colour="red")
     assert keys(red) == ["HZ-1"] and red["total"] == 1 and red["counts"]["red"] == 1
     assert red["counts"]["green"] == 1                        # HZ-2: colour chips count the region's tasks
@@ -78,8 +79,8 @@ def test_region_filter_keeps_the_counts_of_the_other_filters(engine, appeals):
     assert counts_only["tasks"] == [] and counts_only["total"] == 4
 
 
-def test_inbox_copy_follows_the_task_whoever_writes_it(engine, appeals, clock):
-    _, tid = appeals["HZ-1"]
+def test_inbox_copy_follows_the_task_whoever_writes_it(engine, started, clock):
+    _, tid = started["HZ-1"]
     with engine.db.read() as s:
         [row] = s.scalars(select(TaskCandidate).where(TaskCandidate.task_id == tid)).all()
         assert (row.kind, row.name, row.status, row.task_name, row.business_key, row.region, row.priority) == \
@@ -98,19 +99,19 @@ def test_inbox_copy_follows_the_task_whoever_writes_it(engine, appeals, clock):
         row = s.scalars(select(TaskCandidate).where(TaskCandidate.task_id == tid)).one()
         assert (row.status, row.assignee, row.sla_colour) == ("completed", "liu", "orange")
     # a completed task still counts for "who took part" (engine.access), but not in any inbox
-    assert engine.access.can_see_instance("li", appeals["HZ-1"][0])
-    engine.runtime.cancel(appeals["NB-3"][0], user="li")
+    assert engine.access.can_see_instance("li", started["HZ-1"][0])
+    engine.runtime.cancel(started["NB-3"][0], user="li")
     assert engine.tasks.inbox("li")["total"] == 2
     assert engine.tasks.list(user="liu", status="completed")[0]["id"] == tid
 
 
-def test_task_offered_to_two_of_my_groups_and_to_me_counts_once(engine, appeals):
+def test_task_offered_to_two_of_my_groups_and_to_me_counts_once(engine, started):
     r = engine.tasks.inbox("wang")
     assert keys(r) == ["WZ-5"] and r["total"] == 1 and sum(r["counts"].values()) == 1
     assert engine.tasks.inbox("li", text="WZ")["total"] == 0          # not offered to li at all
     assert engine.tasks.inbox("wang", text="wz-")["total"] == 1       # business key, any case
     assert engine.tasks.inbox("wang", text="核查")["total"] == 1       # task name
-    engine.tasks.claim(appeals["WZ-5"][1], "wang")
+    engine.tasks.claim(started["WZ-5"][1], "wang")
     assert engine.tasks.inbox("wang")["total"] == 1
 
 
@@ -125,23 +126,23 @@ def test_assigned_without_candidates_is_in_the_inbox(engine, clock):
 
 # -- engine: saved filters -----------------------------------------------------------------
 def test_saved_filters_save_replace_list_delete(engine):
-    saved = engine.filters.save("li", " 湖州红灯 ", "?colour=red&region=湖州市&overdue=1&order=priority&q=")
+    saved = appeals.of(engine).filters.save("li", " 湖州红灯 ", "?colour=red&region=湖州市&overdue=1&order=priority&q=")
     assert saved["name"] == "湖州红灯" and saved["user"] == "li"
     assert saved["query"] == "region=%E6%B9%96%E5%B7%9E%E5%B8%82&colour=red&overdue=1&order=priority"
-    again = engine.filters.save("li", "湖州红灯", "colour=yellow")               # same name: replaced
+    again = appeals.of(engine).filters.save("li", "湖州红灯", "colour=yellow")               # same name: replaced
     assert again["id"] == saved["id"] and again["query"] == "colour=yellow"
-    engine.filters.save("li", "全部", "")
-    assert [f["name"] for f in engine.filters.list("li")] == ["全部", "湖州红灯"]
-    assert engine.filters.list("wang") == []
+    appeals.of(engine).filters.save("li", "全部", "")
+    assert [f["name"] for f in appeals.of(engine).filters.list("li")] == ["全部", "湖州红灯"]
+    assert appeals.of(engine).filters.list("wang") == []
     with pytest.raises(NotFound):
-        engine.filters.delete("wang", saved["id"])                   # someone else's: not there for wang
+        appeals.of(engine).filters.delete("wang", saved["id"])                   # someone else's: not there for wang
     with pytest.raises(NotFound):
-        engine.filters.get("wang", saved["id"])
-    assert len(engine.filters.list("li")) == 2
-    engine.filters.delete("li", saved["id"])
-    assert [f["name"] for f in engine.filters.list("li")] == ["全部"]
+        appeals.of(engine).filters.get("wang", saved["id"])
+    assert len(appeals.of(engine).filters.list("li")) == 2
+    appeals.of(engine).filters.delete("li", saved["id"])
+    assert [f["name"] for f in appeals.of(engine).filters.list("li")] == ["全部"]
     with pytest.raises(NotFound, match=f"no saved filter {saved['id']} of li"):
-        engine.filters.delete("li", saved["id"])
+        appeals.of(engine).filters.delete("li", saved["id"])
 
 
 @pytest.mark.parametrize("name, query, field, words", [
@@ -159,23 +160,23 @@ def test_saved_filters_save_replace_list_delete(engine):
 ])
 def test_saved_filter_refuses_bad_input(engine, name, query, field, words):
     with pytest.raises(ValidationFailed) as e:
-        engine.filters.save("li", name, query)
+        appeals.of(engine).filters.save("li", name, query)
     assert words in e.value.errors[field] and words in str(e.value)
-    assert engine.filters.list("li") == []                            # nothing half-written
+    assert appeals.of(engine).filters.list("li") == []                            # nothing half-written
 
 
 def test_saved_filters_per_user_are_capped(engine):
     for i in range(MAX_PER_USER):
-        engine.filters.save("li", f"f{i:02d}", "colour=red")
+        appeals.of(engine).filters.save("li", f"f{i:02d}", "colour=red")
     with pytest.raises(ValidationFailed, match=f"at most {MAX_PER_USER}"):
-        engine.filters.save("li", "one more", "colour=red")
-    engine.filters.save("li", "f00", "colour=green")                   # replacing is still fine
-    engine.filters.save("wang", "mine", "colour=red")                  # and others have their own
+        appeals.of(engine).filters.save("li", "one more", "colour=red")
+    appeals.of(engine).filters.save("li", "f00", "colour=green")                   # replacing is still fine
+    appeals.of(engine).filters.save("wang", "mine", "colour=red")                  # and others have their own
 
 
 # -- web -----------------------------------------------------------------------------------
 @pytest.fixture
-def app(engine, appeals):
+def app(engine, started):
     return create_app(engine=engine, config={"TESTING": True})
 
 
@@ -228,28 +229,28 @@ def test_save_use_and_delete_a_filter_on_the_page(li, app, engine):
     r = li.post("/inbox/filters", data={"name": "坏", "query": "colour=red&evil=1", "csrf_token": token(other)})
     assert r.status_code == 302 and r.headers["Location"] == "/inbox"
     assert "筛选条件无效（unknown parameter &#39;evil&#39;" in li.get("/inbox").get_data(as_text=True)
-    assert len(engine.filters.list("li")) == 1
+    assert len(appeals.of(engine).filters.list("li")) == 1
 
     wang = app.test_client()
     sign_in(wang, "wang")
     r = post_form(wang, "/inbox", f"/inbox/filters/{fid}/delete")
     assert r.status_code == 404 and "没有找到该记录" in r.get_data(as_text=True)
-    assert len(engine.filters.list("li")) == 1                        # someone else's stays
+    assert len(appeals.of(engine).filters.list("li")) == 1                        # someone else's stays
     r = post_form(li, "/inbox", f"/inbox/filters/{fid}/delete")
-    assert r.status_code == 302 and engine.filters.list("li") == []
+    assert r.status_code == 302 and appeals.of(engine).filters.list("li") == []
     assert "已删除筛选：湖州&lt;急件&gt;" in li.get("/inbox").get_data(as_text=True)
 
 
 def test_saved_filter_forms_need_csrf_and_a_user(app, li, engine):
     assert li.post("/inbox/filters", data={"name": "x", "query": "colour=red"}).status_code == 400
-    saved = engine.filters.save("li", "x", "colour=red")
+    saved = appeals.of(engine).filters.save("li", "x", "colour=red")
     assert li.post(f"/inbox/filters/{saved['id']}/delete").status_code == 400
     anon = app.test_client()
     csrf = token(anon.get("/login").get_data(as_text=True))
     for url in ("/inbox/filters", f"/inbox/filters/{saved['id']}/delete"):
         r = anon.post(url, data={"name": "x", "query": "colour=red", "csrf_token": csrf})
         assert r.status_code == 302 and r.headers["Location"].startswith("/login?next="), url
-    assert [f["name"] for f in engine.filters.list("li")] == ["x"]
+    assert [f["name"] for f in appeals.of(engine).filters.list("li")] == ["x"]
 
 
 # -- in a real browser ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from qihu import appeals
 from qihu.engine.errors import NotFound, ValidationFailed
 from qihu.engine.storage.models import HistoryEvent, Instance, Job, Subscription, Task, TaskCandidate
 
@@ -78,7 +79,7 @@ def test_instance_at_a_moves_and_runs_through_the_added_step(engine):
     [ev] = engine.history.events(at_a, ["instance_migrated"])
     assert ev["user"] == "admin" and ev["data"]["from_version"] == 1 and ev["data"]["to_version"] == 2
     assert ev["data"]["to_definition_id"] == v2_id and ev["data"]["added"] == ["C"]
-    line = [t for t in engine.history.trail(at_a) if t["type"] == "instance_migrated"][0]
+    line = [t for t in appeals.of(engine).trail(at_a) if t["type"] == "instance_migrated"][0]
     assert "第 1 版迁移到第 2 版" in line["text"] and line["who"] == "admin"
 
     complete(engine, at_a, "A")
@@ -444,7 +445,7 @@ def test_admin_page_previews_then_migrates(engine):
     assert engine.runtime.get(at_a)["definition_id"] == engine.repository.versions("mig")[1]["id"]
     assert engine.runtime.get(past_a)["definition_id"] == engine.repository.versions("mig")[0]["id"]
     # an instance page shows the migration on its trail
-    trail = [t["text"] for t in engine.history.trail(at_a)]
+    trail = [t["text"] for t in appeals.of(engine).trail(at_a)]
     assert "流程从第 1 版迁移到第 2 版，重新派发「受理」" in trail
     # non-administrators may neither preview nor migrate
     li = app.test_client()

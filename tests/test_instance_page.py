@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
+from qihu import appeals
 from qihu.engine.topics import HandlerRegistry
 from qihu.web.app import create_app
 from qihu.web.i18n import EN
@@ -187,7 +188,7 @@ def test_boundary_timer_fires_and_the_task_stays_current(app, engine, clock):
             "Flow_remind_end"} <= set(d["completed"])
     assert d["active"] == ["Task_handle"]
     assert "Event_handle_overdue" not in d["waiting"]
-    lines = [e["text"] for e in engine.history.trail(iid)]
+    lines = [e["text"] for e in appeals.of(engine).trail(iid)]
     assert "「超期5天」定时到期" in lines and "完成「催办提醒」" in lines and "到达「提醒已发送」" in lines
 
 
@@ -201,7 +202,7 @@ def test_waiting_intermediate_timer_is_the_current_token(app, engine, clock):
     d = engine.history.diagram(iid)
     assert d["active"] == ["check"]
     assert d["completed"] == ["cool_off", "f_cool_off_check", "f_s_cool_off", "s"]
-    assert "「冷静期」定时到期" in [e["text"] for e in engine.history.trail(iid)]
+    assert "「冷静期」定时到期" in [e["text"] for e in appeals.of(engine).trail(iid)]
 
 
 def test_parallel_join_and_subprocess(app, engine):
@@ -245,7 +246,7 @@ def test_cancelled_instance_has_no_current_step(app, engine):
     d = engine.history.diagram(iid)
     assert d["status"] == "cancelled" and d["active"] == [] and d["waiting"] == []
     assert "Task_accept" in d["completed"] and "Task_handle" not in d["completed"]
-    trail = engine.history.trail(iid)
+    trail = appeals.of(engine).trail(iid)
     assert [(e["who"], e["text"]) for e in trail[-2:]] == [("管理员", "撤销流程，原因：企业撤回诉求"),
                                                            ("系统", "「部门办理」已撤销")]
     html = client_for(app, "boss").get(f"/instances/{iid}").get_data(as_text=True)
@@ -263,7 +264,7 @@ def test_returned_task_reassignment_and_comments_in_trail_and_diagram(app, engin
     d = engine.history.diagram(iid)
     assert d["active"] == ["Task_accept"]                    # back at the dispatcher
     assert "Task_handle" not in d["completed"] and "Task_accept" in d["completed"]
-    texts = [(e["who"], e["text"]) for e in engine.history.trail(iid)]
+    texts = [(e["who"], e["text"]) for e in appeals.of(engine).trail(iid)]
     assert ("王部门", "在「部门办理」发表意见（企业可见）") in texts
     assert ("王部门", "将「部门办理」转交王二，说明：请王二跟进") in texts
     assert ("王二", "退回「部门办理」，理由：不属于本部门职责") in texts
@@ -305,7 +306,7 @@ def test_huzhou_board_steps(make_engine, clock):
     assert {"Task_board_handle", "Gateway_board_solved", "Flow_board_unsolved", "Task_collect",
             "Flow_collect_fallback"} <= set(d["completed"])
     assert "Flow_board_solved" not in d["completed"] and "Task_reply" not in d["completed"]
-    trail = engine.history.trail(iid)
+    trail = appeals.of(engine).trail(iid)
     texts = [e["text"] for e in trail]
     assert "「一般问题板块办」待服务板块牵头部门办理，期限 2026-11-09 09:00" in texts
     assert "办结「一般问题板块办」" in texts
@@ -326,7 +327,7 @@ def test_incident_is_current_and_listed(make_engine):
     assert d["active"] == ["push"]
     [inc] = d["incidents"]
     assert inc["element_id"] == "push" and inc["name"] == "推送省平台" and "省平台无响应" in inc["message"]
-    assert "「推送省平台」出错：RuntimeError: 省平台无响应" in [e["text"] for e in engine.history.trail(iid)]
+    assert "「推送省平台」出错：RuntimeError: 省平台无响应" in [e["text"] for e in appeals.of(engine).trail(iid)]
 
 
 # -- trail, files, escaping -----------------------------------------------------------------
@@ -337,7 +338,7 @@ def test_trail_in_plain_chinese(app, engine, clock):
     engine.tasks.claim(t["id"], "li")
     clock.set(clock.now() + timedelta(minutes=30))
     accept(engine, iid, "policy")
-    lines = [e["line"] for e in engine.history.trail(iid)]
+    lines = [e["line"] for e in appeals.of(engine).trail(iid)]
     assert lines == [
         "2026-11-02 09:00 李受理 发起流程，业务编号 HZ-1",
         "2026-11-02 09:00 系统 「受理登记」待受理员办理",
@@ -384,7 +385,7 @@ def test_letters_ledger_and_notifications_are_listed(make_engine, clock):
     sc.complete(iid, "Task_fallback_handle", "dd", {"fallback_result": "unsolved", "fallback_reply": "上会"})
     sc.complete(iid, "Task_prepare_agenda", "zhou", {"agenda_title": "议题甲", "agenda_content": "内容",
                                                      "invite_enterprise": True})
-    records = engine.history.records(iid)
+    records = appeals.of(engine).records(iid)
     assert records["ledger"] and records["notifications"]
     c = create_app(engine=engine, config={"TESTING": True}).test_client()
     assert sign_in(c, "zhou2").status_code == 302
@@ -428,7 +429,7 @@ def test_english_page_and_every_text_translated(app, engine):
     texts = set(re.findall(r'_\(\s*"([^"]+)"', (ROOT / "web" / "templates" / "instance.html").read_text("utf-8")))
     texts |= set(re.findall(r"_\(\s*'([^']+)'", (ROOT / "web" / "templates" / "instance.html").read_text("utf-8")))
     texts |= set(re.findall(r'_\("([^"]+)"', (ROOT / "web" / "pages" / "instance.py").read_text("utf-8")))
-    from qihu.engine.history.service import STATUS_NAMES
+    from qihu.appeals.trail import STATUS_NAMES
     from qihu.web.pages.instance import KIND_NAMES
     texts |= set(STATUS_NAMES.values()) | set(KIND_NAMES.values())
     assert sorted(texts - set(EN)) == []

@@ -26,6 +26,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from qihu import appeals
 from qihu.cli import main as cli
 from qihu.engine.errors import Forbidden, ValidationFailed
 from qihu.engine.storage.models import Notification
@@ -148,7 +149,7 @@ def test_deployed_over_rest_with_its_properties_and_only_starters_may_start(engi
     info = engine.repository.process(definition)
     assert info.properties["region"] == "安宁市"
     assert info.starter_groups == ["enterprise", "an_department"]
-    [portal] = [d for d in engine.appeals.portal_definitions() if d["key"] == KEY]
+    [portal] = [d for d in appeals.of(engine).portal.portal_definitions() if d["key"] == KEY]
     assert portal["region"] == "安宁市" and portal["name"].startswith("安宁市企业诉求")
     assert [c["id"] for c in portal["categories"]] == ["planning", "industry", "approval", "land_energy", "policy",
                                                        "finance", "talent", "other"]
@@ -170,7 +171,7 @@ def test_deployed_with_the_cli_and_an_appeal_answered_on_the_spot(engine, clock,
 
 
 def test_a_portal_appeal_transferred_shows_the_enterprise_where_it_went(sc, engine):
-    ticket = engine.appeals.submit(KEY, "安宁某食品有限公司", "91330100799655058B", "李经理", "13812345678",
+    ticket = appeals.of(engine).portal.submit(KEY, "安宁某食品有限公司", "91330100799655058B", "李经理", "13812345678",
                                    "land_energy", "新厂区用地规划条件调整，需要办理规划许可变更")
     iid = ticket["instance_id"]
     assert sc.data(iid)["channel"] == "企业自主提交"
@@ -186,7 +187,7 @@ def test_a_portal_appeal_transferred_shows_the_enterprise_where_it_went(sc, engi
     assert (to, title) == (f"user:{user}", "诉求转送去向告知")
     assert body == ("安宁某食品有限公司：您反映的“用地规划条件调整”不属于市工科信局职权范围，已转送市自然资源局办理。"
                     "规划条件调整属市自然资源局职权，联系电话0871-68686868")
-    progress = engine.appeals.progress(engine.appeals.by_token(ticket["token"]))
+    progress = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(ticket["token"]))
     step = [s for s in progress["steps"] if s["name"] == "转送有权处理的单位并告知企业转送去向"][0]
     assert step["replies"] == [{"label": "转送去向（有权处理的单位）", "text": "市自然资源局"},
                                {"label": "告知企业", "text": "规划条件调整属市自然资源局职权，联系电话0871-68686868"}]
@@ -194,7 +195,7 @@ def test_a_portal_appeal_transferred_shows_the_enterprise_where_it_went(sc, engi
     handle(sc, iid, "zi", "an_unit_land", iso(2026, 11, 16),
            {"handle_result": "done", "handle_reply": "已办理规划条件变更"})
     assert letters(engine, iid) == []              # a transfer is not a 交办函
-    progress = engine.appeals.progress(engine.appeals.by_token(ticket["token"]))
+    progress = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(ticket["token"]))
     assert progress["steps"][-1]["replies"] == [{"label": "答复企业（退回的写明理由）", "text": "已办理规划条件变更"}]
     assert [t["id"] for t in progress["my_tasks"]] == [sc.task(iid, "Task_rate")["id"]]
 

@@ -38,6 +38,7 @@ from click.testing import CliRunner
 from docx import Document
 from sqlalchemy import select
 
+from qihu import appeals
 from qihu.cli import main as cli
 from qihu.engine.errors import Forbidden, ValidationFailed
 from qihu.engine.storage.models import Attachment
@@ -100,7 +101,7 @@ def test_the_rest_api_deploys_it_with_its_region_five_colours_and_starters(api, 
     assert info.starter_groups == ["enterprise", "dh_centre", "dh_officer", "dh_special"]
     assert info.spec.task_specs["Task_handle"].extensions["returnTo"] == "Task_register"
     # the portal offers it as the 纪企直通码 with the intake form's categories
-    [offered] = [d for d in engine.appeals.portal_definitions() if d["key"] == PROCESS]
+    [offered] = [d for d in appeals.of(engine).portal.portal_definitions() if d["key"] == PROCESS]
     assert offered["name"] == "定海区“纪企直通码”营商环境线上监督举报" and offered["region"] == "舟山市定海区"
     assert [c["name"] for c in offered["categories"]] == ["地方政策不清", "政企对接不畅", "部门作风不优",
                                                           "项目落地难、动工慢", "招工难", "其他"]
@@ -382,7 +383,7 @@ def test_a_high_frequency_answer_without_an_enterprise_account_goes_to_the_offic
 # -- 纪企直通码: the portal; the commission is told at once -------------------------------------------
 
 def test_a_qr_code_report_through_the_portal_goes_to_the_discipline_commission_at_once(sc, engine):
-    got = engine.appeals.submit(PROCESS, COMPANY, "91330100799655058B", "张经理", "13812345678", "style",
+    got = appeals.of(engine).portal.submit(PROCESS, COMPANY, "91330100799655058B", "张经理", "13812345678", "style",
                                 "企服中心窗口多次往返仍办不成，工作人员推诿")
     iid, user = got["instance_id"], "qiye:" + got["tracking_no"]
     assert engine.runtime.get(iid)["region"] == "舟山市定海区"
@@ -396,12 +397,12 @@ def test_a_qr_code_report_through_the_portal_goes_to_the_discipline_commission_a
     assert len(bodies(sc, iid, "dh_discipline")) == 1
     sc.complete(iid, "Task_handle", "jingxin", HANDLE)
     assert bodies(sc, iid, user) == [("诉求办理答复", HANDLE["reply"])]
-    [mine] = engine.appeals.progress(engine.appeals.by_token(got["token"]))["my_tasks"]
+    [mine] = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(got["token"]))["my_tasks"]
     assert mine["name"] == "满意度评价"
     with pytest.raises(ValidationFailed) as e:                                            # a bad rating needs a reason
-        engine.appeals.rate(got["token"], mine["id"], {"rate_plan": "1", "rate_process": "1", "rate_result": "1"})
+        appeals.of(engine).portal.rate(got["token"], mine["id"], {"rate_plan": "1", "rate_process": "1", "rate_result": "1"})
     assert set(e.value.errors) == {"rate_comment"}
-    engine.appeals.rate(got["token"], mine["id"], {"rate_plan": "1", "rate_process": "1", "rate_result": "1",
+    appeals.of(engine).portal.rate(got["token"], mine["id"], {"rate_plan": "1", "rate_process": "1", "rate_result": "1",
                                                    "rate_comment": "问题没有解决"})
     assert sc.ready(iid) == ["Task_second"]
     assert [d["by_enterprise"] for _, _, d in sc.ledger(iid, "rating")] == [True]

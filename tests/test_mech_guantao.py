@@ -31,8 +31,10 @@ from click.testing import CliRunner
 from docx import Document
 from sqlalchemy import select
 
+from qihu import appeals
 from qihu.engine.errors import Forbidden, ValidationFailed
-from qihu.engine.storage.models import Attachment, LedgerEntry
+from qihu.engine.storage.models import Attachment
+from qihu.appeals.models import LedgerEntry
 from tests.scenario import Scenario, iso, timer_jobs, bodies
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +93,7 @@ def test_who_may_start_it_and_the_portal_offers_it(sc, client, engine):
     assert r.status_code == 201
     assert sc.ready(r.get_json()["id"]) == ["Task_collect"]
     assert client.post("/api/instances", json={"key": KEY}, headers={"X-Qihu-User": "shen"}).status_code == 403
-    [offered] = [d for d in engine.appeals.portal_definitions() if d["key"] == KEY]
+    [offered] = [d for d in appeals.of(engine).portal.portal_definitions() if d["key"] == KEY]
     assert offered["region"] == "邯郸市馆陶县"
     assert offered["name"] == "馆陶县“您码上说，我马上办”（扫码反映问题）"
     assert [c["name"] for c in offered["categories"]][:3] == ["开办企业", "建筑许可", "不动产登记"]
@@ -151,7 +153,7 @@ def assert_closed(sc, iid):
 # -- 简单事项当即答复: submitted through the portal, rated there --------------------------------------
 
 def test_a_simple_question_scanned_in_is_answered_at_once_and_rated_on_the_portal(sc, engine):
-    got = engine.appeals.submit(KEY, *(PORTAL[k] for k in ("company", "credit_code", "contact_name",
+    got = appeals.of(engine).portal.submit(KEY, *(PORTAL[k] for k in ("company", "credit_code", "contact_name",
                                                             "contact_phone", "category", "summary")))
     iid, token = got["instance_id"], got["token"]
     user = "qiye:" + got["tracking_no"]
@@ -179,16 +181,16 @@ def test_a_simple_question_scanned_in_is_answered_at_once_and_rated_on_the_porta
     assert line["on_time"] is True and line["result"] == "answered" and line["item_class"] == "simple"
     assert lines(sc, iid, "gt_sign_for") == []                          # nothing was dispatched
     # the enterprise sees the answer and rates it on the portal
-    progress = engine.appeals.progress(engine.appeals.by_token(token))
+    progress = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(token))
     assert [r["text"] for s in progress["steps"] for r in s["replies"]] == [
         "首次申领发票可通过电子税务局办理，需准备经办人实名信息。"]
     [mine] = progress["my_tasks"]
     assert mine["name"] == "企业评价（好差评）"
     assert sc.task(iid, "Task_rate")["assignee"] == user and sc.task(iid, "Task_rate")["candidate_groups"] == []
     with pytest.raises(ValidationFailed) as e:                         # 差评须说明原因
-        engine.appeals.rate(token, mine["id"], {"rate_plan": "1", "rate_process": "3", "rate_result": "3"})
+        appeals.of(engine).portal.rate(token, mine["id"], {"rate_plan": "1", "rate_process": "3", "rate_result": "3"})
     assert set(e.value.errors) == {"rate_comment"}
-    assert engine.appeals.rate(token, mine["id"], {"rate_plan": "5", "rate_process": "5", "rate_result": "5"})[
+    assert appeals.of(engine).portal.rate(token, mine["id"], {"rate_plan": "5", "rate_process": "5", "rate_result": "5"})[
         "bad"] is False
     assert_closed(sc, iid)
     [(_, rating, _)] = lines(sc, iid, "rating")

@@ -26,7 +26,8 @@ import pytest
 from sqlalchemy import select
 
 from qihu.engine.errors import Forbidden, ValidationFailed
-from qihu.engine.storage.models import Job, LedgerEntry
+from qihu.engine.storage.models import Job
+from qihu.appeals.models import LedgerEntry
 from tests.scenario import Scenario, iso
 
 BPMN = "bpmn/luqiao_say_no_review.bpmn"

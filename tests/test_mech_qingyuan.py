@@ -31,9 +31,11 @@ from click.testing import CliRunner
 from docx import Document
 from sqlalchemy import select
 
+from qihu import appeals
 from qihu.cli import main as qihu_cli
 from qihu.engine.errors import Forbidden, ValidationFailed
-from qihu.engine.storage.models import Attachment, Job, LedgerEntry
+from qihu.engine.storage.models import Attachment, Job
+from qihu.appeals.models import LedgerEntry
 from tests.scenario import Scenario, iso
 from qihu.web.app import create_app
 
@@ -94,7 +96,7 @@ def test_rest_deploy_gives_the_process_with_region_starters_and_return_step(engi
     assert info.starter_groups == ["enterprise", "qy_centre"]
     assert info.spec.task_specs["Task_handle"].extensions["returnTo"] == "Task_dispatch"
     # the enterprise portal offers it, with the registration form's categories
-    [offered] = [d for d in engine.appeals.portal_definitions() if d["key"] == KEY]
+    [offered] = [d for d in appeals.of(engine).portal.portal_definitions() if d["key"] == KEY]
     assert [c["id"] for c in offered["categories"]] == ["policy", "resource", "approval", "enforcement", "other"]
 
 
@@ -402,7 +404,7 @@ def test_the_must_review_table(sc, level, complexity, policy, rating, reasons):
 
 # -- 8. the enterprise submits on the portal and rates through its private link ---------------------
 def test_an_enterprise_submits_on_the_portal_and_rates_through_its_link(sc):
-    made = sc.engine.appeals.submit(KEY, "庆元某食用菌有限公司", CREDIT_CODE, "吴经理", "13905780000", "approval",
+    made = appeals.of(sc.engine).portal.submit(KEY, "庆元某食用菌有限公司", CREDIT_CODE, "吴经理", "13905780000", "approval",
                                     "冷库扩建消防审验需要多次往返")
     iid = made["instance_id"]
     user = "qiye:" + made["tracking_no"]
@@ -419,14 +421,14 @@ def test_an_enterprise_submits_on_the_portal_and_rates_through_its_link(sc):
     t = sc.task(iid, "Task_rate")
     assert (t["assignee"], t["candidate_groups"]) == (user, [])
     with pytest.raises(ValidationFailed) as e:                # 差评须说明原因
-        sc.engine.appeals.rate(made["token"], t["id"], {**BAD, "rate_comment": ""})
+        appeals.of(sc.engine).portal.rate(made["token"], t["id"], {**BAD, "rate_comment": ""})
     assert set(e.value.errors) == {"rate_comment"}
-    assert sc.engine.appeals.rate(made["token"], t["id"], GOOD) == {"task": "企业评价（好差评）", "bad": False}
+    assert appeals.of(sc.engine).portal.rate(made["token"], t["id"], GOOD) == {"task": "企业评价（好差评）", "bad": False}
     [(_, rdata, _)] = lines(sc, iid, "rating")
     assert rdata["by_enterprise"] is True
     assess(sc, iid, complexity="complex")
     # the tracking link shows the unit's reply, never the centre's internal 研判 or review opinions
-    progress = sc.engine.appeals.progress(sc.engine.appeals.by_token(made["token"]))
+    progress = appeals.of(sc.engine).portal.progress(appeals.of(sc.engine).portal.by_token(made["token"]))
     [handled_step] = [st for st in progress["steps"] if st["name"] == "部门办理"]
     assert handled_step["replies"] == [{"label": "答复企业内容", "text": "已安排一次性联合审验"}]
     assert "研判意见" not in str(progress) and progress["current"][0]["name"] == "组织复盘（一场复盘找短板）"

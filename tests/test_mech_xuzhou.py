@@ -27,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from qihu import appeals
 from qihu.cli import main as cli
 from qihu.engine.errors import Forbidden, ValidationFailed
 from qihu.engine.storage.models import Notification
@@ -122,7 +123,7 @@ def test_the_rest_api_deploys_it_with_its_region_portal_and_return_step(engine):
     assert info.properties["region"] == "徐州市"
     assert info.starter_groups == ["enterprise", "xz_centre"]
     assert info.spec.task_specs["Task_first_rectify"].extensions["returnTo"] == "Task_first_supervise"
-    [portal] = [p for p in engine.appeals.portal_definitions() if p["key"] == KEY]
+    [portal] = [p for p in appeals.of(engine).portal.portal_definitions() if p["key"] == KEY]
     assert (portal["name"], portal["region"]) == ("徐州市企业综合服务中心（涉企问题一次督办、二次督办）", "徐州市")
     assert [c["name"] for c in portal["categories"]] == ["咨询求助", "投诉举报", "维权", "其他涉企问题"]
 
@@ -420,7 +421,7 @@ def test_a_unit_returns_a_problem_outside_its_remit_to_the_centre(sc, engine):
 
 # -- 8. an enterprise submits through the portal ---------------------------------------------------
 def test_a_portal_appeal_gets_the_result_in_the_enterprise_account(sc, engine):
-    out = engine.appeals.submit(KEY, "徐州某新能源科技有限公司", "91330100799655058B", "王经理", "13812345678",
+    out = appeals.of(engine).portal.submit(KEY, "徐州某新能源科技有限公司", "91330100799655058B", "王经理", "13812345678",
                                 "rights", "项目竣工验收后备案迟迟未办")
     iid = out["instance_id"]
     assert engine.runtime.get(iid)["region"] == "徐州市"

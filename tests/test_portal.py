@@ -1,4 +1,4 @@
-"""The enterprise portal: appeals submitted without an account (engine.appeals, web/portal.py).
+"""The enterprise portal: appeals submitted without an account (appeals.of(engine).portal, web/portal.py).
 
 Engine half: the unified social credit code and phone checks, submit (everything checked
 first, the instance, its ticket and files written together or not at all), the private
@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from qihu import appeals
 from qihu.appeals.portal import (CREDIT_CHARS, CREDIT_WEIGHTS, ORG_WEIGHTS, CreditCodeError, validate_credit_code,
                             validate_phone)
 from qihu.engine.errors import Forbidden, NotFound, ValidationFailed
-from qihu.engine.storage.models import AppealTicket, Attachment, Base, HistoryEvent, Instance, Task, TaskComment
+from qihu.engine.storage.models import Attachment, Base, HistoryEvent, Instance, Task, TaskComment
+from qihu.appeals.models import AppealTicket
 from tests.bpmn_util import bpmn, chain
 from tests.web_util import add_people, post_form, sign_in, token as csrf_of
 from qihu.web.app import create_app
@@ -62,7 +64,7 @@ def with_org_check(first16):
 def submit(engine, files=(), **changes):
     fields = {**GOOD, **changes}
     key = fields.pop("definition", "appeal_basic")
-    return engine.appeals.submit(key, fields["company"], fields["credit_code"], fields["contact_name"],
+    return appeals.of(engine).portal.submit(key, fields["company"], fields["credit_code"], fields["contact_name"],
                                  fields["contact_phone"], fields["category"], fields["summary"], files=files)
 
 
@@ -185,14 +187,14 @@ def test_submit_starts_the_appeal_with_its_ticket_and_files(portal):
     assert ticket.token_hash == hashlib.sha256(tok.encode()).hexdigest()
     assert (ticket.tracking_no, ticket.instance_id, ticket.definition_key, ticket.credit_code) == \
         (no, made["instance_id"], "appeal_basic", "91330100799655058B")
-    assert engine.appeals.by_token(tok)["tracking_no"] == no
+    assert appeals.of(engine).portal.by_token(tok)["tracking_no"] == no
 
 
 def test_the_token_is_kept_nowhere(portal):
     engine = portal
     made = submit(engine, files=[("a.pdf", PDF)])
     handle(engine, made["instance_id"])
-    engine.appeals.rate(made["token"], one_task(engine, made["instance_id"])["id"],
+    appeals.of(engine).portal.rate(made["token"], one_task(engine, made["instance_id"])["id"],
                         {"rate_plan": "5", "rate_process": "5", "rate_result": "5"})
     with engine.db.read() as s:
         for table in Base.metadata.sorted_tables:
@@ -207,7 +209,7 @@ def test_huzhou_appeals_belong_to_the_city(portal):
     assert engine.runtime.get(made["instance_id"])["region"] == "湖州市"
     t = one_task(engine, made["instance_id"])
     assert (t["element_id"], t["candidate_groups"], t["region"]) == ("Task_register", ["hz_centre"], "湖州市")
-    choices = {d["key"]: d for d in engine.appeals.portal_definitions()}
+    choices = {d["key"]: d for d in appeals.of(engine).portal.portal_definitions()}
     assert choices["huzhou_joint_meeting"]["region"] == "湖州市"
     assert [o["id"] for o in choices["huzhou_joint_meeting"]["categories"]][:2] == ["innovation", "finance"]
     assert [o["id"] for o in choices["appeal_basic"]["categories"]] == ["policy", "resource", "approval", "other"]
@@ -233,7 +235,7 @@ def test_each_bad_field_is_named_and_nothing_is_written(portal, changes, field):
 
 def test_all_errors_at_once(portal):
     with pytest.raises(ValidationFailed) as e:
-        portal.appeals.submit("appeal_basic", "", "X", "", "", "", "", files=[("a.exe", EXE)])
+        appeals.of(portal).portal.submit("appeal_basic", "", "X", "", "", "", "", files=[("a.exe", EXE)])
     assert set(e.value.errors) == {"company", "credit_code", "contact_name", "contact_phone", "category", "summary",
                                    "files"}
 
@@ -243,7 +245,7 @@ def test_a_process_enterprises_may_not_start_is_refused(engine):
 <bpmn:startEvent id="s" /><bpmn:userTask id="t" name="内部办理" camunda:candidateGroups="acceptor" />
 <bpmn:endEvent id="e" />
 {chain("s", "t", "e")}""", name="内部流程"))])
-    assert engine.appeals.portal_definitions() == []
+    assert appeals.of(engine).portal.portal_definitions() == []
     with pytest.raises(ValidationFailed) as e:
         submit(engine, definition="internal_only")
     assert "definition" in e.value.errors
@@ -293,14 +295,14 @@ def test_a_failure_after_the_instance_started_leaves_nothing(portal, monkeypatch
     monkeypatch.undo()
     made = submit(engine, files=[("a.pdf", PDF)])           # and the next one goes through
     assert counts(engine)["appeal_ticket"] == before["appeal_ticket"] + 1
-    assert engine.appeals.by_token(made["token"])["instance_id"] == made["instance_id"]
+    assert appeals.of(engine).portal.by_token(made["token"])["instance_id"] == made["instance_id"]
 
 
 def test_a_tracking_number_drawn_twice_is_drawn_again(portal, monkeypatch):
     engine = portal
     first = submit(engine)
     drawn = iter([first["tracking_no"], "QH20261102-777777"])
-    monkeypatch.setattr(engine.appeals, "_new_tracking_no", lambda: next(drawn))   # a race: the check passed
+    monkeypatch.setattr(appeals.of(engine).portal, "_new_tracking_no", lambda: next(drawn))   # a race: the check passed
     second = submit(engine)
     assert second["tracking_no"] == "QH20261102-777777"
     assert counts(engine)["appeal_ticket"] == 2 and counts(engine)["instance"] == 2
@@ -312,22 +314,22 @@ def test_a_tracking_number_drawn_twice_is_drawn_again(portal, monkeypatch):
 def test_unknown_or_malformed_tokens_are_not_found(portal, bad):
     submit(portal)
     with pytest.raises(NotFound) as e:
-        portal.appeals.by_token(bad)
+        appeals.of(portal).portal.by_token(bad)
     assert str(e.value) == "no appeal for this link"
 
 
 def test_a_token_one_character_off_is_not_found(portal):
     tok = submit(portal)["token"]
     with pytest.raises(NotFound):
-        portal.appeals.by_token(tok[:-1] + ("A" if tok[-1] != "A" else "B"))
+        appeals.of(portal).portal.by_token(tok[:-1] + ("A" if tok[-1] != "A" else "B"))
 
 
 # -- progress ----------------------------------------------------------------------------------------
 def test_progress_shows_steps_replies_and_deadlines_but_nothing_internal(portal, clock):
     engine = portal
     made = submit(engine)
-    ticket = engine.appeals.by_token(made["token"])
-    p = engine.appeals.progress(ticket)
+    ticket = appeals.of(engine).portal.by_token(made["token"])
+    p = appeals.of(engine).portal.progress(ticket)
     assert (p["tracking_no"], p["status_text"], p["finished"], p["reopened"]) == (made["tracking_no"], "办理中", False,
                                                                                  False)
     assert [s["name"] for s in p["steps"]] == ["企业提交诉求"]
@@ -344,7 +346,7 @@ def test_progress_shows_steps_replies_and_deadlines_but_nothing_internal(portal,
                           created_at=clock.now()))
         s.add(TaskComment(instance_id=iid, task_id=None, user="zhao", body="内部：约谈部门负责人", public=False,
                           created_at=clock.now()))
-    p = engine.appeals.progress(ticket)
+    p = appeals.of(engine).portal.progress(ticket)
     assert [s["name"] for s in p["steps"]] == ["企业提交诉求", "受理登记", "部门办理", "督查复核", "办理说明"]
     replies = [(s["name"], r["label"], r["text"]) for s in p["steps"] for r in s["replies"]]
     assert replies == [("部门办理", "答复内容", "超出本部门权限"), ("办理说明", "说明", "已约企业现场踏勘")]
@@ -362,7 +364,7 @@ def test_progress_shows_deadlines_in_working_days(engine, clock):
 <bpmn:endEvent id="e" />
 {chain("s", "t", "e")}""", name="限期流程").replace(b'isExecutable="true"', ENTERPRISE_STARTS))])
     made = submit(engine, definition="timed_portal", category="用地")        # no category enum: free text
-    p = engine.appeals.progress(engine.appeals.by_token(made["token"]))
+    p = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(made["token"]))
     assert p["current"] == [{"name": "限期办理", "due_at": "2026-11-09 09:00", "workdays_left": 5.0, "mine": False}]
 
 
@@ -389,19 +391,19 @@ def test_related_instances_and_their_enterprise_steps(portal):
     other = submit(engine)
     data = engine.runtime.data(made["instance_id"])
     engine.runtime.correlate("portal_say_no", business_key=made["tracking_no"], payload=data)
-    ticket = engine.appeals.by_token(made["token"])
-    p = engine.appeals.progress(ticket)
+    ticket = appeals.of(engine).portal.by_token(made["token"])
+    p = appeals.of(engine).portal.progress(ticket)
     [r] = p["related"]
     assert (r["name"], r["status_text"], [c["name"] for c in r["current"]]) == ("说不评议", "办理中", ["人大代表调研"])
     [review] = engine.runtime.instances(key="portal_review")
     engine.tasks.complete(one_task(engine, review["id"])["id"], "dai", {})
-    p = engine.appeals.progress(ticket)
+    p = appeals.of(engine).portal.progress(ticket)
     [mine] = p["my_tasks"]
     assert (mine["name"], mine["process"]) == ("企业评价评议结果", "说不评议")
     assert p["related"][0]["current"][0]["mine"] is True
     with pytest.raises(Forbidden):                           # another enterprise's link
-        engine.appeals.rate(other["token"], mine["id"], {"rate_result": "5"})
-    assert engine.appeals.rate(made["token"], mine["id"], {"rate_result": "1"})["bad"] is True
+        appeals.of(engine).portal.rate(other["token"], mine["id"], {"rate_result": "5"})
+    assert appeals.of(engine).portal.rate(made["token"], mine["id"], {"rate_result": "1"})["bad"] is True
     assert engine.runtime.get(review["id"])["status"] == "completed"
 
 
@@ -415,19 +417,19 @@ def test_a_good_rating_closes_the_appeal(portal):
     made = submit(engine)
     t = handle(engine, made["instance_id"])
     assert t["assignee"] == f"qiye:{made['tracking_no']}" and t["candidate_groups"] == []
-    p = engine.appeals.progress(engine.appeals.by_token(made["token"]))
+    p = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(made["token"]))
     [mine] = p["my_tasks"]
     assert mine["id"] == t["id"] and [f["id"] for f in mine["form"]["fields"]] == [
         "rate_plan", "rate_process", "rate_result", "rate_comment"]
-    assert engine.appeals.rate(made["token"], t["id"], RATED_GOOD) == {"task": "企业评价", "bad": False}
-    p = engine.appeals.progress(engine.appeals.by_token(made["token"]))
+    assert appeals.of(engine).portal.rate(made["token"], t["id"], RATED_GOOD) == {"task": "企业评价", "bad": False}
+    p = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(made["token"]))
     assert (p["status"], p["status_text"], p["finished"], p["reopened"], p["my_tasks"]) == \
         ("completed", "已办结", True, False, [])
     assert p["steps"][-1]["answers"] == [{"label": "对办理方案", "text": "非常满意"},
                                          {"label": "对办理过程", "text": "满意"},
                                          {"label": "对办理结果", "text": "非常满意"},
                                          {"label": "评价意见", "text": "响应及时"}]
-    [line] = engine.history.records(made["instance_id"])["ledger"]
+    [line] = appeals.of(engine).records(made["instance_id"])["ledger"]
     assert (line["kind"], line["title"]) == ("rating", "企业评价：方案5，过程4，结果5")
     assert line["data"] == {"rate_plan": 5, "rate_process": 4, "rate_result": 5, "comment": "响应及时", "bad": False,
                             "by_enterprise": True}
@@ -439,14 +441,14 @@ def test_a_bad_rating_reopens_the_appeal_for_second_supervision(portal):
     iid = made["instance_id"]
     t = handle(engine, iid)
     with pytest.raises(ValidationFailed) as e:                 # 差评须说明原因
-        engine.appeals.rate(made["token"], t["id"], {**RATED_BAD, "rate_comment": " "})
+        appeals.of(engine).portal.rate(made["token"], t["id"], {**RATED_BAD, "rate_comment": " "})
     assert set(e.value.errors) == {"rate_comment"}
-    assert engine.appeals.rate(made["token"], t["id"], RATED_BAD) == {"task": "企业评价", "bad": True}
+    assert appeals.of(engine).portal.rate(made["token"], t["id"], RATED_BAD) == {"task": "企业评价", "bad": True}
     t = one_task(engine, iid)
     assert (t["element_id"], t["name"], t["candidate_groups"]) == ("Task_second_supervision", "二次督办", ["supervisor"])
     assert [x["id"] for x in engine.tasks.list(user="zhao")] == [t["id"]]          # the supervisor sees it
     assert engine.tasks.list(user="li") == []
-    p = engine.appeals.progress(engine.appeals.by_token(made["token"]))
+    p = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(made["token"]))
     assert p["reopened"] is True and [c["name"] for c in p["current"]] == ["二次督办"] and p["my_tasks"] == []
     assert p["steps"][-1]["bad"] is True
     engine.tasks.complete(t["id"], "zhao", {"second_result": "redo", "second_opinion": "责令重新协调用地指标"})
@@ -454,14 +456,14 @@ def test_a_bad_rating_reopens_the_appeal_for_second_supervision(portal):
     assert (t["element_id"], t["candidate_groups"]) == ("Task_handle", ["dept_policy"])    # back to the department
     t = handle(engine, iid, reply="用地指标已下达")
     assert t["assignee"] == f"qiye:{made['tracking_no']}"                              # rated again
-    p = engine.appeals.progress(engine.appeals.by_token(made["token"]))
+    p = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(made["token"]))
     assert p["reopened"] is True and [m["name"] for m in p["my_tasks"]] == ["企业评价"]
-    engine.appeals.rate(made["token"], t["id"], RATED_GOOD)
-    p = engine.appeals.progress(engine.appeals.by_token(made["token"]))
+    appeals.of(engine).portal.rate(made["token"], t["id"], RATED_GOOD)
+    p = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(made["token"]))
     assert p["finished"] and not p["reopened"]
     assert [(r["label"], r["text"]) for s in p["steps"] for r in s["replies"]] == [
         ("答复内容", "已协调自然资源部门落实用地指标"), ("答复内容", "用地指标已下达")]
-    ledger = engine.history.records(iid)["ledger"]
+    ledger = appeals.of(engine).records(iid)["ledger"]
     assert [(x["kind"], x["data"]["bad"]) for x in ledger] == [("rating", True), ("rating", False)]
     assert "督办意见" not in json.dumps(p, ensure_ascii=False)     # the supervisor's opinion stays internal
     assert "责令重新协调用地指标" not in json.dumps(p, ensure_ascii=False)
@@ -473,20 +475,20 @@ def test_rating_only_the_enterprises_own_open_step(portal):
     my_rate = handle(engine, mine["instance_id"])
     their_rate = handle(engine, theirs["instance_id"])
     with pytest.raises(Forbidden):                              # another enterprise's step with my token
-        engine.appeals.rate(mine["token"], their_rate["id"], RATED_GOOD)
+        appeals.of(engine).portal.rate(mine["token"], their_rate["id"], RATED_GOOD)
     staff = submit(engine)
     staff_task = one_task(engine, staff["instance_id"])
     with pytest.raises(Forbidden):                              # a staff step
-        engine.appeals.rate(staff["token"], staff_task["id"], {"category": "policy", "summary": "x"})
+        appeals.of(engine).portal.rate(staff["token"], staff_task["id"], {"category": "policy", "summary": "x"})
     with pytest.raises(NotFound):
-        engine.appeals.rate(mine["token"], "no-such-task", RATED_GOOD)
+        appeals.of(engine).portal.rate(mine["token"], "no-such-task", RATED_GOOD)
     with pytest.raises(NotFound):
-        engine.appeals.rate("A" * 43, my_rate["id"], RATED_GOOD)
-    engine.appeals.rate(mine["token"], my_rate["id"], {**RATED_GOOD, "enterprise_user": "li", "department": "x"})
+        appeals.of(engine).portal.rate("A" * 43, my_rate["id"], RATED_GOOD)
+    appeals.of(engine).portal.rate(mine["token"], my_rate["id"], {**RATED_GOOD, "enterprise_user": "li", "department": "x"})
     data = engine.runtime.data(mine["instance_id"])
     assert data["enterprise_user"] == f"qiye:{mine['tracking_no']}" and data["department"] == "dept_policy"
     with pytest.raises(Forbidden):                              # done already
-        engine.appeals.rate(mine["token"], my_rate["id"], RATED_GOOD)
+        appeals.of(engine).portal.rate(mine["token"], my_rate["id"], RATED_GOOD)
     assert engine.tasks.get(their_rate["id"])["status"] == "ready"
 
 
@@ -498,7 +500,7 @@ def test_staff_registered_appeals_are_rated_by_the_acceptor_on_the_phone(portal)
     assert t["assignee"] is None and t["candidate_groups"] == ["acceptor"]
     engine.tasks.complete(t["id"], "li", {"rate_plan": "5", "rate_process": "5", "rate_result": "5"})
     assert engine.runtime.get(iid)["status"] == "completed"
-    [line] = engine.history.records(iid)["ledger"]
+    [line] = appeals.of(engine).records(iid)["ledger"]
     assert line["data"]["by_enterprise"] is False
 
 

@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from qihu.engine.identity.access import DashboardScope
+from qihu import appeals
+from qihu.appeals.scope import DashboardScope
 from qihu.engine.errors import DeployError, Forbidden, ValidationFailed
 
 from bpmn_util import bpmn, chain
@@ -76,7 +77,7 @@ def test_instances_follow_the_region(deployed):
 def test_an_administrator_is_never_bound(engine):
     engine.accounts.add_user("boss", "pw-1234", is_admin=True, region="丽水市庆元县")
     assert engine.access.user_region("boss") is None
-    assert engine.access.dashboard_scope("boss") == DashboardScope(None, None)
+    assert appeals.of(engine).dashboard_scope("boss") == DashboardScope(None, None)
 
 
 def test_region_is_set_cleared_and_checked(engine):
@@ -101,7 +102,7 @@ def test_dashboard_scope(engine):
     add("nobody", "pw-1234")
     add("gone", "pw-1234", groups=["dashboard"])
     engine.accounts.set_active("gone", False)
-    scope = engine.access.dashboard_scope
+    scope = appeals.of(engine).dashboard_scope
     assert scope("leader") == DashboardScope("湖州市", None)
     assert scope("national_leader") == DashboardScope(None, None)
     assert scope("dept") == DashboardScope("湖州市", frozenset({"hz_board_finance", "hz_board_talent"}))

@@ -5,6 +5,7 @@ import threading
 import pytest
 from sqlalchemy import select, func
 
+from qihu import appeals
 from qihu.engine.errors import Conflict, InvalidState, Forbidden, NotFound
 from qihu.engine.topics import HandlerRegistry
 from qihu.engine.storage.models import Instance, HistoryEvent, Job
@@ -207,7 +208,7 @@ def test_cancelling_closes_open_incidents_and_ended_instances_stay_ended(make_en
         assert s.scalar(select(func.count()).select_from(Job).where(Job.instance_id == iid)) == 0
     [event] = e.history.events(iid, ["instance_cancelled"])
     assert event["data"] == {"reason": "企业撤回", "incidents": [inc["id"]]}
-    said = [t for t in e.history.trail(iid) if "撤销流程" in str(t)]
+    said = [t for t in appeals.of(e).trail(iid) if "撤销流程" in str(t)]
     assert said and "1 个未处理的异常随之关闭" in str(said[-1])
     # an ended instance is not cancelled again (its end stays as it was)
     ended_at = e.runtime.get(iid)["ended_at"]

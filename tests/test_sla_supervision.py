@@ -6,7 +6,10 @@ import pytest
 from docx import Document
 from sqlalchemy import select
 
-from qihu.engine.storage.models import Attachment, Job, LedgerEntry, Notification, Task
+from qihu import appeals
+from qihu.engine.storage.models import Attachment, Job, Notification, Task
+
+from qihu.appeals.models import LedgerEntry
 from qihu.engine.runtime.service import EngineStepError
 from qihu.engine.runtime.worker import Worker
 from tests.bpmn_util import bpmn, chain
@@ -232,7 +235,7 @@ def test_a_diagram_names_a_new_list_without_python(engine):
     engine.repository.deploy([("lists.bpmn", ledger_flow("high_frequency", "高频问题清单"))])
     iid = engine.runtime.start("lists", {"summary": "园区停车难"})
     assert engine.runtime.get(iid)["status"] == "completed"
-    [line] = engine.history.records(iid)["ledger"]
+    [line] = appeals.of(engine).records(iid)["ledger"]
     assert (line["kind"], line["title"], line["closed_at"] is not None) == ("high_frequency", "园区停车难", True)
     assert line["data"] == {"answered_by": "区长", "kind_name": "高频问题清单"}
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from qihu import appeals
 from qihu.engine.storage.models import Task
 from qihu.web.app import create_app
 from qihu.web.i18n import EN
@@ -50,7 +51,7 @@ def chip(html, colour):
 
 
 @pytest.fixture
-def appeals(engine, clock):
+def started(engine, clock):
     bj = "+08:00"
     made = {}
     for key, due, prio, colour in [("HZ-001", f"2026-11-03T09:00:00{bj}", 80, "red"),
@@ -67,7 +68,7 @@ def appeals(engine, clock):
     return made
 
 
-def test_inbox_filters_counts_and_sorting(li, appeals, app):
+def test_inbox_filters_counts_and_sorting(li, started, app):
     html = li.get("/inbox").get_data(as_text=True)
     assert rows(html) == ["HZ-001", "NB-004", "HZ-002", "NB-003", "QH-9"]        # by deadline, none last
     assert (chip(html, "red"), chip(html, "yellow"), chip(html, "green"), chip(html, "orange"),
@@ -99,7 +100,7 @@ def test_inbox_filters_counts_and_sorting(li, appeals, app):
     assert rows(li.get("/inbox?order=created").get_data(as_text=True))[0] == "HZ-001"
 
 
-def test_inbox_pages_and_bad_filters(li, appeals, app):
+def test_inbox_pages_and_bad_filters(li, started, app):
     app.config["QIHU_PAGE_SIZE"] = 2
     first = li.get("/inbox").get_data(as_text=True)
     assert rows(first) == ["HZ-001", "NB-004"] and "第 1 / 3 页" in first and 'rel="prev"' not in first
@@ -117,10 +118,10 @@ def test_inbox_pages_and_bad_filters(li, appeals, app):
         assert "请求有误" in r.get_data(as_text=True)
 
 
-def test_form_error_then_success_keeps_values(app, engine, appeals):
+def test_form_error_then_success_keeps_values(app, engine, started):
     li = app.test_client()
     sign_in(li, "li")
-    [task] = engine.tasks.list(instance_id=appeals["QH-9"])
+    [task] = engine.tasks.list(instance_id=started["QH-9"])
     url = f"/tasks/{task['id']}"
     page = li.get(url).get_data(as_text=True)
     assert "受理登记" in page and "某公司" in page and "QH-9" in page
@@ -147,14 +148,14 @@ def test_form_error_then_success_keeps_values(app, engine, appeals):
     assert r.status_code == 302 and r.headers["Location"].endswith("/inbox")
     inbox = li.get("/inbox").get_data(as_text=True)
     assert "任务已办结：受理登记" in inbox and "QH-9" not in rows(inbox)
-    assert engine.runtime.data(appeals["QH-9"])["summary"] == "用地<指标>迟迟未落实"
+    assert engine.runtime.data(started["QH-9"])["summary"] == "用地<指标>迟迟未落实"
     wang = app.test_client()
     sign_in(wang, "wang")
-    assert engine.runtime.data(appeals["QH-9"])["department"] == "dept_resource"
+    assert engine.runtime.data(started["QH-9"])["department"] == "dept_resource"
     engine.tasks.add_member("wang", "dept_resource")
     html = wang.get("/inbox").get_data(as_text=True)
     assert rows(html) == ["QH-9"] and "部门办理" in html
-    [handle] = engine.tasks.list(instance_id=appeals["QH-9"])
+    [handle] = engine.tasks.list(instance_id=started["QH-9"])
     page = wang.get(f"/tasks/{handle['id']}").get_data(as_text=True)
     assert "用地&lt;指标&gt;迟迟未落实" in page and "<指标>" not in page     # escaped
 
@@ -189,7 +190,7 @@ def test_other_field_types_render(app, engine):
     assert engine.runtime.get(iid)["status"] == "completed"
 
 
-def test_english_by_link_and_cookie(li, appeals):
+def test_english_by_link_and_cookie(li, started):
     html = li.get("/inbox?lang=en").get_data(as_text=True)
     assert '<html lang="en">' in html and "My inbox" in html and "Sign out" in html
     html = li.get("/inbox").get_data(as_text=True)                    # the cookie keeps it
@@ -211,8 +212,8 @@ def test_every_page_text_has_an_english_translation():
     assert sorted(texts - set(EN)) == []
 
 
-def test_every_post_form_of_the_inbox_carries_a_csrf_token(li, appeals, engine):
-    engine.filters.save("li", "红灯", "colour=red")
+def test_every_post_form_of_the_inbox_carries_a_csrf_token(li, started, engine):
+    appeals.of(engine).filters.save("li", "红灯", "colour=red")
     html = li.get("/inbox").get_data(as_text=True)
     forms = re.findall(r'<form method="post".*?</form>', html, re.S)
     assert len(forms) >= 3                                 # sign out, delete the saved filter, save filters

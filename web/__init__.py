@@ -14,6 +14,10 @@ one is created on first use from app.config["QIHU_DATABASE_URL"] or the environm
 """
 import threading
 
+from flask import current_app
+
+from qihu import appeals
+
 
 EXTENSION_KEY = "qihu"
 
@@ -29,6 +33,8 @@ class Qihu:
     """
 
     def __init__(self, app=None, engine=None, url_prefix="", current_user=None, ui=True):
+        if engine is not None:
+            appeals.install(engine)
         self._engine = engine
         self._engine_lock = threading.Lock()
         self.url_prefix = url_prefix.rstrip("/")
@@ -78,13 +84,21 @@ class Qihu:
 
     @property
     def engine(self):
-        """The engine, created on first use when none was given."""
+        """The engine, created on first use when none was given, with the appeal domain
+        installed on it (the web extension composes the two for the app)."""
         if self._engine is None:
             with self._engine_lock:
                 if self._engine is None:
                     from qihu.engine import Engine
-                    self._engine = Engine(database_url=self._config.get("QIHU_DATABASE_URL"))
+                    engine = Engine(database_url=self._config.get("QIHU_DATABASE_URL"))
+                    appeals.install(engine)
+                    self._engine = engine
         return self._engine
+
+    @property
+    def appeals(self):
+        """The appeal domain on the engine (qihu.appeals)."""
+        return appeals.install(self.engine)
 
     def user(self):
         """The calling user's name, or None (asks the pluggable `current_user`)."""
@@ -92,4 +106,17 @@ class Qihu:
         return str(name) if name else None
 
 
-__all__ = ["Qihu", "EXTENSION_KEY"]
+def current_qihu() -> Qihu:
+    """The extension of the app handling the request: how web/ reaches engine and domain."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def current_engine():
+    return current_qihu().engine
+
+
+def current_appeals():
+    return current_qihu().appeals
+
+
+__all__ = ["Qihu", "EXTENSION_KEY", "current_qihu", "current_engine", "current_appeals"]

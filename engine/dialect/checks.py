@@ -9,9 +9,9 @@ from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from qihu.engine.errors import Problem
+from qihu.engine.listeners import Listeners
 from qihu.engine.dialect.sandbox import check_source
 from qihu.engine.dialect.specs import ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of
-from qihu.appeals import figures
 from qihu.engine.runtime import sla
 from qihu.engine.dialect import timers
 
@@ -28,7 +28,8 @@ def _event_definitions(ts):
     return list(getattr(d, "event_definitions", None) or [d])
 
 
-def check_bundle(bundle, handlers):
+def check_bundle(bundle, handlers, listeners=None):
+    """Every problem of a parsed bundle; `listeners.definition_checked` add their own per process."""
     problems = []
     seen = set()
 
@@ -53,7 +54,8 @@ def check_bundle(bundle, handlers):
                 raise ValueError(f"colours must be among {', '.join(sla.COLOUR_NAMES)}")
         except ValueError as e:
             problem(info.key, f"SLA colour scheme (slaScheme / slaThresholds property): {e}")
-        figures.check(info, problem, code)   # figure.* properties of the 晾晒 dashboard
+        if listeners is not None:
+            Listeners.call(listeners.definition_checked, info, problem, code)   # e.g. the 晾晒 figure.* properties
         for spec in _all_specs(info):
             for ts in spec.task_specs.values():
                 element = getattr(ts, "bpmn_id", None) or ts.name

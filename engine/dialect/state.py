@@ -8,7 +8,7 @@ Two SpiffWorkflow traps live here:
   of the tree (the audit table keeps it), so a step costs the same after 10 or 500 cycles.
 """
 import json
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -197,3 +197,49 @@ def unfinished(workflow):
     if any(not _finished(t) for t in workflow.tasks.values()):
         return True
     return any(not _finished(t) for sp in workflow.subprocesses.values() for t in sp.tasks.values())
+
+
+def all_tasks(workflow: BpmnWorkflow):
+    """Every task of the tree, the top workflow's and its subprocesses' (not depth-limited,
+    unlike SpiffWorkflow's own iteration, which stops at depth 1000)."""
+    yield from workflow.tasks.values()
+    for sp in workflow.subprocesses.values():
+        yield from sp.tasks.values()
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str):
+    """The task with this id (a str of its UUID), or None."""
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except Exception:
+        return None
+
+
+def rekey(task):
+    """Give a reset task a fresh id. Its old id names the completed run's inbox row and
+    audit events; the new READY run gets a row of its own."""
+    wf, old = task.workflow, task.id
+    new = uuid4()
+    wf.tasks.pop(old)
+    task.id = new
+    wf.tasks[new] = task
+    parent = task.parent
+    if parent is not None:
+        parent._children = [new if c == old else c for c in parent._children]
+    for child in task.children:
+        child._parent = new
+    events = wf.top_workflow.event_manager.tasks
+    if old in events:
+        events[new] = events.pop(old)
+    return new
+
+
+def forget_dropped(wf):
+    """SpiffWorkflow 3.2.0's reset drops tasks from the tree but leaves the waiting event
+    tasks among them (a boundary timer, a message catch) in the event manager, where
+    refresh_timers and catch would still find them: forget those."""
+    live = {id(wf)} | {id(sp) for sp in wf.subprocesses.values()}
+    events = wf.event_manager.tasks
+    for tid, t in list(events.items()):
+        if id(t.workflow) not in live or t.workflow.tasks.get(tid) is not t:
+            events.pop(tid)

@@ -8,9 +8,9 @@ from lxml import etree
 from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
-from qihu.engine.storage.models import Attachment, HistoryEvent, LedgerEntry, Notification, Resource
-from qihu.engine.runtime.sla import COLOUR_NAMES
-from qihu.engine.dialect.timers import local_text
+from qihu.engine.storage.models import Attachment, HistoryEvent, Notification, Resource
+
+from qihu.engine.dialect.state import all_tasks
 from qihu.engine.dialect.xmlsafe import load_xml
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -22,12 +22,6 @@ LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 JOINS = ("parallelGateway", "inclusiveGateway", "complexGateway")
 TASKS = ("task", "scriptTask", "businessRuleTask", "sendTask", "manualTask", "serviceTask", "receiveTask",
          "userTask", "callActivity", "subProcess")
-STATUS_NAMES = {"running": "办理中", "suspended": "已暂停", "completed": "已办结", "cancelled": "已撤销"}
-SYSTEM = "系统"
-# Steps the engine takes on its own: their events carry the user whose action set them off, but
-# the trail names the engine as the one who did them.
-ENGINE_STEPS = {"task_created", "task_cancelled", "element_completed", "handler_called", "timer_fired",
-                "message_thrown", "incident", "incident_cancelled", "sla_changed", "instance_completed"}
 
 
 def event_dict(e):
@@ -83,21 +77,17 @@ class History:
 
     def records(self, instance_id):
         """What handlers wrote for an instance: letters and other attachments (without their
-        content), ledger lines (warning list, pools, lists) and notifications."""
+        content) and notifications (a domain adds its own, e.g. the appeal domain's ledgers)."""
         iso = lambda d: d.isoformat() if d else None   # noqa: E731
         with self.engine.db.read() as s:
             files = s.execute(select(Attachment.id, Attachment.kind, Attachment.name, Attachment.size,
                                      Attachment.meta, Attachment.created_at)
                               .where(Attachment.instance_id == instance_id).order_by(Attachment.id)).all()
-            ledger = s.scalars(select(LedgerEntry).where(LedgerEntry.instance_id == instance_id)
-                               .order_by(LedgerEntry.id)).all()
             notes = s.scalars(select(Notification).where(Notification.instance_id == instance_id)
                               .order_by(Notification.id)).all()
             return {
                 "attachments": [{"id": a.id, "kind": a.kind, "name": a.name, "size": a.size, "meta": a.meta,
                                  "created_at": iso(a.created_at)} for a in files],
-                "ledger": [{"id": e.id, "kind": e.kind, "title": e.title, "data": e.data,
-                            "created_at": iso(e.created_at), "closed_at": iso(e.closed_at)} for e in ledger],
                 "notifications": [{"id": n.id, "to": f"{n.recipient_kind}:{n.recipient}", "title": n.title,
                                    "body": n.body, "created_at": iso(n.created_at)} for n in notes],
             }
@@ -133,13 +123,8 @@ class History:
         and subscriptions name no element). An embedded subprocess is in the same file, so both
         it and its current step are live; a call activity is STARTED while the process it calls
         runs, whose steps belong to that process's own file and are left out."""
-        from qihu.engine.runtime.service import _all_tasks
-        rt = self.engine.runtime
-        with self.engine.db.read() as s:
-            row = rt._row(s, instance_id)
-            wf, snapshot = rt._take(s, row)
-        rt._put(row, wf, snapshot)
-        return [(str(t.id), t.task_spec.bpmn_id, t.state) for t in _all_tasks(wf)
+        wf = self.engine.runtime.workflow(instance_id)
+        return [(str(t.id), t.task_spec.bpmn_id, t.state) for t in all_tasks(wf)
                 if t.task_spec.bpmn_id is not None and t.has_state(LIVE)
                 and getattr(t.workflow.spec, "file", filename) == filename]
 
@@ -194,33 +179,6 @@ class History:
                 "incidents": [{"id": i["id"], "element_id": i["element_id"], "name": g.name(i["element_id"] or ""),
                                "message": i["message"], "created_at": i["created_at"]} for i in incidents]}
 
-    def trail(self, instance_id):
-        """The audit trail in plain Chinese, oldest first: [{"at" (ISO, UTC), "time" (Beijing,
-        "2026-11-02 09:00"), "who" (display name, 系统 for the engine), "type", "element_id",
-        "text" (what happened), "line" (time, who and text in one line)}]."""
-        instance = self.engine.runtime.get(instance_id)
-        g = self.graph(self.engine.db_get_definition(instance["definition_id"]))[2]
-        people = {}
-
-        def person(name):
-            if not name:
-                return SYSTEM
-            if name not in people:
-                account = self.engine.accounts.get(name)
-                people[name] = (account or {}).get("display_name") or name
-            return people[name]
-
-        out = []
-        for e in self.events(instance_id):
-            text = _say(e, g, person)
-            if text is None:
-                continue
-            who = SYSTEM if e["type"] in ENGINE_STEPS else person(e["user"])
-            time = local_text(e["at"])
-            out.append({"at": e["at"], "time": time, "who": who, "type": e["type"], "element_id": e["element_id"],
-                        "text": text, "line": f"{time} {who} {text}"})
-        return out
-
 
 def _taken_flows(g, completions, visits):
     """Sequence flows taken, from the visits of their targets (see History.diagram)."""
@@ -243,64 +201,3 @@ def _taken_flows(g, completions, visits):
                     taken.add(best[1])
             previous = at
     return taken
-
-
-def _say(e, g, person):
-    """One audit event in plain Chinese, or None for the engine's inner steps (gateways, starts)."""
-    t, data, el = e["type"], e["data"] or {}, e["element_id"]
-    step = f"「{g.name(el)}」" if el else ""
-    kind = g.kinds.get(el)
-    if t == "instance_started":
-        if data.get("message"):
-            return f"由消息「{data['message']}」启动流程"
-        return "发起流程" + (f"，业务编号 {data['business_key']}" if data.get("business_key") else "")
-    if t == "task_created":
-        to = person(data["assignee"]) if data.get("assignee") else g.lanes.get(el) or "、".join(data.get("groups") or [])
-        due = f"，期限 {local_text(data['due_at'])}" if data.get("due_at") else ""
-        return f"「{data.get('name') or g.name(el)}」待{to or '办理人'}办理{due}"
-    simple = {"task_claimed": f"认领{step}", "task_unclaimed": f"取消认领{step}", "task_completed": f"办结{step}",
-              "task_cancelled": f"{step}已撤销", "timer_fired": f"{step}定时到期", "handler_called": f"完成{step}",
-              "incident_retried": f"重试{step}", "instance_completed": "流程办结", "instance_suspended": "暂停流程",
-              "instance_resumed": "恢复流程"}
-    if t in simple:
-        return simple[t]
-    if t == "element_completed":
-        if kind in ("startEvent", "boundaryEvent") or (kind or "").endswith("Gateway") or el not in g.names:
-            return None
-        if kind == "endEvent":
-            return f"到达{step}"
-        if kind == "intermediateThrowEvent":
-            return f"发出{step}"
-        if kind in ("intermediateCatchEvent", "receiveTask"):
-            return f"收到{step}"
-        return f"完成{step}"
-    if t in ("message_thrown", "message_received"):
-        verb = "发出" if t == "message_thrown" else "收到"
-        return f"{verb}消息「{data.get('message')}」"
-    if t == "incident":
-        return f"{step}出错：{data.get('error') or ''}".rstrip("：")
-    if t == "incident_resolved":
-        return f"处理{step}的异常" if e["user"] else f"{step}异常已消除"
-    if t == "sla_changed":
-        colour = COLOUR_NAMES.get(data.get("colour"), data.get("colour"))
-        return f"{step}预警变为{colour}色"
-    if t == "instance_cancelled":
-        closed = f"，{len(data['incidents'])} 个未处理的异常随之关闭" if data.get("incidents") else ""
-        return "撤销流程" + (f"，原因：{data['reason']}" if data.get("reason") else "") + closed
-    if t == "task_returned":
-        return f"退回{step}" + (f"，理由：{data['reason']}" if data.get("reason") else "")
-    if t == "task_reassigned":
-        to = f"转交{person(data['to'])}" if data.get("to") else "转交他人"
-        return f"将{step}{to}" + (f"，说明：{data['note']}" if data.get("note") else "")
-    if t == "comment_added":
-        where = f"在{step}" if el else ""
-        return f"{where}发表意见" + ("（企业可见）" if data.get("public") else "")
-    if t == "attachment_added":
-        return f"上传附件「{data.get('name') or ''}」" + (f"（{step}）" if el else "")
-    if t == "incident_cancelled":
-        return f"{step}异常已撤销"
-    if t == "instance_migrated":     # engine/instance_migration.py
-        reset = "、".join(f"「{g.name(x)}」" for x in data.get("reset") or [])
-        return (f"流程从第 {data.get('from_version')} 版迁移到第 {data.get('to_version')} 版"
-                + (f"，重新派发{reset}" if reset else ""))
-    return f"{t} {step}".strip()

@@ -4,43 +4,28 @@
   for host apps without qihu accounts) may do everything: deploy, cancel, see every instance.
   A disabled account is never an administrator, whatever its groups.
 - Anyone else sees an instance they take part in: they started it, or one of its tasks
-  (open or done) was theirs, offered to them, or offered to one of their groups. Leaders and
-  supervisors (DASHBOARD_GROUP) see every instance of their region.
+  (open or done) was theirs, offered to them, or offered to one of their groups. Members of
+  a region-wide reading group (`Access.region_readers`, which a domain fills: the appeal
+  domain adds its leaders' and supervisors' group) see every instance of their region.
 - A process declares who may start it with camunda:candidateStarterGroups/-Users; one
-  that declares nobody may be started by any signed-in user. The group PORTAL_GROUP
-  ("enterprise") marks the processes an enterprise may start from the public portal.
+  that declares nobody may be started by any signed-in user.
 
 - Staff whose account names a region (UserAccount.region, e.g. 湖州市) see and act on that
   region's work only (and region-less work): the same candidate groups serve every
   county's variant of a process, so groups alone do not keep counties apart. An account
   without a region, and an administrator, sees every region.
-- The 晾晒 dashboard (dashboard_scope): administrators and members of DASHBOARD_GROUP
-  (leaders, supervisors) see every department of their region; anyone else sees the
-  departments that are their own groups.
 
 Refusals are Forbidden with a Chinese message and the English one in brackets.
 """
-from dataclasses import dataclass
-
 from sqlalchemy import and_, exists, or_, select, true
 
 from qihu.engine.errors import Forbidden
 from qihu.engine.storage.models import Instance, Membership, Task, TaskCandidate, UserAccount
 
 ADMIN_GROUP = "admin"
-PORTAL_GROUP = "enterprise"
-DASHBOARD_GROUP = "dashboard"
 
 
-@dataclass(frozen=True)
-class DashboardScope:
-    """What of the figures a user sees: region None = every region; departments None = every
-    department (of that region), else only these department groups."""
-    region: str | None
-    departments: frozenset | None
-
-
-def _admin(account, in_admin_group):
+def admin_rule(account, in_admin_group):
     """The administrator rule: a disabled account never; an account marked is_admin; else
     membership of ADMIN_GROUP (`in_admin_group()`, asked only then)."""
     if account is not None and not account.is_active:
@@ -51,6 +36,8 @@ def _admin(account, in_admin_group):
 class Access:
     def __init__(self, engine):
         self.engine = engine
+        # groups whose members read every instance of their region (leaders, supervisors)
+        self.region_readers: set[str] = set()
 
     def groups(self, session, user):
         return set(session.scalars(select(Membership.group).where(Membership.user == user)))
@@ -64,7 +51,7 @@ class Access:
     def _is_admin(self, s, user):
         account = s.execute(select(UserAccount.is_admin, UserAccount.is_active)
                             .where(UserAccount.name == user)).first()
-        return _admin(account, lambda: s.scalar(select(Membership.user).where(
+        return admin_rule(account, lambda: s.scalar(select(Membership.user).where(
             Membership.user == user, Membership.group == ADMIN_GROUP)) is not None)
 
     def user_region(self, user, session=None):
@@ -79,25 +66,6 @@ class Access:
         if row is None or row.is_admin or not row.region:
             return None
         return row.region
-
-    def dashboard_scope(self, user):
-        """The DashboardScope of `user`, or None when they may not see the dashboard."""
-        if not user:
-            return None
-        # Every page header asks (the 晾晒 link): one read of the account, one of the groups.
-        with self.engine.db.read() as s:
-            account = s.execute(select(UserAccount.is_admin, UserAccount.is_active, UserAccount.region)
-                                .where(UserAccount.name == user)).first()
-            groups = self.groups(s, user)
-        if _admin(account, lambda: ADMIN_GROUP in groups):
-            return DashboardScope(None, None)
-        if account is not None and not account.is_active:
-            return None
-        region = (account.region or None) if account is not None else None
-        if DASHBOARD_GROUP in groups:
-            return DashboardScope(region, None)
-        departments = frozenset(groups - {PORTAL_GROUP, DASHBOARD_GROUP})
-        return DashboardScope(region, departments) if departments else None
 
     def require_admin(self, user, what):
         if not self.is_admin(user):
@@ -114,10 +82,10 @@ class Access:
 
     def _seen(self, s, user):
         """SQL condition of the instances a non-administrator sees: those they take part in, or
-        every one for leaders and supervisors (DASHBOARD_GROUP, who follow the dashboard's
-        warning board into any appeal); in either case only their region's (and region-less ones)."""
+        every one for members of a region-wide reading group (region_readers); in either case
+        only their region's (and region-less ones)."""
         groups = self.groups(s, user)
-        cond = true() if DASHBOARD_GROUP in groups else self.involved(user, groups)
+        cond = true() if groups & self.region_readers else self.involved(user, groups)
         region = self.user_region(user, s)
         if region:
             cond = and_(cond, or_(Instance.region == region, Instance.region.is_(None)))
@@ -174,7 +142,3 @@ class Access:
             raise Forbidden(f"无权发起流程 {key}，只有 {who} 可以发起 ({user or 'anonymous'} may not start {key}: "
                             f"starter groups {', '.join(groups) or '-'}; users {', '.join(users) or '-'})")
         return definition
-
-    def portal_definition(self, definition):
-        """True when enterprises may start this process from the public portal."""
-        return PORTAL_GROUP in self.starters(definition)[0]

@@ -126,7 +126,7 @@ class Repository:
     def check(self, items):
         """Parse and check without storing; returns the ParsedBundle or raises DeployError."""
         resources = read_resources(items)
-        return parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers))
+        return parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers, self.engine.listeners))
 
     def deploy(self, items, name=None, user=None, activate=True, region=None) -> DeployResult:
         """Check and store a bundle; each changed process gets a new version.
@@ -140,7 +140,7 @@ class Repository:
         """
         region = _region_arg(region)
         resources = read_resources(items)
-        bundle = parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers))
+        bundle = parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers, self.engine.listeners))
         shas = {n: _sha(c) for n, c in resources}
         bundle_sha = _sha("\n".join([*(f"{n}:{shas[n]}" for n in sorted(shas)), f"region:{region or ''}"]).encode())
         dmn_shas = sorted(s for n, s in shas.items() if n.lower().endswith(".dmn"))

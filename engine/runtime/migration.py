@@ -27,7 +27,7 @@ which differences are harmless for *this* instance. The rules, per instance:
   and message subscriptions stay as they are; what lies ahead of each live token is predicted
   again from the new version, so an added step after the current one runs when it is reached.
 
-Each instance moves in its own transaction through Runtime._transact (the normal save path:
+Each instance moves in its own transaction through Runtime.transaction (the normal save path:
 rows, jobs and subscriptions follow the tree), with the instance row's definition_id updated
 and an `instance_migrated` audit event; a refused instance is not written at all. The new
 state is checked to load against the new version before it is committed.
@@ -39,11 +39,10 @@ from SpiffWorkflow.util.task import TaskState
 
 from qihu.engine.dialect import state as state_mod
 from qihu.engine.errors import NotFound, QihuError, ValidationFailed
-from qihu.engine.tasks.handoff import _forget_dropped, _rekey
 from qihu.engine.history.service import COMPLETION
 from qihu.engine.storage.models import Definition, HistoryEvent, Instance, Task
 from qihu.engine.dialect.parser import B
-from qihu.engine.runtime.service import _all_tasks
+from qihu.engine.dialect.state import all_tasks, forget_dropped, rekey
 from qihu.engine.dialect.xmlsafe import load_xml
 
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -250,7 +249,7 @@ class InstanceMigration:
                        f"already ran and was {kind} in {version()}")
         rows = {r.id: r.assignee for r in session.execute(select(Task.id, Task.assignee).where(
             Task.instance_id == row.id, Task.status == "ready")).all()}
-        for t in _all_tasks(wf):
+        for t in all_tasks(wf):
             eid = t.task_spec.bpmn_id
             kind = v.verdict.get(eid) if eid else None
             if kind is None:
@@ -308,7 +307,7 @@ class InstanceMigration:
         reset_ids = []
         for t in reset:
             t.reset_branch(dict(t.data))
-            _rekey(t)
+            rekey(t)
             reset_ids.append(t.task_spec.bpmn_id)
         # What lies ahead of every live token is predicted again from the new version.
         for w, _, _ in pairs:
@@ -319,14 +318,14 @@ class InstanceMigration:
                     t.task_spec._predict(t, mask=TaskState.NOT_FINISHED_MASK)
             if w.last_task is not None and w.last_task.id not in w.tasks:
                 w.last_task = None
-        _forget_dropped(wf)
+        forget_dropped(wf)
         return reset_ids
 
     def _check_loads(self, wf, v):
         """The new state must load against the new version, every task with its spec."""
         back = state_mod.loads(state_mod.dumps(wf), v.new_info.spec, v.new_info.subprocess_specs,
                                self.engine.script_engine)
-        bad = [str(t.id) for t in _all_tasks(back) if t.task_spec is None]
+        bad = [str(t.id) for t in all_tasks(back) if t.task_spec is None]
         if bad:
             raise _Refused([_reason("迁移后的状态无法在新版本上加载（流程结构变化）",
                                     f"the migrated state does not load on v{v.new.version}: "
@@ -387,21 +386,21 @@ class InstanceMigration:
         done = {}
 
         def run(ctx):
-            reasons, reset = self._judge(ctx.session, ctx.row, ctx.wf, v)
+            reasons, reset = self._judge(ctx.session, ctx.instance, ctx.workflow, v)
             if reasons:
                 raise _Refused(reasons)
-            reset_ids = self._apply(ctx.wf, v, reset)
-            self._check_loads(ctx.wf, v)
+            reset_ids = self._apply(ctx.workflow, v, reset)
+            self._check_loads(ctx.workflow, v)
             I = Instance.__table__
-            ctx.session.execute(update(I).where(I.c.id == ctx.row.id).values(definition_id=v.new.id))
-            ctx.row.definition_id = v.new.id      # new tasks read the new version (e.g. its SLA scheme)
+            ctx.session.execute(update(I).where(I.c.id == ctx.instance.id).values(definition_id=v.new.id))
+            ctx.instance.definition_id = v.new.id      # new tasks read the new version (e.g. its SLA scheme)
             ctx.log("instance_migrated", data={
                 "from_version": v.old.version, "to_version": v.new.version, "from_definition_id": v.old.id,
                 "to_definition_id": v.new.id, "reset": sorted(set(reset_ids)), "added": list(v.added)})
             done["reset"] = reset_ids
 
         try:
-            rt._transact(row.id, run, user=user, lock=True, require_running=False)
+            rt.transaction(row.id, run, user=user, lock=True, require_running=False)
         except _Refused as e:
             return self._entry(row, e.reasons, [], v)
         except QihuError as e:

@@ -9,9 +9,11 @@ import threading
 import traceback
 import uuid
 from collections import OrderedDict
+from typing import Callable, TypeVar
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, delete, insert, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -24,13 +26,16 @@ from qihu.engine.runtime import sla as sla_mod
 from qihu.engine.dialect import timers
 from qihu.engine import workcalendar as workcal
 from qihu.engine.errors import Conflict, InvalidState, NotFound, QihuError
+from qihu.engine.listeners import Listeners
 from qihu.engine.workcalendar import CalendarYearUnknown
 from qihu.engine.topics import HandlerContext, HandlerRegistry
 from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate
 from qihu.engine.dialect.specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
+from qihu.engine.dialect.state import all_tasks, find_task
+from qihu.engine.runtime.unit_of_work import INCIDENT, InstanceRow, Snapshot, UnitOfWork
 
+T = TypeVar("T")
 MAX_ENGINE_TASKS = 100_000   # per transaction: a runaway automatic loop becomes an error, not a hang
-INCIDENT = "qihu_incident"
 
 
 class EngineStepError(QihuError):
@@ -46,73 +51,6 @@ def correlation_key(values):
         return None
     canon = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canon.encode()).hexdigest()
-
-
-def _all_tasks(wf):
-    yield from wf.tasks.values()
-    for sp in wf.subprocesses.values():
-        yield from sp.tasks.values()
-
-
-class _Row:
-    """The instance row as the hot path needs it (read and written with Core, not the ORM)."""
-
-    __slots__ = ("id", "definition_id", "definition_key", "business_key", "region", "status", "version", "ended_at",
-                 "new")
-
-    def __init__(self, **kw):
-        self.new = False
-        self.ended_at = None
-        for k, v in kw.items():
-            setattr(self, k, v)
-
-
-class _Snapshot:
-    """Which rows mirror the tree: open user tasks, subscriptions, timer jobs, failed tasks.
-
-    Rows are written only by _save, so the snapshot of the tree as loaded tells which rows
-    exist; a step then writes only the difference instead of re-reading them.
-    """
-
-    __slots__ = ("ready", "subs", "timers", "incidents")
-
-    def __init__(self, wf=None):
-        self.ready, self.subs, self.timers, self.incidents = {}, set(), {}, set()
-        if wf is None:
-            return
-        for t in _all_tasks(wf):
-            state, spec = t.state, t.task_spec
-            if state == TaskState.READY:
-                if spec.manual:
-                    self.ready[str(t.id)] = t
-            elif state == TaskState.WAITING:
-                for d in _definitions(spec):
-                    if isinstance(d, MessageEventDefinition):
-                        self.subs.add((str(t.id), d.name))
-                if timers.is_timer(spec):
-                    when = timers.due_at(t)
-                    if when is not None:
-                        self.timers[str(t.id)] = when
-            elif state == TaskState.STARTED and t.internal_data.get(INCIDENT):
-                self.incidents.add(str(t.id))
-
-
-class _Ctx:
-    """What one transaction does to one instance."""
-
-    def __init__(self, session, row, wf, user, now, before):
-        self.session, self.row, self.wf, self.user, self.now = session, row, wf, user, now
-        self.before = before
-        self.history = []
-        self.outbox = []          # (message name, payload, business key) thrown to other instances
-        self.ran = 0
-        self.failed = set()       # external tasks that failed in this transaction
-        self.done_rows = set()    # task rows already closed by the caller
-        self.start_message = None
-
-    def log(self, type_, element_id=None, task_id=None, data=None, user=None):
-        self.history.append({"instance_id": self.row.id, "at": self.now, "type": type_, "element_id": element_id,
-                             "task_id": task_id, "user": user or self.user, "data": data})
 
 
 # Hot-path statements are built once: building a statement costs more than running it on SQLite.
@@ -146,7 +84,7 @@ class Runtime:
         definition = self.engine.db_get_definition(row.definition_id)
         info = self.engine.repository.process(definition)
         wf = state_mod.loads(text_, info.spec, info.subprocess_specs, self.engine.script_engine)
-        return wf, _Snapshot(wf)
+        return wf, Snapshot(wf)
 
     def _put(self, row, wf, snapshot):
         with self._cache_lock:
@@ -162,13 +100,18 @@ class Runtime:
         r = session.connection().execute(_SELECT_ROW_LOCKED if lock else _SELECT_ROW, {"iid": instance_id}).first()
         if r is None:
             raise NotFound(f"no instance {instance_id}")
-        return _Row(**r._mapping)
+        return InstanceRow(**r._mapping)
 
-    def _transact(self, target, fn, user=None, lock=False, require_running=True):
-        """Run fn(ctx) on one instance in one transaction; save everything or nothing.
+    def transaction(self, target: str | Callable[[Session], str], fn: Callable[[UnitOfWork], T], user: str | None = None,
+                    lock: bool = False, require_running: bool = True) -> T:
+        """Run fn(uow) on one instance in one transaction and save everything or nothing
+        (engine.runtime.unit_of_work says what a UnitOfWork offers); returns what fn returns.
 
         `target` is the instance id, or a function of the session that finds it (so a task
-        completion reads its task row and the instance in the same transaction).
+        completion reads its task row and the instance in the same transaction). `lock`
+        takes the instance row's lock first (SELECT ... FOR UPDATE on PostgreSQL); without
+        it a concurrent step is caught by the row's version and raises Conflict.
+        `require_running`: refuse (InvalidState) unless the instance is running.
         """
         instance_id = None
         try:
@@ -178,7 +121,7 @@ class Runtime:
                 if require_running and row.status != "running":
                     raise InvalidState(f"instance {instance_id} is {row.status}")
                 wf, before = self._take(s, row)
-                ctx = _Ctx(s, row, wf, user, self.engine.clock.now(), before)
+                ctx = UnitOfWork(s, row, wf, user, self.engine.clock.now(), before)
                 try:
                     result = fn(ctx)
                     after = self._save(ctx)
@@ -211,11 +154,11 @@ class Runtime:
 
     def _save(self, ctx):
         # Scripts, timers and due dates count the working days of the instance's region.
-        with workcal.region_scope(ctx.row.region):
+        with workcal.region_scope(ctx.instance.region):
             return self._save_in_region(ctx)
 
     def _save_in_region(self, ctx):
-        row, s = ctx.row, ctx.session
+        row, s = ctx.instance, ctx.session
         if row.new:
             # The row first: task, subscription and job rows refer to it.
             s.execute(insert(Instance.__table__).values(
@@ -229,13 +172,13 @@ class Runtime:
             # A message start event waits only after the first steps; then it can catch.
             name, payload = ctx.start_message
             ctx.start_message = None
-            _catch(ctx.wf, name, payload)
+            _catch(ctx.workflow, name, payload)
             self._advance(ctx)
-        after = self._sync(ctx)
-        self.engine.figures.on_save(ctx, ctx.before, after)   # the 晾晒 figures, same transaction
+        after = ctx.after = self._sync(ctx)
+        Listeners.call(self.engine.listeners.step_saved, ctx)   # e.g. the 晾晒 figures, same transaction
         conn = s.connection()
         res = conn.execute(_UPDATE_INSTANCE, {"iid": row.id, "v": row.version, "v2": row.version + 1,
-                                              "state": state_mod.dumps(ctx.wf), "now": ctx.now,
+                                              "state": state_mod.dumps(ctx.workflow), "now": ctx.now,
                                               "status": row.status, "ended": row.ended_at})
         if res.rowcount != 1:
             raise StaleDataError("instance version changed")
@@ -246,8 +189,8 @@ class Runtime:
 
     # -- the engine loop -----------------------------------------------------------------
     def _advance(self, ctx):
-        wf = ctx.wf
-        if ctx.row.status != "running":
+        wf = ctx.workflow
+        if ctx.instance.status != "running":
             return
 
         def did_complete(task):
@@ -269,7 +212,7 @@ class Runtime:
                 if self._serve_external(ctx):
                     continue
                 wf.refresh_timers()
-                if any(t.state == TaskState.READY and not t.task_spec.manual for t in _all_tasks(wf)):
+                if any(t.state == TaskState.READY and not t.task_spec.manual for t in all_tasks(wf)):
                     continue
                 break
         except SpiffWorkflowException as e:
@@ -277,13 +220,13 @@ class Runtime:
         for event in wf.get_events():
             if isinstance(event.event_definition, MessageEventDefinition):
                 payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
-                ctx.outbox.append((event.event_definition.name, payload, ctx.row.business_key))
+                ctx.outbox.append((event.event_definition.name, payload, ctx.instance.business_key))
                 ctx.log("message_thrown", data={"message": event.event_definition.name})
 
     def _step_error(self, ctx, e):
         task = getattr(e, "task", None)
         element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
-        definition = self.engine.db_get_definition(ctx.row.definition_id)
+        definition = self.engine.db_get_definition(ctx.instance.definition_id)
         file, line = self.engine.repository.bundle(definition.deployment_id).where(element) if element else (None, None)
         msg = str(e).split("\n")[0]
         detail = getattr(e, "line_number", None)
@@ -295,7 +238,7 @@ class Runtime:
     def _serve_external(self, ctx):
         """Serve STARTED external tasks: call the topic's handler, complete the task."""
         served = False
-        for task in list(_all_tasks(ctx.wf)):
+        for task in list(all_tasks(ctx.workflow)):
             spec = task.task_spec
             if (task.state != TaskState.STARTED or not isinstance(spec, ExternalTask)
                     or task.id in ctx.failed or task.internal_data.get(INCIDENT)):
@@ -316,7 +259,7 @@ class Runtime:
             else:
                 inputs = dict(task.data)
             if "qihu" in inspect.signature(func).parameters:
-                inputs["qihu"] = HandlerContext(self.engine, ctx.session, ctx.row.id, ctx.row.business_key,
+                inputs["qihu"] = HandlerContext(self.engine, ctx.session, ctx.instance.id, ctx.instance.business_key,
                                                 str(task.id), spec.bpmn_id, ctx.now, ctx.user)
             result = HandlerRegistry.call(func, inputs)
             if result is None:
@@ -347,7 +290,7 @@ class Runtime:
             Incident.task_id == str(task.id), Incident.status == "open")).first()
         if inc is None:
             left = settings.handler_retries if retries is None else retries
-            inc = Incident(instance_id=ctx.row.id, task_id=str(task.id), element_id=spec.bpmn_id, topic=spec.topic,
+            inc = Incident(instance_id=ctx.instance.id, task_id=str(task.id), element_id=spec.bpmn_id, topic=spec.topic,
                            status="open", created_at=ctx.now, retries_left=left)
             ctx.session.add(inc)
         elif retries is not None:
@@ -361,7 +304,7 @@ class Runtime:
         if inc.retries_left > 0:
             inc.retries_left -= 1
             backoff = settings.handler_retry_backoff * (2 ** max(0, settings.handler_retries - inc.retries_left - 1))
-            ctx.session.add(Job(instance_id=ctx.row.id, task_id=str(task.id), element_id=spec.bpmn_id,
+            ctx.session.add(Job(instance_id=ctx.instance.id, task_id=str(task.id), element_id=spec.bpmn_id,
                                 kind="retry", due_at=ctx.now + timedelta(seconds=backoff)))
         ctx.log("incident", spec.bpmn_id, str(task.id),
                 {"incident": inc.id, "topic": spec.topic, "error": f"{inc.error_type}: {inc.message}",
@@ -370,18 +313,22 @@ class Runtime:
     # -- keeping the rows in step with the tree --------------------------------------------
     def _sync(self, ctx):
         """Write what changed between the tree as loaded and as it is now; return the new snapshot."""
-        s, row, wf, before = ctx.session, ctx.row, ctx.wf, ctx.before
-        after = _Snapshot(wf)
+        s, row, wf, before = ctx.session, ctx.instance, ctx.workflow, ctx.before
+        after = Snapshot(wf)
         T, S, J = Task.__table__, Subscription.__table__, Job.__table__
+        listeners = self.engine.listeners
 
         # inbox rows
-        for tid in before.ready.keys() - after.ready.keys() - ctx.done_rows:
+        for tid in before.ready.keys() - after.ready.keys() - ctx.done_rows.keys():
             t = before.ready[tid]
             status = "completed" if t.state == TaskState.COMPLETED else "cancelled"
             s.execute(update(T).where(T.c.id == tid, T.c.status == "ready")
                       .values(status=status, completed_at=ctx.now, version=T.c.version + 1))
             if status == "cancelled":
                 ctx.log("task_cancelled", t.task_spec.bpmn_id, tid)
+            Listeners.call(listeners.task_closed, ctx, tid, status)
+        for tid, status in ctx.done_rows.items():
+            Listeners.call(listeners.task_closed, ctx, tid, status)
         for tid in before.ready.keys() - after.ready.keys():
             if (getattr(before.ready[tid].task_spec, "assignment", None) or {}).get("dueDate"):
                 s.execute(delete(J).where(J.c.task_id == tid, J.c.kind == "sla"))
@@ -393,6 +340,8 @@ class Runtime:
             new_jobs.extend(sla_jobs)
         if new_tasks:
             s.execute(insert(T), new_tasks)
+            for task_row in new_tasks:
+                Listeners.call(listeners.task_created, ctx, task_row)
         if new_cands:
             s.execute(insert(TaskCandidate.__table__), new_cands)
 
@@ -401,7 +350,7 @@ class Runtime:
             s.execute(delete(S).where(S.c.instance_id == row.id, S.c.task_id == tid, S.c.message_name == name))
         new_subs = []
         for tid, name in after.subs - before.subs:
-            t = _find(wf, tid)
+            t = find_task(wf, tid)
             keys = [k.strip() for k in (getattr(t.task_spec, "extensions", None) or {}).get("correlationKeys", "").split(",")
                     if k.strip()]
             values = {k: t.data.get(k) for k in keys}
@@ -417,7 +366,7 @@ class Runtime:
             if before.timers[tid] != after.timers[tid]:
                 s.execute(update(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "timer")
                           .values(due_at=after.timers[tid], locked_by=None, locked_until=None))
-        new_jobs += [{"instance_id": row.id, "task_id": tid, "element_id": _find(wf, tid).task_spec.bpmn_id,
+        new_jobs += [{"instance_id": row.id, "task_id": tid, "element_id": find_task(wf, tid).task_spec.bpmn_id,
                       "kind": "timer", "note": None, "due_at": after.timers[tid]}
                      for tid in after.timers.keys() - before.timers.keys()]
         if new_jobs:
@@ -431,12 +380,12 @@ class Runtime:
             ctx.log("instance_completed")
         if row.status in ("completed", "cancelled"):
             # nothing may wait any more: drop what is left (e.g. after a terminate end event)
-            for tid in after.ready.keys() - ctx.done_rows:
+            for tid in after.ready.keys() - ctx.done_rows.keys():
                 s.execute(update(T).where(T.c.id == tid, T.c.status == "ready")
                           .values(status="cancelled", completed_at=ctx.now, version=T.c.version + 1))
             s.execute(delete(S).where(S.c.instance_id == row.id))
             s.execute(delete(J).where(J.c.instance_id == row.id))
-            after = _Snapshot()
+            after = Snapshot()
         return after
 
     def _task_row(self, ctx, t):
@@ -479,9 +428,9 @@ class Runtime:
         tid = str(t.id)
         colour, sla_jobs = self._sla(ctx, spec, tid, due)
         groups, users = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
-        row = {"id": tid, "instance_id": ctx.row.id, "definition_key": ctx.row.definition_key,
+        row = {"id": tid, "instance_id": ctx.instance.id, "definition_key": ctx.instance.definition_key,
                "element_id": spec.bpmn_id, "name": spec.bpmn_name or spec.bpmn_id, "lane": spec.lane,
-               "region": ctx.row.region,
+               "region": ctx.instance.region,
                "candidate_groups": ",".join(groups) or None, "candidate_users": ",".join(users) or None,
                "assignee": str(assignee) if assignee else None, "due_at": due, "priority": priority,
                "status": "ready", "created_at": ctx.now, "version": 1, "sla_colour": colour}
@@ -495,20 +444,20 @@ class Runtime:
         """The task's colour now and the jobs that change it as working time passes."""
         if due is None:
             return None, []
-        info = self.engine.repository.process(self.engine.db_get_definition(ctx.row.definition_id))
+        info = self.engine.repository.process(self.engine.db_get_definition(ctx.instance.definition_id))
         steps = sla_mod.scheme(info.properties)
         try:
-            region = ctx.row.region
+            region = ctx.instance.region
             colour, moments = sla_mod.plan(ctx.now, due, steps,
                                            lambda day: self.engine.calendar.is_workday(day, region), timers.TIMEZONE)
         except CalendarYearUnknown as e:
             # Measure in plain time meanwhile, and make the missing calendar visible.
             colour, moments = sla_mod.plan(ctx.now, due, steps, lambda day: True, timers.TIMEZONE)
-            ctx.session.add(Incident(instance_id=ctx.row.id, task_id=task_id, element_id=spec.bpmn_id, topic="calendar",
+            ctx.session.add(Incident(instance_id=ctx.instance.id, task_id=task_id, element_id=spec.bpmn_id, topic="calendar",
                                      error_type=type(e).__name__, message=str(e), status="open",
                                      created_at=ctx.now, retries_left=0))
             ctx.log("incident", spec.bpmn_id, task_id, {"error": str(e)})
-        jobs = [{"instance_id": ctx.row.id, "task_id": task_id, "element_id": spec.bpmn_id, "kind": "sla",
+        jobs = [{"instance_id": ctx.instance.id, "task_id": task_id, "element_id": spec.bpmn_id, "kind": "sla",
                  "note": c, "due_at": m} for m, c in moments]
         return colour, jobs
 
@@ -534,7 +483,7 @@ class Runtime:
                 t.data.update(data)
         instance_id = str(uuid.uuid4())
         now = self.engine.clock.now()
-        row = _Row(id=instance_id, definition_id=definition.id, definition_key=definition.key,
+        row = InstanceRow(id=instance_id, definition_id=definition.id, definition_key=definition.key,
                    business_key=business_key, status="running", version=1,
                    # given, else the one it was deployed for, else the process's own
                    # (<camunda:property name="region" value="湖州市"/>)
@@ -542,7 +491,7 @@ class Runtime:
                            or (info.properties.get("region") or "").strip() or None))
         row.new = True
         with self.engine.db.write() as s:
-            ctx = _Ctx(s, row, wf, user, now, _Snapshot())
+            ctx = UnitOfWork(s, row, wf, user, now, Snapshot())
             if message is not None:
                 ctx.start_message = (message, dict(data or {}))
             ctx.log("instance_started", data={"version": definition.version, "business_key": business_key,
@@ -580,7 +529,7 @@ class Runtime:
                            "give a business key or correlation values, or deliver to all")
         delivered = []
         for iid in instances:
-            self._transact(iid, lambda ctx: self._deliver(ctx, message, payload), user=user)
+            self.transaction(iid, lambda ctx: self._deliver(ctx, message, payload), user=user)
             delivered.append(iid)
         started = []
         if not instances:
@@ -591,7 +540,7 @@ class Runtime:
         return {"delivered": delivered, "started": started}
 
     def _deliver(self, ctx, message, payload):
-        _catch(ctx.wf, message, payload or {})
+        _catch(ctx.workflow, message, payload or {})
         ctx.log("message_received", data={"message": message, "payload": _jsonable(payload)})
 
     def _deliver_outbox(self, ctx):
@@ -599,7 +548,7 @@ class Runtime:
             try:
                 # Same business key: the appeal keeps its number across mechanisms.
                 self.correlate(name, business_key=bkey, payload=payload, all=True, user=ctx.user,
-                               region=ctx.row.region)
+                               region=ctx.instance.region)
             except NotFound:
                 pass   # nobody listens: the thrower's audit trail already has the message
 
@@ -611,7 +560,7 @@ class Runtime:
             if job is None or (worker is not None and job.locked_by not in (None, worker)):
                 return False
             if job.kind == "retry":
-                t = _find(ctx.wf, job.task_id)
+                t = find_task(ctx.workflow, job.task_id)
                 if t is not None and t.state == TaskState.STARTED:
                     t.internal_data.pop(INCIDENT, None)
                     ctx.session.delete(job)
@@ -632,7 +581,7 @@ class Runtime:
             iid, kind = job.instance_id, job.kind
         if kind == "sla":
             return self._fire_sla(job_id, worker)
-        return self._transact(iid, run, user=None)
+        return self.transaction(iid, run, user=None)
 
     def _fire_sla(self, job_id, worker):
         """Turn a task to its next colour: a row update, the instance's state is not touched."""
@@ -642,7 +591,7 @@ class Runtime:
                 return False
             T = Task.__table__
             s.execute(update(T).where(T.c.id == job.task_id, T.c.status == "ready").values(sla_colour=job.note))
-            self.engine.figures.on_colour(s, job.instance_id)
+            Listeners.call(self.engine.listeners.colour_changed, s, job.instance_id)
             s.add(HistoryEvent(instance_id=job.instance_id, at=self.engine.clock.now(), type="sla_changed",
                                element_id=job.element_id, task_id=job.task_id, data={"colour": job.note}))
             s.delete(job)
@@ -656,12 +605,12 @@ class Runtime:
                 raise NotFound(f"no open incident {incident_id}")
 
         def run(ctx):
-            t = _find(ctx.wf, inc.task_id)
+            t = find_task(ctx.workflow, inc.task_id)
             if t is None or t.state != TaskState.STARTED:
                 raise InvalidState(f"task of incident {incident_id} is no longer waiting")
             t.internal_data.pop(INCIDENT, None)
             act(ctx, t, inc)
-        self._transact(inc.instance_id, run, user=user)
+        self.transaction(inc.instance_id, run, user=user)
         return self.incident(incident_id)
 
     def retry_incident(self, incident_id, user=None):
@@ -714,32 +663,32 @@ class Runtime:
         """Cancel a running or suspended instance: its open tasks, timers and subscriptions go
         with it, and its open incidents are closed as cancelled (nobody should retry them)."""
         def run(ctx):
-            if ctx.row.status not in ("running", "suspended"):
-                raise InvalidState(f"instance {instance_id} is already {ctx.row.status}")
-            ctx.wf.cancel()
-            ctx.row.status, ctx.row.ended_at = "cancelled", ctx.now
+            if ctx.instance.status not in ("running", "suspended"):
+                raise InvalidState(f"instance {instance_id} is already {ctx.instance.status}")
+            ctx.workflow.cancel()
+            ctx.instance.status, ctx.instance.ended_at = "cancelled", ctx.now
             closed = ctx.session.execute(
                 update(Incident).where(Incident.instance_id == instance_id, Incident.status == "open")
                 .values(status="cancelled", resolved_at=ctx.now, resolved_by=ctx.user)
                 .returning(Incident.id)).scalars().all()
             ctx.log("instance_cancelled", data={"reason": reason, **({"incidents": sorted(closed)} if closed else {})})
-        self._transact(instance_id, run, user=user, require_running=False)
+        self.transaction(instance_id, run, user=user, require_running=False)
 
     def suspend(self, instance_id, user=None):
         def run(ctx):
-            if ctx.row.status != "running":
-                raise InvalidState(f"instance {instance_id} is {ctx.row.status}")
-            ctx.row.status = "suspended"
+            if ctx.instance.status != "running":
+                raise InvalidState(f"instance {instance_id} is {ctx.instance.status}")
+            ctx.instance.status = "suspended"
             ctx.log("instance_suspended")
-        self._transact(instance_id, run, user=user, require_running=False)
+        self.transaction(instance_id, run, user=user, require_running=False)
 
     def resume(self, instance_id, user=None):
         def run(ctx):
-            if ctx.row.status != "suspended":
-                raise InvalidState(f"instance {instance_id} is {ctx.row.status}, not suspended")
-            ctx.row.status = "running"
+            if ctx.instance.status != "suspended":
+                raise InvalidState(f"instance {instance_id} is {ctx.instance.status}, not suspended")
+            ctx.instance.status = "running"
             ctx.log("instance_resumed")
-        self._transact(instance_id, run, user=user, require_running=False)
+        self.transaction(instance_id, run, user=user, require_running=False)
 
     def get(self, instance_id):
         with self.engine.db.read() as s:
@@ -748,12 +697,24 @@ class Runtime:
                 raise NotFound(f"no instance {instance_id}")
             return _instance_dict(row)
 
-    def data(self, instance_id):
-        """The instance's current variables (merged over its live tasks)."""
+    def workflow(self, instance_id: str) -> BpmnWorkflow:
+        """The instance's tree as stored now, to read (a change goes through transaction())."""
         with self.engine.db.read() as s:
             row = self._row(s, instance_id)
             wf, snap = self._take(s, row)
-            self._put(row, wf, snap)
+        self._put(row, wf, snap)
+        return wf
+
+    def read_unit(self, session: Session, instance_id: str) -> UnitOfWork:
+        """A unit of work on the instance as stored, in the caller's transaction, that is never
+        saved: for recomputing what listeners keep (e.g. rebuilding the 晾晒 figures)."""
+        row = self._row(session, instance_id)
+        wf, snapshot = self._take(session, row)
+        return UnitOfWork(session, row, wf, None, self.engine.clock.now(), snapshot)
+
+    def data(self, instance_id):
+        """The instance's current variables (merged over its live tasks)."""
+        wf = self.workflow(instance_id)
         data = dict(wf.data)
         for t in wf.tasks.values():
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) or t is wf.task_tree:
@@ -775,11 +736,6 @@ class Runtime:
                                                          .limit(limit))]
 
 
-def _definitions(spec):
-    d = getattr(spec, "event_definition", None)
-    if d is None:
-        return []
-    return list(getattr(d, "event_definitions", None) or [d])
 
 
 def _calendar_cause(exc):
@@ -825,11 +781,6 @@ def _catch(wf, message, payload):
         raise Conflict(f"the instance is no longer waiting for message {message!r}")
 
 
-def _find(wf, task_id):
-    try:
-        return wf.get_task_from_id(uuid.UUID(task_id))
-    except Exception:
-        return None
 
 
 def _due(value, now, element):

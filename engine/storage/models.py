@@ -1,13 +1,13 @@
 """Database tables. Every column an inbox or a worker filters or sorts on is indexed.
 
-The schema itself is owned by the Alembic migrations in engine/migrations; these
+The schema itself is owned by the Alembic migrations in engine/storage/migrations; these
 classes must match them (tests/test_migrations.py compares the two).
 """
 import json
 from datetime import date, datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
     UniqueConstraint, MetaData,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -325,37 +325,6 @@ class Attachment(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
 
 
-class LedgerEntry(Base):
-    """A line of a supervision ledger: warning list, provincial escalation, say-no pool, …"""
-    __tablename__ = "ledger_entry"
-    __table_args__ = (Index("ix_ledger_entry_kind_open", "kind", "closed_at"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    instance_id: Mapped[str] = mapped_column(String(36), index=True)
-    task_id: Mapped[str | None] = mapped_column(String(36))
-    title: Mapped[str | None] = mapped_column(String(300))
-    data: Mapped[dict | None] = mapped_column(JSONText)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class AppealTicket(Base):
-    """An appeal an enterprise submitted without an account: its tracking number (said on the
-    phone) and the private link's token, kept only as a SHA-256 hash."""
-    __tablename__ = "appeal_ticket"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tracking_no: Mapped[str] = mapped_column(String(40), unique=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    instance_id: Mapped[str] = mapped_column(String(36), index=True)
-    definition_key: Mapped[str] = mapped_column(String(200))
-    company: Mapped[str] = mapped_column(String(200))
-    credit_code: Mapped[str] = mapped_column(String(18), index=True)
-    contact_name: Mapped[str] = mapped_column(String(100))
-    contact_phone: Mapped[str] = mapped_column(String(40))
-    category: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
 class TaskComment(Base):
     """A remark on an appeal at a step; public ones are shown to the enterprise too."""
     __tablename__ = "task_comment"
@@ -368,17 +337,6 @@ class TaskComment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SavedFilter(Base):
-    """An inbox filter a user named and kept (the inbox query string)."""
-    __tablename__ = "saved_filter"
-    __table_args__ = (UniqueConstraint("user", "name"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user: Mapped[str] = mapped_column(String(100), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    query: Mapped[str] = mapped_column(String(1000))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
 class NotificationRead(Base):
     """That a user has read a notification (one row per reader: group notifications have many)."""
     __tablename__ = "notification_read"
@@ -386,71 +344,3 @@ class NotificationRead(Base):
                                                  primary_key=True)
     user: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class AppealFact(Base):
-    """One row per appeal of a process that declares figures (figure.* properties): what the
-    晾晒 dashboard and the 台账 export read. Written by engine/figures.py in the same
-    transaction as the instance state; nobody writes it by hand."""
-    __tablename__ = "appeal_fact"
-    __table_args__ = (
-        # open items by colour (warning board, colour counts): whole scope, region, department
-        Index("ix_appeal_fact_open", "status", "colour_rank", "deadline"),
-        Index("ix_appeal_fact_open_region", "status", "region", "colour_rank", "deadline"),
-        Index("ix_appeal_fact_open_department", "status", "department", "colour_rank", "deadline"),
-        Index("ix_appeal_fact_ledger", "month", "started_at"),
-    )
-    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    definition_key: Mapped[str] = mapped_column(String(200))
-    mechanism_name: Mapped[str | None] = mapped_column(String(300))
-    region: Mapped[str | None] = mapped_column(String(100))
-    department: Mapped[str | None] = mapped_column(String(200))
-    department_name: Mapped[str | None] = mapped_column(String(300))
-    business_key: Mapped[str | None] = mapped_column(String(200))
-    title: Mapped[str | None] = mapped_column(String(300))
-    company: Mapped[str | None] = mapped_column(String(200))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    month: Mapped[str] = mapped_column(String(7))            # YYYY-MM of started_at, Beijing time
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    close_month: Mapped[str | None] = mapped_column(String(7))
-    outcome: Mapped[str | None] = mapped_column(String(10))  # solved|unsolved; None while open
-    solved_late: Mapped[bool] = mapped_column(Boolean, default=False)
-    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sign_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    signed_on_time: Mapped[bool | None] = mapped_column(Boolean)
-    returns: Mapped[int] = mapped_column(Integer, default=0)
-    rating: Mapped[str | None] = mapped_column(String(50))
-    satisfied: Mapped[bool | None] = mapped_column(Boolean)
-    colour: Mapped[str | None] = mapped_column(String(10))
-    colour_rank: Mapped[int] = mapped_column(Integer, default=9)   # 0 red … 5 no colour; 9 closed
-    open_task: Mapped[str | None] = mapped_column(String(300))
-    workdays: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(20))   # running|completed|cancelled
-    stages: Mapped[list | None] = mapped_column(JSONText)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class FigureMonth(Base):
-    """Monthly counters per (month accepted, region, mechanism, department): kept by increments
-    and decrements whenever an appeal_fact row changes, so the dashboard reads a few hundred
-    rows instead of counting a million. Region and department '' stand for none."""
-    __tablename__ = "figure_month"
-    __table_args__ = (Index("ix_figure_month_department", "department", "month"),
-                      Index("ix_figure_month_region", "region", "month"))
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)
-    region: Mapped[str] = mapped_column(String(100), primary_key=True)
-    definition_key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    department: Mapped[str] = mapped_column(String(200), primary_key=True)
-    mechanism_name: Mapped[str | None] = mapped_column(String(300))
-    department_name: Mapped[str | None] = mapped_column(String(300))
-    accepted: Mapped[int] = mapped_column(Integer, default=0)
-    closed: Mapped[int] = mapped_column(Integer, default=0)
-    solved: Mapped[int] = mapped_column(Integer, default=0)
-    solved_late: Mapped[int] = mapped_column(Integer, default=0)
-    sign_counted: Mapped[int] = mapped_column(Integer, default=0)
-    signed_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    returned: Mapped[int] = mapped_column(Integer, default=0)
-    rated: Mapped[int] = mapped_column(Integer, default=0)
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)
-    workdays_sum: Mapped[float] = mapped_column(Float, default=0.0)

@@ -10,7 +10,6 @@ the reset drops (other open tasks of the branch, their deadline and timer jobs, 
 subscriptions, open incidents) is closed in the same transaction. engine/state.py's prune
 keeps that completed step in the tree while a task that may return to it is live.
 """
-import uuid
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,8 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from qihu.engine.history.service import event_dict
 from qihu.engine.storage.models import HistoryEvent, Incident, Membership, Notification, Task, UserAccount
-from qihu.engine.runtime.service import _find
-from qihu.engine.dialect.state import return_target
+from qihu.engine.dialect.state import find_task, forget_dropped, rekey, return_target
 
 MAX_REASON = 500
 MAX_NOTE = 500
@@ -182,14 +180,14 @@ class Handoff:
 
         def run(ctx):
             row = found["row"]
-            definition = self.engine.db_get_definition(ctx.row.definition_id)
+            definition = self.engine.db_get_definition(ctx.instance.definition_id)
             spec = self.engine.tasks._spec_in(definition, row.element_id)
             target = return_target(spec)
             if target is None:
                 raise InvalidState(f"此步骤不能退单 (this step cannot be returned: {row.element_id} "
                                    "declares no returnTo)")
             text = _text(reason, "reason", MAX_REASON, True, "退单理由")
-            t = _find(ctx.wf, task_id)
+            t = find_task(ctx.workflow, task_id)
             if t is None or t.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer ready")
             dispatcher = t.parent
@@ -206,27 +204,27 @@ class Handoff:
                         version=Task.__table__.c.version + 1))
             if closed.rowcount != 1:
                 raise Conflict(f"task {task_id} was completed or returned by someone else")
-            ctx.done_rows.add(task_id)
+            ctx.done_rows[task_id] = RETURNED
             count = int(dispatcher.data.get("return_count") or 0) + 1
             data = dict(dispatcher.data, return_reason=text, returned_from=spec.bpmn_name or row.element_id,
                         returned_from_element=row.element_id, return_count=count)
-            dropped = ctx.wf.reset_from_task_id(dispatcher.id, data=data)
-            _forget_dropped(ctx.wf)
-            new_id = str(_rekey(dispatcher))
+            dropped = ctx.workflow.reset_from_task_id(dispatcher.id, data=data)
+            forget_dropped(ctx.workflow)
+            new_id = str(rekey(dispatcher))
             self._close_incidents(ctx, {str(d.id) for d in dropped}, user)
             ctx.log("task_returned", row.element_id, task_id, user=user,
                     data={"reason": text, "from": row.element_id, "to": target, "by": user, "count": count,
                           "to_task": new_id, "groups": _names(row.candidate_groups), "assignee": row.assignee})
             self._notify_dispatchers(ctx, old_id, new_id, row, text, user)
             found["new_id"] = new_id
-        self.engine.runtime._transact(locate, run, user=user)
+        self.engine.runtime.transaction(locate, run, user=user)
         return found["new_id"]
 
     def _close_incidents(self, ctx, task_ids, user):
         """Open incidents of external tasks the reset dropped: nobody will retry them now."""
         if not task_ids:
             return
-        for inc in ctx.session.scalars(select(Incident).where(Incident.instance_id == ctx.row.id,
+        for inc in ctx.session.scalars(select(Incident).where(Incident.instance_id == ctx.instance.id,
                                                               Incident.task_id.in_(task_ids),
                                                               Incident.status == "open")):
             inc.status, inc.resolved_at, inc.resolved_by = "cancelled", ctx.now, user
@@ -242,7 +240,7 @@ class Handoff:
             users = [prev.completed_by]
         title = f"退单：{row.name or row.element_id}"
         body = f"{user} 退回：{reason}"
-        ctx.session.add_all(Notification(recipient_kind=kind, recipient=name, instance_id=ctx.row.id, task_id=new_id,
+        ctx.session.add_all(Notification(recipient_kind=kind, recipient=name, instance_id=ctx.instance.id, task_id=new_id,
                                          title=title, body=body, created_at=ctx.now)
                             for kind, names in (("group", groups), ("user", users)) for name in names)
 
@@ -267,33 +265,3 @@ class Handoff:
         if iid is None:
             raise NotFound(f"no task {task_id}")
         return next((e for e in reversed(self.returns(iid)) if (e["data"] or {}).get("to_task") == task_id), None)
-
-
-def _rekey(task):
-    """Give a reset task a fresh id. Its old id names the completed run's inbox row and
-    audit events; the new READY run gets a row of its own."""
-    wf, old = task.workflow, task.id
-    new = uuid.uuid4()
-    wf.tasks.pop(old)
-    task.id = new
-    wf.tasks[new] = task
-    parent = task.parent
-    if parent is not None:
-        parent._children = [new if c == old else c for c in parent._children]
-    for child in task.children:
-        child._parent = new
-    events = wf.top_workflow.event_manager.tasks
-    if old in events:
-        events[new] = events.pop(old)
-    return new
-
-
-def _forget_dropped(wf):
-    """SpiffWorkflow 3.2.0's reset drops tasks from the tree but leaves the waiting event
-    tasks among them (a boundary timer, a message catch) in the event manager, where
-    refresh_timers and catch would still find them: forget those."""
-    live = {id(wf)} | {id(sp) for sp in wf.subprocesses.values()}
-    events = wf.event_manager.tasks
-    for tid, t in list(events.items()):
-        if id(t.workflow) not in live or t.workflow.tasks.get(tid) is not t:
-            events.pop(tid)

@@ -11,7 +11,7 @@ from SpiffWorkflow.util.task import TaskState
 from qihu.engine.tasks import forms
 from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound
 from qihu.engine.storage.models import Instance, Membership, Task, TaskCandidate
-from qihu.engine.runtime.service import _find
+from qihu.engine.dialect.state import find_task
 from qihu.engine.workcalendar import CalendarYearUnknown
 
 
@@ -27,23 +27,12 @@ def task_dict(r):
             "completed_by": r.completed_by}
 
 
-COMPANY_KEYS = ("企业名称", "company", "enterprise", "企业")
-SUMMARY_KEYS = ("summary", "诉求摘要", "诉求内容", "description")
-
-
 def priority_band(priority):
     """The PRIORITIES key a priority falls in."""
     for band, (low, high) in PRIORITIES.items():
         if (low is None or priority >= low) and (high is None or priority <= high):
             return band
     return "normal"
-
-
-def headline(data):
-    """What a task page shows of an appeal: the company and the summary, from the process data."""
-    def first(keys):
-        return next((str(data[k]) for k in keys if data.get(k) not in (None, "")), None)
-    return {"company": first(COMPANY_KEYS), "summary": first(SUMMARY_KEYS)}
 
 
 def add_memberships(session, user, groups):
@@ -408,19 +397,19 @@ class TaskService:
 
         def run(ctx):
             r = found["row"]
-            spec = self._spec_in(self.engine.db_get_definition(ctx.row.definition_id), r.element_id)
-            t = _find(ctx.wf, task_id)
+            spec = self._spec_in(self.engine.db_get_definition(ctx.instance.definition_id), r.element_id)
+            t = find_task(ctx.workflow, task_id)
             cleaned = forms.validate(getattr(spec, "form", None), data, existing=t.data if t is not None else None)
             if t is None or t.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer ready")
             res = ctx.session.connection().execute(_COMPLETE, {"tid": task_id, "user": user, "now": ctx.now})
             if res.rowcount != 1:
                 raise Conflict(f"task {task_id} was completed by someone else")
-            ctx.done_rows.add(task_id)
+            ctx.done_rows[task_id] = "completed"
             t.data.update(cleaned)
             se = self.engine.script_engine
             for n, p in getattr(spec, "out_params", []) or []:
                 t.data[n] = p.evaluate(se, dict(t.data))
             t.run()
             ctx.log("task_completed", r.element_id, task_id, data=cleaned, user=user)
-        self.engine.runtime._transact(locate, run, user=user)
+        self.engine.runtime.transaction(locate, run, user=user)

@@ -8,7 +8,7 @@ task's candidates allow them (403 otherwise).
 """
 from dataclasses import asdict
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from qihu.engine.errors import DeployError
 from qihu.engine.tasks.service import ORDERS as TASK_ORDERS
@@ -20,6 +20,7 @@ from qihu.web.errors import ApiError
 from qihu.web.identity import trusted_header_user
 from qihu.web.api.openapi import ADMIN, PUBLIC, SIGNED_IN, openapi_document
 from qihu.web.responses import json_response
+from qihu.web import current_qihu, current_engine
 
 blueprint = Blueprint("qihu_api", __name__)
 errors.register(blueprint)
@@ -40,7 +41,7 @@ def rule(level):
 def _csrf_for_session_cookie():
     """A request authenticated by qihu's session cookie needs the CSRF token (X-CSRFToken);
     the trusted header identity (tests, trusted networks) and anonymous calls do not."""
-    if _qihu().local_login and trusted_header_user() is None and auth.session_user() is not None:
+    if current_qihu().local_login and trusted_header_user() is None and auth.session_user() is not None:
         csrf.protect()
 
 
@@ -50,23 +51,17 @@ def _authorize():
     if level == PUBLIC:
         return
     user = _acting_user()
-    if level == ADMIN and not _engine().access.is_admin(user):
+    if level == ADMIN and not current_engine().access.is_admin(user):
         raise ApiError(f"仅管理员可以执行此操作 ({user} may not {request.method} {request.path}: "
                        "administrators only)", 403)
     if level not in (SIGNED_IN, ADMIN):
         raise ApiError(f"此接口未设置访问权限 (no access rule for {request.endpoint})", 403)
 
 
-def _qihu():
-    return current_app.extensions["qihu"]
-
-
-def _engine():
-    return _qihu().engine
 
 
 def _user():
-    return _qihu().user()
+    return current_qihu().user()
 
 
 def _acting_user():
@@ -88,7 +83,7 @@ def _status_arg(default):
 @rule(ADMIN)
 def deploy():
     files, name, activate = payload.deploy_files()
-    result = _engine().repository.deploy(files, name=name, user=_user(), activate=activate,
+    result = current_engine().repository.deploy(files, name=name, user=_user(), activate=activate,
                                          region=payload.deploy_region())
     return json_response(asdict(result), 201 if result.created else 200)
 
@@ -100,7 +95,7 @@ def check_deployment():
     {"ok", "problems": [{file, line, element, message}], "processes"} (ok false: problems)."""
     files, _name, _activate = payload.deploy_files()
     try:
-        bundle = _engine().repository.check(files)
+        bundle = current_engine().repository.check(files)
     except DeployError as e:
         return json_response({"ok": False, "problems": [p.as_dict() for p in e.problems], "processes": []})
     return json_response({"ok": True, "problems": [], "processes": [
@@ -110,7 +105,7 @@ def check_deployment():
 @blueprint.get("/definitions/<key>/versions/<int:version>/xml")
 @rule(ADMIN)                    # its scripts, expressions and topics are the designers' business, not every user's
 def definition_xml(key, version):
-    info, content = _engine().repository.xml(key, version)
+    info, content = current_engine().repository.xml(key, version)
     return json_response({"key": info["key"], "version": info["version"], "name": info["name"],
                           "region": info["region"], "file": info["resource_name"],
                           "xml": content.decode("utf-8")})
@@ -119,7 +114,7 @@ def definition_xml(key, version):
 @blueprint.get("/definitions")
 @rule(SIGNED_IN)
 def definitions():
-    rows = _engine().repository.definitions(key=request.args.get("key") or None,
+    rows = current_engine().repository.definitions(key=request.args.get("key") or None,
                                             latest_only=not payload.flag_arg("all_versions"))
     return json_response(rows)
 
@@ -127,7 +122,7 @@ def definitions():
 @blueprint.get("/definitions/<key>/versions")
 @rule(SIGNED_IN)
 def versions(key):
-    return json_response(_engine().repository.versions(key))
+    return json_response(current_engine().repository.versions(key))
 
 
 @blueprint.post("/definitions/<key>/activate")
@@ -136,7 +131,7 @@ def activate(key):
     version = payload.optional_int(payload.json_body(), "version")
     if version is None:
         raise ApiError("缺少版本号 (version is required)")
-    return json_response(_engine().repository.activate(key, version, user=_user()))
+    return json_response(current_engine().repository.activate(key, version, user=_user()))
 
 
 @blueprint.get("/definitions/<key>/diff")
@@ -145,7 +140,7 @@ def diff(key):
     a, b = payload.int_arg("from", None, low=1, high=10**6), payload.int_arg("to", None, low=1, high=10**6)
     if a is None or b is None:
         raise ApiError("需要 ?from=旧版本&to=新版本 (from and to versions are required)")
-    return json_response(_engine().repository.diff(key, a, b))
+    return json_response(current_engine().repository.diff(key, a, b))
 
 
 @blueprint.post("/definitions/<key>/migrate")
@@ -161,7 +156,7 @@ def migrate_instances(key):
     ids = body.get("instances")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):
         raise ApiError("字段 instances 应为实例编号列表 ('instances' must be a list of instance ids)")
-    return json_response(_engine().migrations.migrate(key, a, b, instance_ids=ids, user=_user(),
+    return json_response(current_engine().migrations.migrate(key, a, b, instance_ids=ids, user=_user(),
                                                       dry_run=payload.optional_bool(body, "dry_run")))
 
 
@@ -173,7 +168,7 @@ def start_instance():
     body = payload.json_body()
     key, version = payload.required_str(body, "key"), payload.optional_int(body, "version")
     data, business_key = payload.optional_dict(body, "data"), payload.optional_str(body, "business_key")
-    e = _engine()
+    e = current_engine()
     e.access.require_start(user, key, version)
     iid = e.runtime.start(key, data, business_key=business_key, version=version, user=user,
                           region=payload.optional_str(body, "region"))
@@ -184,7 +179,7 @@ def start_instance():
 @rule(SIGNED_IN)                # administrators see all; others those they take part in
 def instances():
     args = request.args
-    rows = _engine().access.instances(_acting_user(), key=args.get("key") or None,
+    rows = current_engine().access.instances(_acting_user(), key=args.get("key") or None,
                                       status=args.get("status") or None,
                                       business_key=args.get("business_key") or None,
                                       limit=payload.int_arg("limit", 100, low=1))
@@ -194,7 +189,7 @@ def instances():
 @blueprint.get("/instances/<instance_id>")
 @rule(SIGNED_IN)                # engine.access.require_instance
 def instance(instance_id):
-    e = _engine()
+    e = current_engine()
     e.access.require_instance(_acting_user(), instance_id)
     return json_response({"instance": e.runtime.get(instance_id), "data": e.runtime.data(instance_id),
                           "tasks": e.tasks.list(instance_id=instance_id, limit=payload.MAX_LIMIT),
@@ -204,7 +199,7 @@ def instance(instance_id):
 @blueprint.get("/instances/<instance_id>/history")
 @rule(SIGNED_IN)                # engine.access.require_instance
 def instance_history(instance_id):
-    e = _engine()
+    e = current_engine()
     e.access.require_instance(_acting_user(), instance_id)   # 404 for an unknown instance first
     types = [t for t in request.args.get("types", "").split(",") if t.strip()] or None
     return json_response(e.history.events(instance_id, types))
@@ -214,22 +209,22 @@ def instance_history(instance_id):
 @rule(ADMIN)
 def cancel_instance(instance_id):
     reason = payload.optional_str(payload.json_body(), "reason")
-    _engine().runtime.cancel(instance_id, user=_user(), reason=reason)
-    return json_response(_engine().runtime.get(instance_id))
+    current_engine().runtime.cancel(instance_id, user=_user(), reason=reason)
+    return json_response(current_engine().runtime.get(instance_id))
 
 
 @blueprint.post("/instances/<instance_id>/suspend")
 @rule(ADMIN)
 def suspend_instance(instance_id):
-    _engine().runtime.suspend(instance_id, user=_user())
-    return json_response(_engine().runtime.get(instance_id))
+    current_engine().runtime.suspend(instance_id, user=_user())
+    return json_response(current_engine().runtime.get(instance_id))
 
 
 @blueprint.post("/instances/<instance_id>/resume")
 @rule(ADMIN)
 def resume_instance(instance_id):
-    _engine().runtime.resume(instance_id, user=_user())
-    return json_response(_engine().runtime.get(instance_id))
+    current_engine().runtime.resume(instance_id, user=_user())
+    return json_response(current_engine().runtime.get(instance_id))
 
 
 # -- tasks ------------------------------------------------------------------------------------
@@ -239,7 +234,7 @@ def _inbox_owner(caller):
     named = (request.args.get("user") or "").strip() or None
     if named == caller:
         return caller
-    is_admin = _engine().access.is_admin(caller)
+    is_admin = current_engine().access.is_admin(caller)
     if named is None:
         return None if is_admin else caller
     if not is_admin:
@@ -255,7 +250,7 @@ def tasks():
     order = args.get("order", "due")
     if order not in TASK_ORDERS:
         raise ApiError(f"参数 order 应为以下之一 (?order must be one of): {', '.join(TASK_ORDERS)}")
-    rows = _engine().tasks.list(user=owner, status=_status_arg("ready"),
+    rows = current_engine().tasks.list(user=owner, status=_status_arg("ready"),
                                 definition_key=args.get("definition_key") or None,
                                 region=args.get("region") or None,
                                 instance_id=args.get("instance") or None, order=order,
@@ -267,22 +262,22 @@ def tasks():
 @blueprint.get("/tasks/<task_id>")
 @rule(SIGNED_IN)                # assignee or candidate (tasks.visible_get), or an administrator
 def task(task_id):
-    user, e = _acting_user(), _engine()
+    user, e = _acting_user(), current_engine()
     return json_response(e.tasks.get(task_id) if e.access.is_admin(user) else e.tasks.visible_get(task_id, user))
 
 
 @blueprint.post("/tasks/<task_id>/claim")
 @rule(SIGNED_IN)                # a candidate (engine.tasks)
 def claim_task(task_id):
-    _engine().tasks.claim(task_id, _acting_user())
-    return json_response(_engine().tasks.get(task_id))
+    current_engine().tasks.claim(task_id, _acting_user())
+    return json_response(current_engine().tasks.get(task_id))
 
 
 @blueprint.post("/tasks/<task_id>/unclaim")
 @rule(SIGNED_IN)                # the assignee (engine.tasks)
 def unclaim_task(task_id):
-    _engine().tasks.unclaim(task_id, _acting_user())
-    return json_response(_engine().tasks.get(task_id))
+    current_engine().tasks.unclaim(task_id, _acting_user())
+    return json_response(current_engine().tasks.get(task_id))
 
 
 @blueprint.post("/tasks/<task_id>/complete")
@@ -290,7 +285,7 @@ def unclaim_task(task_id):
 def complete_task(task_id):
     user = _acting_user()
     data = payload.optional_dict(payload.json_body(), "data")
-    e = _engine()
+    e = current_engine()
     e.tasks.complete(task_id, user, data)
     iid = e.tasks.get(task_id)["instance_id"]
     return json_response({"task_id": task_id, "instance": e.runtime.get(iid),
@@ -302,7 +297,7 @@ def complete_task(task_id):
 @rule(ADMIN)
 def correlate_message():
     body = payload.json_body()
-    result = _engine().runtime.correlate(
+    result = current_engine().runtime.correlate(
         payload.required_str(body, "name"), business_key=payload.optional_str(body, "business_key"),
         correlation=payload.optional_dict(body, "correlation"), payload=payload.optional_dict(body, "data"),
         all=payload.optional_bool(body, "all"), user=_user())
@@ -312,7 +307,7 @@ def correlate_message():
 @blueprint.get("/incidents")
 @rule(ADMIN)
 def incidents():
-    rows = _engine().runtime.incidents(instance_id=request.args.get("instance") or None,
+    rows = current_engine().runtime.incidents(instance_id=request.args.get("instance") or None,
                                        status=_status_arg("open"))
     return json_response(rows)
 
@@ -320,18 +315,18 @@ def incidents():
 @blueprint.post("/incidents/<int:incident_id>/retry")
 @rule(ADMIN)
 def retry_incident(incident_id):
-    return json_response(_engine().runtime.retry_incident(incident_id, user=_user()))
+    return json_response(current_engine().runtime.retry_incident(incident_id, user=_user()))
 
 
 @blueprint.post("/incidents/<int:incident_id>/resolve")
 @rule(ADMIN)
 def resolve_incident(incident_id):
     data = payload.optional_dict(payload.json_body(), "data")
-    return json_response(_engine().runtime.resolve_incident(incident_id, data, user=_user()))
+    return json_response(current_engine().runtime.resolve_incident(incident_id, data, user=_user()))
 
 
 # -- the description of all of the above ------------------------------------------------------
 @blueprint.get("/openapi.json")
 @rule(PUBLIC)
 def openapi():
-    return json_response(openapi_document(server_url=request.script_root + _qihu().url_prefix))
+    return json_response(openapi_document(server_url=request.script_root + current_qihu().url_prefix))

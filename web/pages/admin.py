@@ -11,15 +11,16 @@ import os
 from functools import wraps
 from types import SimpleNamespace
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from qihu.engine.errors import DeployError, Forbidden, NotFound, Problem, QihuError, ValidationFailed
-from qihu.engine.history.service import STATUS_NAMES
+from qihu.appeals.trail import STATUS_NAMES
 
 from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web import current_qihu, current_engine
 
 blueprint = QihuBlueprint("qihu_admin", __name__)
 blueprint.before_request(csrf.protect)
@@ -31,16 +32,13 @@ ALLOWED = (".bpmn", ".dmn", ".zip")
 MAX_FILES = 50
 
 
-def _engine():
-    return current_app.extensions["qihu"].engine
-
 
 @blueprint.app_context_processor
 def admin_nav():
     """qihu_is_admin(): whether the caller is an administrator (the 流程管理 link of the header)."""
     def qihu_is_admin():
-        user = current_app.extensions["qihu"].user()
-        return bool(user) and _engine().access.is_admin(user)
+        user = current_qihu().user()
+        return bool(user) and current_engine().access.is_admin(user)
     return {"qihu_is_admin": qihu_is_admin}
 
 
@@ -49,7 +47,7 @@ def admin_only(view):
     @ui.signed_in
     @wraps(view)
     def wrapper(*args, user, **kwargs):
-        if not _engine().access.is_admin(user):
+        if not current_engine().access.is_admin(user):
             raise Forbidden(f"{user} may not manage processes: administrators only")
         return view(*args, user=user, **kwargs)
     return wrapper
@@ -68,7 +66,7 @@ def _region(engine, d):
 
 
 def _processes_page(problems=None, form=None, status=200):
-    engine = _engine()
+    engine = current_engine()
     definitions = engine.repository.definitions()
     for d in definitions:
         d["region"] = _region(engine, d)
@@ -86,7 +84,7 @@ def processes(user):
 @blueprint.post("/admin/deploy")
 @admin_only
 def deploy(user):
-    engine = _engine()
+    engine = current_engine()
     name = request.form.get("name", "").strip()[:200]
     activate = request.form.get("activate") in ("1", "on", "true")
     region = request.form.get("region", "").strip()
@@ -128,7 +126,7 @@ def deploy(user):
 @blueprint.get("/admin/processes/<key>")
 @admin_only
 def versions(key, user):
-    engine = _engine()
+    engine = current_engine()
     rows = engine.repository.versions(key)
     people = {}
     for v in rows:
@@ -161,7 +159,7 @@ def migrate(key, user):
         flash(_("没有可迁移的实例"), "info")
         return back
     try:
-        r = _engine().migrations.migrate(key, request.form.get("from"), request.form.get("to"),
+        r = current_engine().migrations.migrate(key, request.form.get("from"), request.form.get("to"),
                                          instance_ids=ids, user=user)
     except (ValidationFailed, NotFound) as e:
         flash(f"{_('迁移未完成')}：{e}", "error")
@@ -181,7 +179,7 @@ def activate(key, user):
         version = int(request.form.get("version", ""))
     except ValueError:
         return ui._error_page(400, _("请求有误"), _("版本号无效"))
-    _engine().repository.activate(key, version, user=user)
+    current_engine().repository.activate(key, version, user=user)
     flash(_("已启用 {key} v{version}，新发起的实例将按此版本办理", key=key, version=version), "ok")
     return redirect(url_for("qihu_admin.versions", key=key))
 
@@ -193,7 +191,7 @@ def diff(key, user):
         a, b = int(request.args.get("from", "")), int(request.args.get("to", ""))
     except ValueError:
         return ui._error_page(400, _("请求有误"), _("版本号无效"))
-    engine = _engine()
+    engine = current_engine()
     rows = engine.repository.versions(key)
     result = engine.repository.diff(key, a, b)
     return render_template("qihu/admin_diff.html", key=key, rows=rows, d=result,

@@ -25,6 +25,7 @@ from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.identity import trusted_header_user
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web import current_qihu
 
 blueprint = QihuBlueprint("qihu_auth", __name__)
 blueprint.before_request(csrf.protect)
@@ -132,7 +133,7 @@ class Account(UserMixin):
 
 
 def _load_account(name):
-    row = current_app.extensions["qihu"].engine.accounts.get(name)
+    row = current_qihu().engine.accounts.get(name)
     return Account(row) if row and row["is_active"] else None
 
 
@@ -190,7 +191,7 @@ def login():
             response = current_app.make_response((render_template("qihu/login.html", form=form, error=error), 429))
             response.headers["Retry-After"] = str(math.ceil(wait))
             return response
-        row = current_app.extensions["qihu"].engine.accounts.check_password(name, form.password.data)
+        row = current_qihu().engine.accounts.check_password(name, form.password.data)
         if row is not None:
             limiter().succeeded(name)
             target = safe_next(form.next.data) or url_for("qihu_ui.inbox")

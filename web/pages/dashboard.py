@@ -13,7 +13,7 @@ import re
 from functools import wraps
 from urllib.parse import quote
 
-from flask import Response, current_app, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 
 from qihu.appeals import reports
 from qihu.engine.errors import Forbidden
@@ -23,6 +23,7 @@ from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web import current_qihu, current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_dashboard", __name__)
 blueprint.before_request(csrf.protect)
@@ -47,20 +48,17 @@ class BadFilter(Exception):
     """A filter value that is malformed or outside the caller's scope (400)."""
 
 
-def _engine():
-    return current_app.extensions["qihu"].engine
-
 
 def _figures():
-    return _engine().figures
+    return current_appeals().figures
 
 
 @blueprint.app_context_processor
 def dashboard_nav():
     """qihu_sees_dashboard(): whether the caller may open the dashboard (the 晾晒 header link)."""
     def qihu_sees_dashboard():
-        user = current_app.extensions["qihu"].user()
-        return bool(user) and _engine().access.dashboard_scope(user) is not None
+        user = current_qihu().user()
+        return bool(user) and current_appeals().dashboard_scope(user) is not None
     return {"qihu_sees_dashboard": qihu_sees_dashboard}
 
 
@@ -69,7 +67,7 @@ def with_scope(view):
     @ui.signed_in
     @wraps(view)
     def wrapper(*args, user, **kwargs):
-        scope = _engine().access.dashboard_scope(user)
+        scope = current_appeals().dashboard_scope(user)
         if scope is None:
             raise Forbidden(f"{user} may not see the dashboard: leaders, supervisors and departments only")
         try:
@@ -80,7 +78,7 @@ def with_scope(view):
 
 
 def this_month():
-    return _engine().clock.now().astimezone(TIMEZONE).strftime("%Y-%m")
+    return current_engine().clock.now().astimezone(TIMEZONE).strftime("%Y-%m")
 
 
 def shift(month, n):
@@ -163,7 +161,7 @@ def dashboard(user, scope):
 def _mark_visible(items, user, scope):
     """item["visible"]: whether the warning board links the appeal (the instance page opens
     only for those who may see it: engine.access, not the dashboard scope)."""
-    access = _engine().access
+    access = current_engine().access
     # administrators, leaders and supervisors (a scope of every department) open every
     # appeal of their scope; the board only holds appeals of that scope
     everything = scope.departments is None
@@ -206,7 +204,7 @@ def ledger_xlsx(user, scope):
     f = _filters(request.args, _figures().options(scope))
     first, last = _export_range(f, request.args)
     rows = _figures().ledger(scope, first, last, **_narrow(f))
-    return _xlsx(reports.ledger_workbook(rows, now=_engine().clock.now()), _filename("台账", f, first, last))
+    return _xlsx(reports.ledger_workbook(rows, now=current_engine().clock.now()), _filename("台账", f, first, last))
 
 
 @blueprint.get("/dashboard/figures.xlsx")

@@ -11,12 +11,14 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from qihu.engine.errors import Conflict, Forbidden, NotFound, QihuError, ValidationFailed
 from qihu.appeals.saved_filters import canonical, check, inbox_kwargs, parse_query
 from qihu.engine.runtime.sla import COLOUR_NAMES
-from qihu.engine.tasks.service import COLOURS, PRIORITIES, headline
+from qihu.appeals import headline
+from qihu.engine.tasks.service import COLOURS, PRIORITIES
 from qihu.engine.dialect.timers import local_text
 
 from qihu.web import csrf
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import STATIC, QihuBlueprint
+from qihu.web import current_qihu, current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_ui", __name__, static_folder=STATIC, static_url_path="/qihu-static")
 blueprint.before_request(csrf.protect)
@@ -28,26 +30,20 @@ PRIORITY_NAMES = {"high": "高", "normal": "中", "low": "低"}
 assert set(PRIORITY_NAMES) == set(PRIORITIES)
 
 
-def _qihu():
-    return current_app.extensions["qihu"]
-
-
-def _engine():
-    return _qihu().engine
 
 
 def header_user():
     """{"name", "display_name"} of the caller for the page header, or None."""
     if "qihu_header_user" not in g:
-        name = _qihu().user()
-        account = _engine().accounts.get(name) if name else None
+        name = current_qihu().user()
+        account = current_engine().accounts.get(name) if name else None
         g.qihu_header_user = {"name": name, "display_name": account["display_name"] if account else name} \
             if name else None
     return g.qihu_header_user
 
 
 def page_context():
-    return {"user": header_user(), "local_login": _qihu().local_login, "colour_names": COLOUR_NAMES,
+    return {"user": header_user(), "local_login": current_qihu().local_login, "colour_names": COLOUR_NAMES,
             "priority_names": PRIORITY_NAMES}
 
 
@@ -58,11 +54,11 @@ def signed_in(view):
     """Runs the view with the caller's name as `user`; anonymous callers go to sign in."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        user = _qihu().user()
+        user = current_qihu().user()
         if user:
             return view(*args, user=user, **kwargs)
         target = request.full_path if request.method == "GET" else request.path
-        if _qihu().local_login:
+        if current_qihu().local_login:
             flash(_("请先登录"), "info")
             return redirect(url_for("qihu_auth.login", next=target.rstrip("?")))
         login_url = current_app.config.get("QIHU_LOGIN_URL")
@@ -104,7 +100,7 @@ def size_text(n):
 # -- pages -----------------------------------------------------------------------------------
 @blueprint.get("/")
 def index():
-    engine = _engine()
+    engine = current_engine()
     return render_template("qihu/index.html", definitions=engine.repository.definitions(),
                            stats=engine.runtime.overview())
 
@@ -143,7 +139,7 @@ def _inbox_query(f):
 def _saved_filters(engine, user, current):
     """The user's saved filters with their number of tasks now (None if one no longer parses)
     and whether it is the view on screen."""
-    saved = engine.filters.list(user)
+    saved = current_appeals().filters.list(user)
     for sf in saved:
         try:
             sf["count"] = engine.tasks.inbox(user, **inbox_kwargs(parse_query(sf["query"])), limit=0)["total"]
@@ -158,7 +154,7 @@ def _saved_filters(engine, user, current):
 @signed_in
 def inbox(user):
     size = current_app.config.get("QIHU_PAGE_SIZE", PAGE_SIZE)
-    engine = _engine()
+    engine = current_engine()
     try:
         f, page = _inbox_args(request.args)
         result = engine.tasks.inbox(user, definition_key=f["definition"] or None, colour=f["colour"] or None,
@@ -196,7 +192,7 @@ def task(task_id, user):
 def _task_page(task_id, user, values=None, errors=None, message=None, status=200, action=None):
     """The task page; `action`: a refused side action (web/task_actions.py) shown again."""
     from qihu.web.pages import task_actions
-    engine = _engine()
+    engine = current_engine()
     t = engine.tasks.visible_get(task_id, user)
     instance = engine.runtime.get(t["instance_id"])
     try:
@@ -228,7 +224,7 @@ def _prefill(t, data):
 @blueprint.post("/tasks/<task_id>")
 @signed_in
 def complete(task_id, user):
-    engine = _engine()
+    engine = current_engine()
     t = engine.tasks.visible_get(task_id, user)
     fields = [f["id"] for f in t["form"]["fields"]]
     values = {k: request.form.get(k, "") for k in fields}
@@ -259,7 +255,7 @@ def unclaim(task_id, user):
 
 
 def _claim_or_unclaim(task_id, user, action, done):
-    engine = _engine()
+    engine = current_engine()
     engine.tasks.visible_get(task_id, user)
     try:
         getattr(engine.tasks, action)(task_id, user)

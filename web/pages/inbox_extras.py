@@ -15,6 +15,7 @@ from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web import current_qihu, current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_inbox", __name__)
 blueprint.before_request(csrf.protect)
@@ -25,16 +26,13 @@ blueprint.register_error_handler(csrf.CSRFError, ui._csrf_failed)
 PAGE_SIZE = 20
 
 
-def _engine():
-    return current_app.extensions["qihu"].engine
-
 
 @blueprint.app_context_processor
 def unread_badge():
     """qihu_unread(): the caller's unread notifications, asked only where a page shows it."""
     def qihu_unread():
-        user = current_app.extensions["qihu"].user()
-        return _engine().notifications.unread_count(user) if user else 0
+        user = current_qihu().user()
+        return current_engine().notifications.unread_count(user) if user else 0
     return {"qihu_unread": qihu_unread}
 
 
@@ -55,7 +53,7 @@ def save_filter(user):
     """Save the inbox view the form came from (its query string) under a name."""
     query = request.form.get("query", "")
     try:
-        saved = _engine().filters.save(user, request.form.get("name", ""), query)
+        saved = current_appeals().filters.save(user, request.form.get("name", ""), query)
     except ValidationFailed as e:
         why = {"name": _("名称必填，最多 100 个字"), "query": _("筛选条件无效")}
         text = "；".join(why.get(k, k) + f"（{v}）" for k, v in e.errors.items())
@@ -72,9 +70,8 @@ def save_filter(user):
 @blueprint.post("/inbox/filters/<int:filter_id>/delete")
 @ui.signed_in
 def delete_filter(filter_id, user):
-    engine = _engine()
-    name = engine.filters.get(user, filter_id)["name"]
-    engine.filters.delete(user, filter_id)
+    name = current_appeals().filters.get(user, filter_id)["name"]
+    current_appeals().filters.delete(user, filter_id)
     flash(_("已删除筛选：{name}", name=name), "ok")
     return redirect(inbox_url())
 
@@ -98,7 +95,7 @@ def notifications(user):
     if not 1 <= page <= 100000:
         return ui._error_page(400, _("请求有误"), f"page: {request.args.get('page')}")
     size = current_app.config.get("QIHU_PAGE_SIZE", PAGE_SIZE)
-    result = _engine().notifications.page(user, unread_only=unread_only, limit=size, offset=(page - 1) * size)
+    result = current_engine().notifications.page(user, unread_only=unread_only, limit=size, offset=(page - 1) * size)
     for n in result["items"]:
         n["instance_url"] = instance_url(n["instance_id"]) if n["instance_id"] else None
         n["task_url"] = url_for("qihu_ui.task", task_id=n["user_task_id"]) if n["user_task_id"] else None
@@ -123,13 +120,13 @@ def _back():
 @blueprint.post("/notifications/<int:notification_id>/read")
 @ui.signed_in
 def mark_read(notification_id, user):
-    _engine().notifications.mark_read(user, notification_id)
+    current_engine().notifications.mark_read(user, notification_id)
     return redirect(_back())
 
 
 @blueprint.post("/notifications/read-all")
 @ui.signed_in
 def mark_all_read(user):
-    n = _engine().notifications.mark_all_read(user)
+    n = current_engine().notifications.mark_all_read(user)
     flash(_("已将 {n} 条通知标为已读", n=n), "ok")
     return redirect(_back())

@@ -8,16 +8,17 @@ no inline script: web/static/instance.js reads the diagram data from /instances/
 """
 from urllib.parse import quote
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Response, jsonify, render_template, request
 
 from qihu.engine.errors import Forbidden, NotFound, QihuError
-from qihu.engine.history.service import STATUS_NAMES
-from qihu.engine.tasks.service import headline
+from qihu.appeals.trail import STATUS_NAMES
+from qihu.appeals import headline
 
 from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web import current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_instance", __name__)
 blueprint.before_request(csrf.protect)
@@ -36,14 +37,11 @@ LEDGER_NAMES = {
 }
 
 
-def _engine():
-    return current_app.extensions["qihu"].engine
-
 
 @blueprint.get("/instances/<instance_id>")
 @ui.signed_in
 def instance(instance_id, user):
-    engine = _engine()
+    engine = current_engine()
     engine.access.require_instance(user, instance_id)
     inst = engine.runtime.get(instance_id)
     definition = engine.db_get_definition(inst["definition_id"])
@@ -57,7 +55,7 @@ def instance(instance_id, user):
         # a link only where the task page will open for this user (engine.tasks.visible_get)
         t["mine"] = (t["assignee"] == user or user in t["candidate_users"]
                      or bool(my_groups & set(t["candidate_groups"])))
-    records = engine.history.records(instance_id)
+    records = current_appeals().records(instance_id)
     # the same appeal in other mechanisms (a 不能办 goes on to 说"不"评议 under its business key)
     related = [dict(r, name=engine.db_get_definition(r["definition_id"]).name or r["definition_key"])
                for r in (engine.runtime.instances(business_key=inst["business_key"], limit=20)
@@ -66,7 +64,7 @@ def instance(instance_id, user):
     starter = engine.accounts.get(inst["started_by"]) if inst["started_by"] else None
     return render_template(
         "qihu/instance.html", instance=inst, definition=definition, about=about, tasks=tasks,
-        trail=engine.history.trail(instance_id), attachments=engine.uploads.list(instance_id),
+        trail=current_appeals().trail(instance_id), attachments=engine.uploads.list(instance_id),
         ledger=records["ledger"], notifications=records["notifications"],
         incidents=[i for i in engine.runtime.incidents(instance_id) if i["status"] == "open"],
         started_by=(starter or {}).get("display_name") or inst["started_by"],
@@ -78,7 +76,7 @@ def instance(instance_id, user):
 @blueprint.get("/instances/<instance_id>/diagram.json")
 @ui.signed_in
 def diagram(instance_id, user):
-    engine = _engine()
+    engine = current_engine()
     engine.access.require_instance(user, instance_id)
     response = jsonify(engine.history.diagram(instance_id))
     response.headers["Cache-Control"] = "private, no-store"
@@ -88,7 +86,7 @@ def diagram(instance_id, user):
 @blueprint.get("/attachments/<int:attachment_id>")
 @ui.signed_in
 def attachment(attachment_id, user):
-    engine = _engine()
+    engine = current_engine()
     meta, content = engine.uploads.get(attachment_id)
     engine.access.require_instance(user, meta["instance_id"])
     response = Response(content, mimetype=None, content_type=meta["content_type"])

@@ -14,7 +14,7 @@ diagram stores nothing; the answer lists every problem (file, line, element, mes
 from functools import wraps
 from pathlib import PurePosixPath
 
-from flask import current_app, jsonify, render_template, request, url_for
+from flask import jsonify, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from qihu.engine.errors import DeployError, Forbidden, NotFound, QihuError
@@ -24,6 +24,7 @@ from qihu.web.pages import inbox as ui
 from qihu.web.pages.admin import admin_only
 from qihu.web.i18n import LANGS, current_lang, gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web import current_qihu, current_engine
 
 blueprint = QihuBlueprint("qihu_modeler", __name__)
 blueprint.before_request(csrf.protect)
@@ -61,18 +62,15 @@ class Refused(Exception):
         self.status = status
 
 
-def _engine():
-    return current_app.extensions["qihu"].engine
-
 
 def admin_json(view):
     """A JSON view for administrators: 401 anonymous, 403 anyone else (never a redirect)."""
     @wraps(view)
     def wrapper(*args, **kwargs):
-        user = current_app.extensions["qihu"].user()
+        user = current_qihu().user()
         if not user:
             raise Refused(_("请先登录") + " (sign in first)", 401)
-        if not _engine().access.is_admin(user):
+        if not current_engine().access.is_admin(user):
             raise Refused(_("流程管理仅限管理员使用。") + f" ({user} may not deploy: administrators only)", 403)
         return view(*args, user=user, **kwargs)
     return wrapper
@@ -106,7 +104,7 @@ def edit(key, user):
     version = request.args.get("version", "").strip()
     if version and not (version.isdigit() and 0 < int(version) < 10**6):
         return ui._error_page(400, _("请求有误"), _("版本号无效"))
-    engine = _engine()
+    engine = current_engine()
     rows = engine.repository.versions(key)                      # NotFound: 404 below
     version = int(version) if version else rows[-1]["version"]
     info, content = engine.repository.xml(key, version)
@@ -141,7 +139,7 @@ def _posted():
     if not isinstance(base, dict) or not isinstance(base.get("key"), str) \
             or isinstance(base.get("version"), bool) or not isinstance(base.get("version"), int):
         raise Refused('base 应为 {"key": 字符串, "version": 整数} (base must be {"key": string, "version": integer})')
-    repository = _engine().repository
+    repository = current_engine().repository
     info, _old = repository.xml(base["key"], base["version"])   # NotFound: 404
     files = [(n, content if n == info["resource_name"] else c)
              for n, c in repository.resources(info["deployment_id"])]
@@ -154,7 +152,7 @@ def check(user):
     """Lint without storing: 200 {"ok", "problems": [{file, line, element, message}], "processes"}."""
     _body, files, filename, _region = _posted()
     try:
-        bundle = _engine().repository.check(files)
+        bundle = current_engine().repository.check(files)
     except DeployError as e:
         return jsonify(ok=False, file=filename, problems=[p.as_dict() for p in e.problems])
     processes = [{"key": k, "name": p.name} for k, p in sorted(bundle.processes.items()) if p.filename == filename]
@@ -174,7 +172,7 @@ def deploy(user):
     if name is not None and not isinstance(name, str):
         raise Refused("name 应为字符串 ('name' must be a string)")
     try:
-        result = _engine().repository.deploy(files, name=(name or "").strip()[:200] or None,
+        result = current_engine().repository.deploy(files, name=(name or "").strip()[:200] or None,
                                              user=user, activate=activate, region=region)
     except DeployError as e:
         return jsonify(ok=False, file=filename, problems=[p.as_dict() for p in e.problems]), 422

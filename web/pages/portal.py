@@ -4,7 +4,7 @@
     /appeal/done         the tracking number and the private link, shown once
     /track/<token>       progress in plain words; the 好差评 form when a rating step is open
 
-Only calls engine.appeals. The private link is the only key: whoever holds it follows and
+Only calls current_appeals().portal. The private link is the only key: whoever holds it follows and
 rates the appeal; its token is 256 random bits, only its hash is stored, and these pages
 are sent with no-referrer and no-store so it does not leak to other sites or caches.
 """
@@ -23,6 +23,7 @@ from qihu.engine.tasks.uploads import ALLOWED
 from qihu.web import csrf
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web import current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_portal", __name__)
 blueprint.before_request(csrf.protect)
@@ -72,12 +73,9 @@ def _errors(raw):
     return {k: one_language(raw[k]) for k in sorted(raw, key=lambda k: list(FIELDS).index(k) if k in FIELDS else 99)}
 
 
-def _engine():
-    return current_app.extensions["qihu"].engine
-
 
 class AppealForm(FlaskForm):
-    """The fields of an appeal; the engine checks them (engine.appeals.validate)."""
+    """The fields of an appeal; the engine checks them (current_appeals().portal.validate)."""
     definition = HiddenField()
     company = StringField()
     credit_code = StringField()
@@ -90,7 +88,7 @@ class AppealForm(FlaskForm):
 
 @blueprint.context_processor
 def portal_context():
-    limit = _engine().settings.upload_max_bytes
+    limit = current_engine().settings.upload_max_bytes
     return {"field_labels": FIELDS, "allowed_types": sorted(ALLOWED), "max_file_mb": limit // (1024 * 1024),
             "max_files": MAX_FILES, "limits": LIMITS,
             "request_mb": (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)}
@@ -109,7 +107,7 @@ def _private(response):
 # -- submit ------------------------------------------------------------------------------------
 @blueprint.get("/appeal")
 def appeal():
-    choices = _engine().appeals.portal_definitions()
+    choices = current_appeals().portal.portal_definitions()
     key = request.args.get("d", "")
     chosen = next((d for d in choices if d["key"] == key), None)
     if chosen is None and len(choices) == 1:
@@ -125,7 +123,7 @@ def appeal():
 @blueprint.post("/appeal")
 def submit():
     form = AppealForm()
-    choices = _engine().appeals.portal_definitions()
+    choices = current_appeals().portal.portal_definitions()
     chosen = next((d for d in choices if d["key"] == form.definition.data), None)
     if chosen is None:
         return render_template("qihu/portal_choose.html", choices=choices, unknown=True), 422
@@ -133,7 +131,7 @@ def submit():
         return _appeal_form(form, chosen, choices, {"form": _("页面已过期，请刷新后重试。")}, 400)
     files = [(f.filename or "", f.read()) for f in request.files.getlist("files") if f and (f.filename or "")]
     try:
-        made = _engine().appeals.submit(chosen["key"], form.company.data, form.credit_code.data,
+        made = current_appeals().portal.submit(chosen["key"], form.company.data, form.credit_code.data,
                                         form.contact_name.data, form.contact_phone.data, form.category.data,
                                         form.summary.data, files=files)
     except ValidationFailed as e:
@@ -167,21 +165,20 @@ def track(token):
 
 
 def _track_page(token, values=None, errors=None, task_id=None, status=200):
-    engine = _engine()
-    ticket = engine.appeals.by_token(token)
-    progress = engine.appeals.progress(ticket)
+    ticket = current_appeals().portal.by_token(token)
+    progress = current_appeals().portal.progress(ticket)
     return render_template("qihu/portal_track.html", p=progress, token=token, values=values or {},
                            errors=errors or {}, error_task=task_id), status
 
 
 @blueprint.post("/track/<token>/rate")
 def rate(token):
-    engine = _engine()
-    ticket = engine.appeals.by_token(token)             # an unknown link: 404 before anything else
+    engine = current_engine()
+    ticket = current_appeals().portal.by_token(token)             # an unknown link: 404 before anything else
     task_id = request.form.get("task_id", "")
     values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "task_id")}
     try:
-        result = engine.appeals.rate(token, task_id, values)
+        result = current_appeals().portal.rate(token, task_id, values)
     except ValidationFailed as e:
         return _track_page(token, values, {k: one_language(v) for k, v in e.errors.items()}, task_id, 422)
     except (Forbidden, NotFound):

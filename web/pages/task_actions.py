@@ -17,6 +17,7 @@ from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web import current_engine, current_qihu
 
 blueprint = QihuBlueprint("qihu_task_actions", __name__)
 blueprint.before_request(csrf.protect)
@@ -79,7 +80,7 @@ def attachment_url(attachment_id):
     try:
         return url_for("qihu_instance.attachment", attachment_id=attachment_id)
     except BuildError:
-        return f"{request.script_root}{current_app.extensions['qihu'].url_prefix}/attachments/{attachment_id}"
+        return f"{request.script_root}{current_qihu().url_prefix}/attachments/{attachment_id}"
 
 
 def _again(task_id, user, name, values, errors, message, status):
@@ -95,7 +96,7 @@ def _back(task_id, anchor=None):
 @blueprint.post("/tasks/<task_id>/reassign")
 @ui.signed_in
 def reassign(task_id, user):
-    engine = ui._engine()
+    engine = current_engine()
     t = engine.tasks.visible_get(task_id, user)
     values = {"to_user": request.form.get("to_user", "").strip(), "note": request.form.get("note", "")}
     try:
@@ -114,7 +115,7 @@ def reassign(task_id, user):
 @blueprint.post("/tasks/<task_id>/return")
 @ui.signed_in
 def return_task(task_id, user):
-    engine = ui._engine()
+    engine = current_engine()
     t = engine.tasks.visible_get(task_id, user)
     values = {"reason": request.form.get("reason", "")}
     try:
@@ -130,7 +131,7 @@ def return_task(task_id, user):
 @blueprint.post("/tasks/<task_id>/comments")
 @ui.signed_in
 def comment(task_id, user):
-    engine = ui._engine()
+    engine = current_engine()
     t = engine.tasks.visible_get(task_id, user)
     values = {"body": request.form.get("body", ""), "public": request.form.get("public") in ("1", "on", "true")}
     try:
@@ -144,7 +145,7 @@ def comment(task_id, user):
 @blueprint.post("/tasks/<task_id>/attachments")
 @ui.signed_in
 def attach(task_id, user):
-    engine = ui._engine()
+    engine = current_engine()
     t = engine.tasks.visible_get(task_id, user)
     upload = request.files.get("file")
     if upload is None or not upload.filename:

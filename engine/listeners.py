@@ -1,0 +1,45 @@
+"""Listeners: how something built on the engine (the appeal domain, a region's package)
+hears what the engine does, without the engine knowing who listens.
+
+Each event is called inside the transaction that caused it, so a listener's own writes
+commit or roll back with the step; a listener that raises rolls the step back.
+
+    engine.listeners.step_saved.append(lambda uow: ...)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:   # the types only; importing them here would tie this module to the runtime
+    from sqlalchemy.orm import Session
+
+    from qihu.engine.dialect.parser import ProcessInfo
+    from qihu.engine.runtime.unit_of_work import UnitOfWork
+
+# problem(element, message, offset=None) and code(element, source, mode, what), as
+# engine.dialect.checks hands them to a definition_checked listener
+ProblemFn = Callable[..., None]
+CodeFn = Callable[[str, Any, str, str], None]
+
+
+@dataclass
+class Listeners:
+    """The engine's events and who listens to each, in the order they were added."""
+
+    # an instance's step is about to be written: uow.before / uow.after are the snapshots of
+    # the tree as loaded and as it is now (open user tasks, timers, subscriptions)
+    step_saved: list[Callable[[UnitOfWork], None]] = field(default_factory=list)
+    # a user task was offered (its inbox row is a dict of the task table's columns)
+    task_created: list[Callable[[UnitOfWork, dict], None]] = field(default_factory=list)
+    # a user task was completed or cancelled: (uow, task id, "completed" | "cancelled")
+    task_closed: list[Callable[[UnitOfWork, str, str], None]] = field(default_factory=list)
+    # a task's SLA colour moved with working time (the instance's state is not touched)
+    colour_changed: list[Callable[[Session, str], None]] = field(default_factory=list)
+    # a process of a bundle being deployed is checked: add problems to refuse the deploy
+    definition_checked: list[Callable[[ProcessInfo, ProblemFn, CodeFn], None]] = field(default_factory=list)
+
+    @staticmethod
+    def call(listeners: list[Callable[..., None]], *args: Any) -> None:
+        for listener in listeners:
+            listener(*args)

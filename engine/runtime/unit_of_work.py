@@ -1,0 +1,121 @@
+"""The unit of work: what one transaction does to one instance.
+
+Every change to an instance goes through `Runtime.transaction(target, fn)`: it opens a
+write transaction, reads (and on request locks) the instance row, loads the instance's
+tree, calls `fn(uow)` with a `UnitOfWork`, then saves the tree, its inbox rows,
+subscriptions, due jobs and audit events together, and tells the listeners
+(`engine.listeners.step_saved`, ...) inside the same transaction. Everything or nothing is
+written. After the commit the messages the step threw are delivered.
+
+A service built on the engine (task completion, 退单, instance migration, the appeal
+domain's listeners) works through these names only:
+
+- `uow.session`: the SQLAlchemy session of the transaction; write your own rows with it.
+- `uow.instance`: the instance row as the step sees it (`InstanceRow`); change `status`
+  and `ended_at` through runtime operations, not by hand.
+- `uow.workflow`: the instance's SpiffWorkflow tree.
+- `uow.user`, `uow.now`: who acts (None for the engine itself) and the engine clock's now.
+- `uow.log(type, element_id, task_id, data)`: an audit event written with the step.
+- `uow.before` / `uow.after`: the snapshots of the tree as loaded and as saved (`after` is
+  set once the rows are written, before `step_saved` listeners run).
+- `uow.done_rows`: task rows the caller closed itself, id -> status (the save leaves them
+  alone and tells the task_closed listeners).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+
+from qihu.engine.dialect import timers
+from qihu.engine.dialect.state import all_tasks
+
+INCIDENT = "qihu_incident"   # internal_data key of an external task that waits for a person
+
+
+@dataclass(slots=True)
+class InstanceRow:
+    """The instance row as a step needs it (read and written with Core, not the ORM)."""
+
+    id: str
+    definition_id: int
+    definition_key: str
+    business_key: str | None
+    region: str | None
+    status: str
+    version: int
+    ended_at: datetime | None = None
+    new: bool = False
+
+
+def event_definitions(spec) -> list:
+    d = getattr(spec, "event_definition", None)
+    if d is None:
+        return []
+    return list(getattr(d, "event_definitions", None) or [d])
+
+
+class Snapshot:
+    """Which rows mirror the tree: open user tasks, subscriptions, timer jobs, failed tasks.
+
+    Rows are written only by the save of a unit of work, so the snapshot of the tree as
+    loaded tells which rows exist; a step then writes only the difference instead of
+    re-reading them.
+    """
+
+    __slots__ = ("ready", "subs", "timers", "incidents")
+
+    def __init__(self, wf: BpmnWorkflow | None = None):
+        self.ready: dict[str, Any] = {}
+        self.subs: set[tuple[str, str]] = set()
+        self.timers: dict[str, datetime] = {}
+        self.incidents: set[str] = set()
+        if wf is None:
+            return
+        for t in all_tasks(wf):
+            state, spec = t.state, t.task_spec
+            if state == TaskState.READY:
+                if spec.manual:
+                    self.ready[str(t.id)] = t
+            elif state == TaskState.WAITING:
+                for d in event_definitions(spec):
+                    if isinstance(d, MessageEventDefinition):
+                        self.subs.add((str(t.id), d.name))
+                if timers.is_timer(spec):
+                    when = timers.due_at(t)
+                    if when is not None:
+                        self.timers[str(t.id)] = when
+            elif state == TaskState.STARTED and t.internal_data.get(INCIDENT):
+                self.incidents.add(str(t.id))
+
+
+@dataclass(eq=False)
+class UnitOfWork:
+    """What one transaction does to one instance (see the module's docstring)."""
+
+    session: Session
+    instance: InstanceRow
+    workflow: BpmnWorkflow
+    user: str | None
+    now: datetime
+    before: Snapshot | None
+    after: Snapshot | None = None
+    history: list[dict] = field(default_factory=list)
+    # (message name, payload, business key) thrown to other instances, delivered after commit
+    outbox: list[tuple[str, Any, str | None]] = field(default_factory=list)
+    ran: int = 0                                   # automatic steps run in this transaction
+    failed: set = field(default_factory=set)       # external tasks that failed in this transaction
+    done_rows: dict[str, str] = field(default_factory=dict)   # task id -> the status the caller gave it
+    start_message: tuple[str, dict] | None = None
+
+    def log(self, type_: str, element_id: str | None = None, task_id: str | None = None, data: Any = None,
+            user: str | None = None) -> None:
+        """An audit event, written with the step."""
+        self.history.append({"instance_id": self.instance.id, "at": self.now, "type": type_,
+                             "element_id": element_id, "task_id": task_id, "user": user or self.user,
+                             "data": data})
