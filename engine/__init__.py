@@ -1,7 +1,13 @@
-"""qihu engine: Camunda-dialect BPMN on SpiffWorkflow, persisted with SQLAlchemy."""
+"""qihu engine: Camunda-dialect BPMN on SpiffWorkflow, persisted with SQLAlchemy.
+
+Its face is Engine and its four nouns (engine.repository, .runtime, .tasks, .history), the
+errors, the clock, configuration (Settings) and `topic`, all importable from here; the
+folders inside (dialect, identity, storage, …) are how it is built.
+"""
 from qihu.engine.errors import (QihuError, NotFound, Conflict, InvalidState, Forbidden, ValidationFailed,
                      DeployError, Problem)
 from qihu.engine.clock import SystemClock, ManualClock
+from qihu.engine.config import Settings
 from qihu.engine.topics import topic, HandlerRegistry
 
 
@@ -11,8 +17,11 @@ def __getattr__(name):
     if name == "Engine":
         from qihu.engine.core import Engine
         return Engine
+    if name == "TIMEZONE":      # the zone of dates written without one (QIHU_TIMEZONE)
+        from qihu.engine.dialect.timers import TIMEZONE
+        return TIMEZONE
     raise AttributeError(name)
 
 
 __all__ = ["Engine", "QihuError", "NotFound", "Conflict", "InvalidState", "Forbidden", "ValidationFailed",
-           "DeployError", "Problem", "SystemClock", "ManualClock", "topic", "HandlerRegistry"]
+           "DeployError", "Problem", "SystemClock", "ManualClock", "topic", "HandlerRegistry", "TIMEZONE", "Settings"]

@@ -13,7 +13,6 @@ def _default_database_url() -> str:
 @dataclass
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
-    secret_key: str = "dev-only-change-me"
     worker_poll_interval: float = 0.5
     script_time_limit: float = 2.0
     handler_retries: int = 3
@@ -39,8 +38,6 @@ class Settings:
             except ValueError:
                 raise ValueError(f"QIHU_NOW={env['QIHU_NOW']!r} is not an ISO date-time") from None
             s.fixed_now = env["QIHU_NOW"]
-        if env.get("QIHU_SECRET_KEY"):
-            s.secret_key = env["QIHU_SECRET_KEY"]
         for name, attr, conv in [
             ("QIHU_WORKER_POLL_INTERVAL", "worker_poll_interval", float),
             ("QIHU_SCRIPT_TIME_LIMIT", "script_time_limit", float),

@@ -12,7 +12,7 @@ Topics:
 Each function takes the service task's input parameters as keyword arguments and returns
 a dict that is merged into the process data.
 """
-from qihu.engine.topics import topic
+from qihu import topic
 
 # 诉求类别 -> 承办部门候选组
 DEPARTMENTS = {

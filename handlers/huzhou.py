@@ -4,7 +4,7 @@
   The centre invites the enterprise concerned to the joint meeting (邀请疑难问题相关企业参与):
   a notification for the enterprise's login.
 """
-from qihu.engine.topics import topic
+from qihu import topic
 
 
 @topic("huzhou.invite_enterprise")

@@ -11,7 +11,7 @@ Topics:
 The seed names neither the 4 classes nor the 26 kinds. The classes here are the four failings
 the seed itself names (不担当, 不作为 / 慢作为, 难作为); the kind is kept as free text.
 """
-from qihu.engine.topics import topic
+from qihu import topic
 
 CHECKLIST_CLASSES = {"irresponsible": "不担当", "inaction": "不作为", "slow": "慢作为", "difficult": "难作为"}
 STAGES = {"accept": "受理", "handle": "办理", "feedback": "反馈", "archive": "归档"}

@@ -9,7 +9,7 @@ Topic (inputs → outputs merged into the process data):
 """
 from datetime import datetime
 
-from qihu.engine.topics import topic
+from qihu import topic
 
 RATINGS = {"good": "好评", "bad": "差评"}
 ASPECTS = (("plan", "方案评价"), ("process", "过程评价"), ("result", "结果评价"))

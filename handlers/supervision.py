@@ -16,15 +16,14 @@ Topics (inputs → outputs merged into the process data):
 Each takes `qihu`, the engine's HandlerContext, to write its records in the step's transaction.
 """
 import io
-import re
 from pathlib import Path
 
 from datetime import datetime
 
 from docxtpl import DocxTemplate
 
-from qihu.engine.topics import topic
-from qihu.engine.dialect.timers import TIMEZONE
+from qihu import topic
+from qihu.engine import TIMEZONE
 
 TEMPLATE = Path(__file__).with_name("templates") / "letter.docx"
 LETTER_TYPES = ("督办函", "交办函", "提示函")
@@ -97,42 +96,20 @@ def leave_say_no_pool(qihu, reason="", **_):
     return {"left_pool": qihu.close_ledger("say_no_pool") > 0, "leave_reason": reason}
 
 
-KIND_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-LEDGER_KINDS = {
-    "responsibility_list": "责任清单", "experience_list": "经验清单", "case_library": "案例库",
-    "rule_library": "长效机制", "policy_suggestion": "政策建议", "tracking_library": "问题处置跟踪库",
-    "discipline_referral": "移送纪委监委", "joint_meeting_agenda": "联席会议议题",
-    "rating": "企业评价（好差评）",
-}
-
-
 @topic("ledger.record")
 def record(qihu, kind, title="", kind_name=None, **data):
-    """One line of a mechanism's list. `kind` is one of LEDGER_KINDS, or a new list a diagram
-    names itself (a lower-case identifier, with `kind_name` its Chinese name, e.g. 高频问题清单):
-    a regional variant adds a list without a line of Python. Other inputs are kept as its data."""
-    name = _kind_name(kind, kind_name)
+    """One line of a mechanism's list. `kind` is a list the appeal domain knows (its
+    qihu.appeals.ledgers.KIND_NAMES), or a new list a diagram names itself (a lower-case
+    identifier, with `kind_name` its Chinese name, e.g. 高频问题清单): a regional variant adds a
+    list without a line of Python. Other inputs are kept as its data."""
     line = {k: _plain(v) for k, v in data.items()}
-    if kind not in LEDGER_KINDS:
-        line["kind_name"] = name
-    entry = qihu.ledger(kind, title=title or name, data=line)
-    return {"ledger_entry": entry}
+    return {"ledger_entry": qihu.ledger(kind, title=title or None, data=line, list_name=kind_name)}
 
 
 @topic("ledger.close")
 def close(qihu, kind):
     """Close this instance's open lines of a list (销号)."""
-    _kind_name(kind, None)
     return {"ledger_closed": qihu.close_ledger(kind)}
-
-
-def _kind_name(kind, kind_name):
-    if kind in LEDGER_KINDS:
-        return LEDGER_KINDS[kind]
-    if not isinstance(kind, str) or not KIND_ID.match(kind):
-        raise ValueError(f"清单类型应为小写英文标识 (ledger kind {kind!r} must match {KIND_ID.pattern}); "
-                         f"known kinds: {', '.join(LEDGER_KINDS)}")
-    return str(kind_name or kind)
 
 
 def _plain(value):

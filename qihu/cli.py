@@ -380,12 +380,12 @@ def demo(host, port):
     (QIHU_DATA_DIR/secret_key), made on the first run."""
     import os
     from qihu.appeals.demo import seed
-    from qihu.web.app import DEFAULT_SECRET_KEY, create_app, local_secret_key
+    from qihu.web.app import DEFAULT_SECRET_KEY, create_app, local_secret_key, secret_key_from_env
     e = _engine()
     for line in seed(e, BUNDLED_BPMN):
         click.echo(line)
     config = {}
-    if e.settings.secret_key == DEFAULT_SECRET_KEY:
+    if secret_key_from_env() == DEFAULT_SECRET_KEY:
         config["SECRET_KEY"] = local_secret_key(os.environ.get("QIHU_DATA_DIR") or "data")
     app = create_app(engine=e, embedded_worker=True, config=config)
     click.echo(f"qihu demo on http://{host}:{port}/  (Ctrl-C to stop)")

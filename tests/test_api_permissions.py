@@ -16,7 +16,7 @@ from flask import Flask
 from qihu.engine.topics import HandlerRegistry
 from qihu.web.api import routes as api
 from qihu.web.pages import auth
-from qihu.web.app import DEFAULT_SECRET_KEY, InsecureSecretKey, create_app, local_secret_key
+from qihu.web.app import DEFAULT_SECRET_KEY, InsecureSecretKey, create_app, local_secret_key, secret_key_from_env
 
 from tests.bpmn_util import bpmn, chain
 from tests.web_util import token
@@ -343,8 +343,9 @@ def test_session_api_calls_need_the_csrf_token(world):
 
 
 # -- the secret key ------------------------------------------------------------------------------
-def test_the_default_secret_key_is_refused_outside_testing_and_debug(engine):
-    assert engine.settings.secret_key == DEFAULT_SECRET_KEY
+def test_the_default_secret_key_is_refused_outside_testing_and_debug(engine, monkeypatch):
+    monkeypatch.delenv("QIHU_SECRET_KEY", raising=False)
+    assert secret_key_from_env() == DEFAULT_SECRET_KEY
     with pytest.raises(InsecureSecretKey, match="QIHU_SECRET_KEY is not set") as e:
         create_app(engine=engine)
     assert isinstance(e.value, RuntimeError)
@@ -353,8 +354,8 @@ def test_the_default_secret_key_is_refused_outside_testing_and_debug(engine):
     for config in ({"TESTING": True}, {"DEBUG": True}, {"QIHU_ALLOW_DEFAULT_SECRET": True},
                    {"SECRET_KEY": "a-real-secret-" + "k" * 30}):
         assert create_app(engine=engine, config=config).config["SECRET_KEY"], config
-    engine.settings.secret_key = "from-QIHU_SECRET_KEY-" + "s" * 30
-    assert create_app(engine=engine).config["SECRET_KEY"] == engine.settings.secret_key
+    monkeypatch.setenv("QIHU_SECRET_KEY", "from-QIHU_SECRET_KEY-" + "s" * 30)
+    assert create_app(engine=engine).config["SECRET_KEY"] == "from-QIHU_SECRET_KEY-" + "s" * 30
 
 
 @pytest.fixture

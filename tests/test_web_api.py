@@ -526,11 +526,11 @@ def test_factory_style_and_lazy_engine_from_config(db_url):
             qihu._engine.close()
 
 
-def test_create_app_settings_and_one_embedded_worker(engine):
-    engine.settings.secret_key = "a-key-from-QIHU_SECRET_KEY-" + "x" * 20
+def test_create_app_settings_and_one_embedded_worker(engine, monkeypatch):
+    monkeypatch.setenv("QIHU_SECRET_KEY", "a-key-from-QIHU_SECRET_KEY-" + "x" * 20)
     app = create_app(engine=engine, embedded_worker=True)
     try:
-        assert app.config["SECRET_KEY"] == engine.settings.secret_key
+        assert app.config["SECRET_KEY"] == "a-key-from-QIHU_SECRET_KEY-" + "x" * 20
         worker = app.extensions["qihu"].worker
         assert worker is not None and worker.thread.is_alive()
         again = create_app(engine=engine, embedded_worker=True)

@@ -14,12 +14,9 @@ one is created on first use from app.config["QIHU_DATABASE_URL"] or the environm
 """
 import threading
 
-from flask import current_app
-
 from qihu import appeals
 
-
-EXTENSION_KEY = "qihu"
+from qihu.web.context import EXTENSION_KEY, current_appeals, current_engine, current_qihu
 
 
 class Qihu:
@@ -104,19 +101,6 @@ class Qihu:
         """The calling user's name, or None (asks the pluggable `current_user`)."""
         name = self.current_user()
         return str(name) if name else None
-
-
-def current_qihu() -> Qihu:
-    """The extension of the app handling the request: how web/ reaches engine and domain."""
-    return current_app.extensions[EXTENSION_KEY]
-
-
-def current_engine():
-    return current_qihu().engine
-
-
-def current_appeals():
-    return current_qihu().appeals
 
 
 __all__ = ["Qihu", "EXTENSION_KEY", "current_qihu", "current_engine", "current_appeals"]

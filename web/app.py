@@ -7,11 +7,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from qihu.engine.config import Settings
-
 from qihu.web import Qihu
 
-DEFAULT_SECRET_KEY = Settings.secret_key     # public (it is in the source): anyone could forge a sign-in
+DEFAULT_SECRET_KEY = "dev-only-change-me"    # public (it is in the source): anyone could forge a sign-in
 ALLOW_DEFAULT_SECRET = "QIHU_ALLOW_DEFAULT_SECRET"
 SECRET_KEY_FILE = "secret_key"
 MAX_UPLOAD = 16 * 1024 * 1024      # a bundle of diagrams is far smaller
@@ -34,7 +32,7 @@ def create_app(engine=None, embedded_worker=False, config=None):
     qihu = Qihu(app, engine=engine)
     made_engine, engine = engine is None, qihu.engine
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = engine.settings.secret_key
+        app.config["SECRET_KEY"] = secret_key_from_env()
     try:
         _refuse_default_secret(app)
     except InsecureSecretKey:
@@ -44,6 +42,12 @@ def create_app(engine=None, embedded_worker=False, config=None):
     if embedded_worker and _serving_process(app):
         qihu.worker = start_worker(engine)
     return app
+
+
+def secret_key_from_env(env=None):
+    """The session cookies' signing key: QIHU_SECRET_KEY, else the public default one (refused
+    outside testing and debug, see _refuse_default_secret)."""
+    return (os.environ if env is None else env).get("QIHU_SECRET_KEY") or DEFAULT_SECRET_KEY
 
 
 class InsecureSecretKey(RuntimeError):

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import select, func
 
 from qihu.engine.dialect.checks import check_bundle
-from qihu.engine.errors import NotFound, DeployError, Problem, ValidationFailed
+from qihu.engine.errors import DeployError, NotFound, Problem, QihuError, ValidationFailed
 from qihu.engine.storage.models import ActiveVersion, Definition, Deployment, Instance, MessageStart, Resource
 from qihu.engine.dialect.parser import parse_bundle
 
@@ -235,6 +235,17 @@ class Repository:
             rows = s.scalars(q.order_by(Definition.key, Definition.version)).all()
             return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region,
                      "deployment_id": d.deployment_id, "created_at": d.created_at.isoformat()} for d in rows]
+
+    def region_of(self, definition):
+        """The region a version's instances belong to: the one it was deployed for, else (versions
+        deployed before regions were stored) its process's `region` property, else None."""
+        if getattr(definition, "region", None):
+            return definition.region
+        try:
+            info = self.process(definition)
+        except (QihuError, KeyError):
+            return None
+        return (info.properties.get("region") or "").strip() or None
 
     @staticmethod
     def current_ids(key=None):

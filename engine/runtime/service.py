@@ -487,8 +487,7 @@ class Runtime:
                    business_key=business_key, status="running", version=1,
                    # given, else the one it was deployed for, else the process's own
                    # (<camunda:property name="region" value="湖州市"/>)
-                   region=((region or "").strip() or getattr(definition, "region", None)
-                           or (info.properties.get("region") or "").strip() or None))
+                   region=(region or "").strip() or self.engine.repository.region_of(definition))
         row.new = True
         with self.engine.db.write() as s:
             ctx = UnitOfWork(s, row, wf, user, now, Snapshot())

@@ -20,7 +20,7 @@ from qihu.web.errors import ApiError
 from qihu.web.identity import trusted_header_user
 from qihu.web.api.openapi import ADMIN, PUBLIC, SIGNED_IN, openapi_document
 from qihu.web.responses import json_response
-from qihu.web import current_qihu, current_engine
+from qihu.web.context import current_qihu, current_engine
 
 blueprint = Blueprint("qihu_api", __name__)
 errors.register(blueprint)

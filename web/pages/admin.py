@@ -9,7 +9,6 @@ problem found (file, line, element, message) and nothing is stored.
 """
 import os
 from functools import wraps
-from types import SimpleNamespace
 
 from flask import flash, redirect, render_template, request, url_for
 
@@ -20,7 +19,7 @@ from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
-from qihu.web import current_qihu, current_engine
+from qihu.web.context import current_qihu, current_engine
 
 blueprint = QihuBlueprint("qihu_admin", __name__)
 blueprint.before_request(csrf.protect)
@@ -53,23 +52,11 @@ def admin_only(view):
     return wrapper
 
 
-def _region(engine, d):
-    """The region the version was deployed for, else (versions deployed before regions were
-    stored) its process's `region` property."""
-    if d.get("region"):
-        return d["region"]
-    try:
-        info = engine.repository.process(SimpleNamespace(deployment_id=d["deployment_id"], key=d["key"]))
-    except (QihuError, KeyError):
-        return None
-    return (info.properties or {}).get("region")
-
-
 def _processes_page(problems=None, form=None, status=200):
     engine = current_engine()
     definitions = engine.repository.definitions()
     for d in definitions:
-        d["region"] = _region(engine, d)
+        d["region"] = engine.repository.region_of(engine.db_get_definition(d["id"]))
     return render_template("qihu/admin_processes.html", definitions=definitions, problems=problems,
                            form=form or {"name": "", "activate": True, "region": ""},
                            allowed=", ".join(ALLOWED)), status

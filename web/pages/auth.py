@@ -25,7 +25,7 @@ from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.identity import trusted_header_user
 from qihu.web.pages.templating import QihuBlueprint
-from qihu.web import current_qihu
+from qihu.web.context import current_qihu
 
 blueprint = QihuBlueprint("qihu_auth", __name__)
 blueprint.before_request(csrf.protect)

@@ -23,7 +23,7 @@ from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
-from qihu.web import current_qihu, current_engine, current_appeals
+from qihu.web.context import current_qihu, current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_dashboard", __name__)
 blueprint.before_request(csrf.protect)

@@ -17,8 +17,10 @@ from qihu.engine.dialect.timers import local_text
 
 from qihu.web import csrf
 from qihu.web.i18n import gettext as _, install as install_i18n
+from qihu.web.pages import task_panel
+from qihu.web.pages.task_panel import size_text
 from qihu.web.pages.templating import STATIC, QihuBlueprint
-from qihu.web import current_qihu, current_engine, current_appeals
+from qihu.web.context import current_qihu, current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_ui", __name__, static_folder=STATIC, static_url_path="/qihu-static")
 blueprint.before_request(csrf.protect)
@@ -87,14 +89,7 @@ def workdays_text(value):
     return _("{n} 个工作日", n=f"{value:.1f}")
 
 
-@blueprint.app_template_filter("qihu_size")
-def size_text(n):
-    """A file size as people read it: 512 B, 12.5 KB, 3.2 MB."""
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
+blueprint.app_template_filter("qihu_size")(size_text)
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -191,7 +186,6 @@ def task(task_id, user):
 
 def _task_page(task_id, user, values=None, errors=None, message=None, status=200, action=None):
     """The task page; `action`: a refused side action (web/task_actions.py) shown again."""
-    from qihu.web.pages import task_actions
     engine = current_engine()
     t = engine.tasks.visible_get(task_id, user)
     instance = engine.runtime.get(t["instance_id"])
@@ -206,7 +200,7 @@ def _task_page(task_id, user, values=None, errors=None, message=None, status=200
                            workdays_left=(engine.tasks.workdays_left(t["due_at"], region=t["region"])
                                           if t["status"] == "ready" else None),
                            values=values or {}, errors=errors or {}, message=message, me=user,
-                           submitted=values is not None, **task_actions.panel(engine, t, user, action)), status
+                           submitted=values is not None, **task_panel.panel(engine, t, user, action)), status
 
 
 def _prefill(t, data):

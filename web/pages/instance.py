@@ -18,7 +18,7 @@ from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
-from qihu.web import current_engine, current_appeals
+from qihu.web.context import current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_instance", __name__)
 blueprint.before_request(csrf.protect)
@@ -27,17 +27,6 @@ blueprint.register_error_handler(csrf.CSRFError, ui._csrf_failed)
 install_i18n(blueprint)
 
 KIND_NAMES = {"upload": "上传材料", "letter": "函件"}
-# ledger kinds written by the bundled handlers (handlers/*.py); others are shown as they are
-LEDGER_NAMES = {
-    "warning_list": "预警名单", "provincial_escalation": "报省营商环境专班", "say_no_pool": "说不评议候选池",
-    "problem_list": "问题清单", "qiantang_evaluation": "一事一评", "responsibility_list": "责任清单",
-    "experience_list": "经验清单", "case_library": "案例库", "rule_library": "长效机制",
-    "policy_suggestion": "政策建议", "tracking_library": "问题处置跟踪库", "discipline_referral": "移送纪委监委",
-    "joint_meeting_agenda": "联席会议议题",
-}
-
-
-
 @blueprint.get("/instances/<instance_id>")
 @ui.signed_in
 def instance(instance_id, user):
@@ -49,12 +38,10 @@ def instance(instance_id, user):
         about = headline(engine.runtime.data(instance_id))
     except QihuError:
         about = {"company": None, "summary": None}
-    my_groups = set(engine.tasks.groups_of(user))
     tasks = engine.tasks.list(instance_id=instance_id, limit=200)
+    openable = engine.tasks.openable(tasks, user)     # a link only where the task page will open
     for t in tasks:
-        # a link only where the task page will open for this user (engine.tasks.visible_get)
-        t["mine"] = (t["assignee"] == user or user in t["candidate_users"]
-                     or bool(my_groups & set(t["candidate_groups"])))
+        t["mine"] = t["id"] in openable
     records = current_appeals().records(instance_id)
     # the same appeal in other mechanisms (a 不能办 goes on to 说"不"评议 under its business key)
     related = [dict(r, name=engine.db_get_definition(r["definition_id"]).name or r["definition_key"])
@@ -69,7 +56,7 @@ def instance(instance_id, user):
         incidents=[i for i in engine.runtime.incidents(instance_id) if i["status"] == "open"],
         started_by=(starter or {}).get("display_name") or inst["started_by"],
         status_name=STATUS_NAMES.get(inst["status"], inst["status"]), kind_names=KIND_NAMES,
-        ledger_names=LEDGER_NAMES, related=related,
+        related=related,
         status_names=STATUS_NAMES)
 
 

@@ -24,7 +24,7 @@ from qihu.web.pages import inbox as ui
 from qihu.web.pages.admin import admin_only
 from qihu.web.i18n import LANGS, current_lang, gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
-from qihu.web import current_qihu, current_engine
+from qihu.web.context import current_qihu, current_engine
 
 blueprint = QihuBlueprint("qihu_modeler", __name__)
 blueprint.before_request(csrf.protect)
