@@ -23,7 +23,7 @@ A process declares figures with process-level camunda:properties named `figure.*
 Expressions are Python (as in sequence-flow conditions; `${...}` is accepted too), run in the
 engine's sandbox on the appeal's variables. A variable not set yet (NameError) gives None: the
 department is often known only once the appeal is assigned; `var("name", default)` reads a
-variable that only some paths set (e.g. `var("final_result") != "cannot"`). engine/checks.py refuses a broken
+variable that only some paths set (e.g. `var("final_result") != "cannot"`). engine/dialect/checks.py refuses a broken
 expression, an unknown element or an unknown `figure.*` name at deploy time, with element and line.
 
 When the figures are written
@@ -118,7 +118,7 @@ class FigureSpec:
 
 def read_spec(properties, name=None):
     """The FigureSpec of a process's properties, or None when it declares no figure.department.
-    Raises ValueError on what engine/checks.py refuses (it reports it with element and line)."""
+    Raises ValueError on what engine/dialect/checks.py refuses (it reports it with element and line)."""
     props = {k[len(PREFIX):]: (v or "").strip() for k, v in (properties or {}).items() if k.startswith(PREFIX)}
     if not props:
         return None

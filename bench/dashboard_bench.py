@@ -1,4 +1,4 @@
-"""Dashboard speed at scale: the 晾晒 figures (engine/figures.py) over 1,100,000 appeals.
+"""Dashboard speed at scale: the 晾晒 figures (appeals/figures.py) over 1,100,000 appeals.
 
 Fills a SQLite file and a schema of the PostgreSQL at QIHU_BENCH_PG_URL (default: the test
 database of this machine) with 1,000,000 closed and 100,000 open appeal_fact rows spread over
@@ -27,7 +27,7 @@ from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from qihu import appeals
+from qihu import appeals  # noqa: E402
 from qihu.engine import Engine  # noqa: E402
 from qihu.appeals.scope import DashboardScope  # noqa: E402
 from qihu.engine.clock import ManualClock  # noqa: E402
@@ -185,6 +185,7 @@ def time_queries(engine, reps):
 
 def run(label, url, reps, reuse):
     engine = Engine(settings=Settings(database_url=url), clock=ManualClock(NOW))
+    appeals.install(engine)
     try:
         if reuse and filled(engine):
             print(f"[{label}] reusing the filled database")

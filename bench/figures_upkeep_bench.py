@@ -2,7 +2,7 @@
 
 The same loop process (bench/appeal_loop.bpmn) is deployed twice: as it is, and under another
 key with `figure.*` properties, so every step that opens or closes a task also updates its
-appeal_fact row and monthly counters (engine/figures.py). Steps of the two instances are
+appeal_fact row and monthly counters (appeals/figures.py). Steps of the two instances are
 interleaved in this one process, so machine noise hits both alike.
 Run: .venv/bin/python bench/figures_upkeep_bench.py [--db URL]  (default: a temporary SQLite file)
 """
@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from qihu import appeals  # noqa: E402
 from qihu.engine import Engine  # noqa: E402
 from qihu.engine.config import Settings  # noqa: E402
 from qihu.engine.topics import HandlerRegistry  # noqa: E402
@@ -40,6 +41,7 @@ def main():
     reg = HandlerRegistry()
     reg.register("bench.route", route)
     engine = Engine(settings=Settings(database_url=url), handlers=reg)
+    appeals.install(engine)     # its step_saved listener keeps the figures
     plain = BPMN.read_text(encoding="utf-8")
     marker = 'isExecutable="true">'
     counted = plain.replace('id="bench_appeal"', 'id="bench_counted"').replace(marker, marker + "\n    " + FIGURES, 1)

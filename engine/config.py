@@ -1,5 +1,6 @@
 """Settings from the environment (twelve-factor): one source for CLI, web and worker."""
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,7 @@ class Settings:
     fixed_now: str | None = None
 
     @classmethod
-    def from_env(cls, env=None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         s = cls()
         if env.get("QIHU_DATABASE_URL"):
@@ -38,13 +39,14 @@ class Settings:
             except ValueError:
                 raise ValueError(f"QIHU_NOW={env['QIHU_NOW']!r} is not an ISO date-time") from None
             s.fixed_now = env["QIHU_NOW"]
-        for name, attr, conv in [
+        conversions: list[tuple[str, str, type[float] | type[int]]] = [
             ("QIHU_WORKER_POLL_INTERVAL", "worker_poll_interval", float),
             ("QIHU_SCRIPT_TIME_LIMIT", "script_time_limit", float),
             ("QIHU_HANDLER_RETRIES", "handler_retries", int),
             ("QIHU_HANDLER_RETRY_BACKOFF", "handler_retry_backoff", float),
             ("QIHU_UPLOAD_MAX_BYTES", "upload_max_bytes", int),
-        ]:
+        ]
+        for name, attr, conv in conversions:
             if env.get(name):
                 try:
                     setattr(s, attr, conv(env[name]))

@@ -7,13 +7,14 @@
     for t in e.tasks.list(user="li"): ...
 """
 import threading
-from typing import Callable
+from datetime import datetime
+from typing import Any, Callable
 
 from sqlalchemy import select
 
 from qihu.engine.identity.access import Access
 from qihu.engine.identity.accounts import AccountService
-from qihu.engine.clock import from_settings as clock_from_settings
+from qihu.engine.clock import Clock, from_settings as clock_from_settings
 from qihu.engine.config import Settings
 from qihu.engine.storage.db import Database
 from qihu.engine.errors import NotFound
@@ -37,52 +38,55 @@ from qihu.engine.workcalendar import WorkCalendar
 class EngineScriptEngine(SandboxScriptEngine):
     """The sandbox plus the engine's clock (timers ask it for 'now')."""
 
-    def __init__(self, clock, helpers=None, time_limit=2.0):
-        base = {"now": clock.now}
+    def __init__(self, clock: Clock, helpers: dict[str, Callable[..., Any]] | None = None,
+                 time_limit: float = 2.0) -> None:
+        base: dict[str, Callable[..., Any]] = {"now": clock.now}
         base.update(helpers or {})
         super().__init__(helpers=base, time_limit=time_limit)
         self.clock = clock
 
-    def now(self):
+    def now(self) -> datetime:
         return self.clock.now()
 
 
 class Engine:
-    def __init__(self, database_url=None, settings=None, handlers=None, clock=None, migrate=True, helpers=None):
-        self.settings = settings or Settings.from_env()
+    def __init__(self, database_url: str | None = None, settings: Settings | None = None,
+                 handlers: HandlerRegistry | None = None, clock: Clock | None = None, migrate: bool = True,
+                 helpers: dict[str, Callable[..., Any]] | None = None) -> None:
+        self.settings: Settings = settings or Settings.from_env()
         if database_url:
             self.settings.database_url = database_url
-        self.db = Database(self.settings.database_url)
+        self.db: Database = Database(self.settings.database_url)
         if migrate:
             self.db.upgrade()
-        self.handlers = handlers if handlers is not None else HandlerRegistry().discover()
+        self.handlers: HandlerRegistry = handlers if handlers is not None else HandlerRegistry().discover()
         # What is built on the engine installs itself here (qihu.appeals.install): listeners
         # called in a step's transaction, verbs for a handler's context, and the installed
         # extension itself by name. The engine builds none of them.
-        self.listeners = Listeners()
-        self.context_helpers: dict[str, Callable] = {}
+        self.listeners: Listeners = Listeners()
+        self.context_helpers: dict[str, Callable[..., Any]] = {}
         self.extensions: dict[str, object] = {}
-        self.clock = clock or clock_from_settings(self.settings)
-        self.calendar = WorkCalendar(self.db, zone=TIMEZONE)
+        self.clock: Clock = clock or clock_from_settings(self.settings)
+        self.calendar: WorkCalendar = WorkCalendar(self.db, zone=TIMEZONE)
         # Scripts see the working-day helpers (workdays(5), workdays_between(a, b), is_workday()).
         script_helpers = self.calendar.helpers(self.clock.now)
         script_helpers.update(helpers or {})
-        self.script_engine = EngineScriptEngine(self.clock, script_helpers, self.settings.script_time_limit)
-        self.repository = Repository(self)
-        self.runtime = Runtime(self)
-        self.tasks = TaskService(self)
-        self.history = History(self)
-        self.accounts = AccountService(self)
-        self.access = Access(self)
-        self.uploads = Uploads(self)
-        self.notifications = Notifications(self)
-        self.handoff = Handoff(self)      # reassign (转办) and return (退单)
-        self.comments = Comments(self)
-        self.migrations = InstanceMigration(self)   # move running instances to a newer version
-        self._definitions = {}
+        self.script_engine: EngineScriptEngine = EngineScriptEngine(self.clock, script_helpers, self.settings.script_time_limit)
+        self.repository: Repository = Repository(self)
+        self.runtime: Runtime = Runtime(self)
+        self.tasks: TaskService = TaskService(self)
+        self.history: History = History(self)
+        self.accounts: AccountService = AccountService(self)
+        self.access: Access = Access(self)
+        self.uploads: Uploads = Uploads(self)
+        self.notifications: Notifications = Notifications(self)
+        self.handoff: Handoff = Handoff(self)      # reassign (转办) and return (退单)
+        self.comments: Comments = Comments(self)
+        self.migrations: InstanceMigration = InstanceMigration(self)   # move running instances to a newer version
+        self._definitions: dict[int, Definition] = {}
         self._lock = threading.Lock()
 
-    def db_get_definition(self, definition_id):
+    def db_get_definition(self, definition_id: int) -> Definition:
         """Definition rows never change once written, so they are cached for good."""
         d = self._definitions.get(definition_id)
         if d is None:
@@ -95,12 +99,12 @@ class Engine:
                 self._definitions[definition_id] = d
         return d
 
-    def db_get_definition_by_instance(self, instance_id):
+    def db_get_definition_by_instance(self, instance_id: str) -> Definition:
         with self.db.read() as s:
             did = s.scalar(select(Instance.definition_id).where(Instance.id == instance_id))
         if did is None:
             raise NotFound(f"no instance {instance_id}")
         return self.db_get_definition(did)
 
-    def close(self):
+    def close(self) -> None:
         self.db.dispose()

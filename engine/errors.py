@@ -1,4 +1,7 @@
 """Errors the engine raises to its callers (CLI, REST, library users)."""
+from collections.abc import Iterable
+
+from qihu.engine.types import ProblemInfo
 
 
 class QihuError(Exception):
@@ -24,9 +27,9 @@ class Forbidden(QihuError):
 class ValidationFailed(QihuError):
     """Submitted data does not match a form."""
 
-    def __init__(self, message, errors=None):
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.errors = errors or {}
+        self.errors: dict[str, str] = errors or {}
 
 
 class Problem:
@@ -34,26 +37,27 @@ class Problem:
 
     __slots__ = ("file", "element", "line", "message")
 
-    def __init__(self, message, file=None, element=None, line=None):
+    def __init__(self, message: str, file: str | None = None, element: str | None = None,
+                 line: int | None = None) -> None:
         self.message, self.file, self.element, self.line = message, file, element, line
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = ":".join(str(p) for p in (self.file, self.line) if p)
         if self.element:
             where = f"{where} [{self.element}]" if where else f"[{self.element}]"
         return f"{where}: {self.message}" if where else self.message
 
-    def as_dict(self):
+    def as_dict(self) -> ProblemInfo:
         return {"file": self.file, "element": self.element, "line": self.line, "message": self.message}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Problem({str(self)!r})"
 
 
 class DeployError(QihuError):
     """A bundle cannot be deployed; nothing was stored. Lists every problem found."""
 
-    def __init__(self, problems):
+    def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = list(problems)
         head = str(self.problems[0]) if self.problems else "deployment rejected"
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""

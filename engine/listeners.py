@@ -31,7 +31,7 @@ class Listeners:
     # the tree as loaded and as it is now (open user tasks, timers, subscriptions)
     step_saved: list[Callable[[UnitOfWork], None]] = field(default_factory=list)
     # a user task was offered (its inbox row is a dict of the task table's columns)
-    task_created: list[Callable[[UnitOfWork, dict], None]] = field(default_factory=list)
+    task_created: list[Callable[[UnitOfWork, dict[str, Any]], None]] = field(default_factory=list)
     # a user task was completed or cancelled: (uow, task id, "completed" | "cancelled")
     task_closed: list[Callable[[UnitOfWork, str, str], None]] = field(default_factory=list)
     # a task's SLA colour moved with working time (the instance's state is not touched)

@@ -5,42 +5,57 @@ imports the bundled `handlers` package and every installed package that declares
 `qihu.handlers` entry point (a module or package), so a region can add handlers
 without touching this repository.
 """
+from __future__ import annotations
+
 import functools
 import importlib
 import inspect
 import logging
 import pkgutil
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from importlib.metadata import entry_points
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar
+
+from qihu.engine.types import CandidateKind
+
+if TYPE_CHECKING:   # the types only: handler modules import @topic without SQLAlchemy
+    from sqlalchemy.orm import Session
+
+    from qihu.engine.config import Settings
 
 log = logging.getLogger(__name__)
 ATTR = "__qihu_topic__"
+Handler = Callable[..., Any]          # a handler: keyword arguments in, a dict (or None) out
+F = TypeVar("F", bound=Handler)
 
 
-def topic(name):
+def topic(name: str) -> Callable[[F], F]:
     """Mark a function as the handler of `name`. Returns the function unchanged."""
-    def mark(func):
+    def mark(func: F) -> F:
         setattr(func, ATTR, name)
         return func
     return mark
 
 
 class HandlerRegistry:
-    def __init__(self):
-        self._handlers = {}
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
 
-    def register(self, name, func, replace=False):
+    def register(self, name: str, func: Handler, replace: bool = False) -> None:
         old = self._handlers.get(name)
         if old is not None and old is not func and not replace:
             raise ValueError(f"topic {name!r} already has a handler: {old.__module__}.{old.__qualname__}")
         self._handlers[name] = func
 
-    def register_module(self, module):
+    def register_module(self, module: ModuleType) -> None:
         for obj in vars(module).values():
             name = getattr(obj, ATTR, None)
             if name and callable(obj):
                 self.register(name, obj)
 
-    def register_package(self, package):
+    def register_package(self, package: str | ModuleType) -> None:
         """A module, or a package and all its submodules."""
         module = importlib.import_module(package) if isinstance(package, str) else package
         self.register_module(module)
@@ -48,9 +63,9 @@ class HandlerRegistry:
             for info in pkgutil.walk_packages(module.__path__, module.__name__ + "."):
                 self.register_module(importlib.import_module(info.name))
 
-    def discover(self):
+    def discover(self) -> HandlerRegistry:
         """Load the `qihu.handlers` entry points (the bundled package declares one too)."""
-        seen = set()
+        seen: set[str] = set()
         for ep in entry_points(group="qihu.handlers"):
             if ep.value in seen:
                 continue
@@ -63,17 +78,17 @@ class HandlerRegistry:
                 pass
         return self
 
-    def get(self, name):
+    def get(self, name: str) -> Handler | None:
         return self._handlers.get(name)
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return name in self._handlers
 
-    def topics(self):
+    def topics(self) -> list[str]:
         return sorted(self._handlers)
 
     @staticmethod
-    def call(func, inputs):
+    def call(func: Handler, inputs: Mapping[str, Any]) -> Any:
         """Call with the inputs the function accepts (all of them if it takes **kwargs)."""
         sig = inspect.signature(func)
         params = sig.parameters.values()
@@ -81,6 +96,16 @@ class HandlerRegistry:
             return func(**inputs)
         accepted = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         return func(**{k: v for k, v in inputs.items() if k in accepted})
+
+
+class HandlerEngine(Protocol):
+    """What a handler's context uses of the engine (qihu.engine.Engine is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def context_helpers(self) -> dict[str, Callable[..., Any]]: ...
 
 
 class HandlerContext:
@@ -92,24 +117,26 @@ class HandlerContext:
     `qihu.ledger(kind, title, data)` and `qihu.close_ledger(kind)` that way.
     """
 
-    def __init__(self, engine, session, instance_id, business_key, task_id, element_id, now, user=None):
+    def __init__(self, engine: HandlerEngine, session: Session, instance_id: str, business_key: str | None,
+                 task_id: str, element_id: str | None, now: datetime, user: str | None = None) -> None:
         self.engine, self.session = engine, session
         self.instance_id, self.business_key = instance_id, business_key
         self.task_id, self.element_id, self.now, self.user = task_id, element_id, now, user
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Callable[..., Any]:
         helper = self.engine.context_helpers.get(name)
         if helper is None:
             raise AttributeError(f"a handler's context has no {name!r} (is the package that adds it installed "
                                  "on this engine?)")
         return functools.partial(helper, self)
 
-    def notify(self, title, body=None, to_groups=(), to_users=()):
+    def notify(self, title: str, body: str | None = None, to_groups: str | Iterable[str] = (),
+               to_users: str | Iterable[str] = ()) -> int:
         """A notification for each group and user; returns how many were written."""
         from qihu.engine.storage.models import Notification
         rows = [Notification(recipient_kind=kind, recipient=name, instance_id=self.instance_id,
                              task_id=self.task_id, title=title, body=body, created_at=self.now)
-                for kind, names in (("group", to_groups), ("user", to_users))
+                for kind, names in ((CandidateKind.GROUP, to_groups), (CandidateKind.USER, to_users))
                 for name in ([names] if isinstance(names, str) else names) if name]
         self.session.add_all(rows)
         url = self.engine.settings.notify_webhook
@@ -121,7 +148,7 @@ class HandlerContext:
                  "created_at": self.now.isoformat()} for r in rows])
         return len(rows)
 
-    def attach(self, name, content, content_type, kind="letter", meta=None):
+    def attach(self, name: str, content: bytes, content_type: str, kind: str = "letter", meta: Any = None) -> int:
         """Store a file with the instance (e.g. a generated letter); returns its id."""
         from qihu.engine.storage.models import Attachment
         row = Attachment(instance_id=self.instance_id, kind=kind, name=name, content_type=content_type,

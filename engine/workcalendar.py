@@ -132,7 +132,7 @@ class WorkCalendar:
             return self._aware(value, "day").astimezone(self.zone).date()
         return _as_date(value, "day")
 
-    def is_workday(self, day, region: str = NATIONAL) -> bool:
+    def is_workday(self, day, region: str | None = NATIONAL) -> bool:
         """Whether `day` (a date; a datetime counts by its local date in `zone`) is a working day.
 
         Raises CalendarYearUnknown for a day of a year that is neither known to the

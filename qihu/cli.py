@@ -126,7 +126,7 @@ def diff(key, old, new):
 @click.option("--dry-run", is_flag=True, help="show what would happen, change nothing")
 @click.option("--user", help="who migrates (audited)")
 def migrate(key, from_version, to_version, instances, dry_run, user):
-    """Move running instances of KEY to a newer version (engine/instance_migration.py).
+    """Move running instances of KEY to a newer version (engine/runtime/migration.py).
 
     One line per instance: migrated (or would migrate) / refused, with the reasons. Exit code 0
     when none was refused, 3 when some were (the others did move: each moves on its own)."""
@@ -467,7 +467,7 @@ def calendar_day(day, region, state, note):
 
 @main.group()
 def figures():
-    """The 晾晒 dashboard's figures (engine/figures.py): rebuild them from the instances, check them."""
+    """The 晾晒 dashboard's figures (appeals/figures.py): rebuild them from the instances, check them."""
 
 
 @figures.command("rebuild")

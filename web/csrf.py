@@ -2,7 +2,7 @@
 
 Every form of the UI carries `csrf_token()`; the check runs in a before_request of the UI and
 sign-in blueprints, and of the API for requests authenticated by qihu's session cookie
-(web/api.py). A rejected request is a 400 (CSRFError).
+(web/api/routes.py). A rejected request is a 400 (CSRFError).
 """
 from flask import current_app
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf

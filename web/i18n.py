@@ -1,7 +1,7 @@
 """UI language: Chinese (zh-CN) by default, English by a ?lang=en link (kept in a cookie).
 
 A dict catalogue keyed by the Chinese text: `_("待办")` is "待办", or "Inbox" in English.
-Texts missing from the English catalogue stay Chinese (tests/test_web_inbox.py checks
+Texts missing from the English catalogue stay Chinese (tests/web/test_web_inbox.py checks
 that the pages' texts are all here).
 """
 from flask import g, request
@@ -48,7 +48,7 @@ EN = {
     "未找到": "Not found", "没有找到该任务。": "No such task.", "请求有误": "Bad request",
     "页面已过期，请刷新后重试。": "The page has expired; reload it and try again.",
     "操作未完成": "Not done",
-    # instance page (web/instance_page.py, templates/instance.html)
+    # instance page (web/pages/instance.py, templates/instance.html)
     "地区": "Region", "发起时间": "Started", "发起人": "Started by", "系统": "System", "结束时间": "Ended",
     "版本": "Version", "流程异常": "Incidents", "流程图": "Process diagram", "已办理": "Done",
     "当前环节": "Current step", "计时等待": "Timer armed", "异常": "Incident", "缩放": "Zoom",
@@ -64,7 +64,7 @@ EN = {
     "办理中": "Running", "已暂停": "Suspended", "已办结": "Completed", "已撤销": "Cancelled",
     "上传材料": "Upload", "函件": "Letter", "查看流程图与办理记录": "Diagram and audit trail",
     "定位当前环节": "Show current step", "关联流程": "Related processes",
-    # saved inbox filters and notifications (web/inbox_extras.py, templates/notifications.html)
+    # saved inbox filters and notifications (web/pages/inbox_extras.py, templates/notifications.html)
     "我的筛选": "My filters", "删除筛选：{name}": "Delete filter: {name}",
     "尚未保存筛选，设置好条件后可保存以便下次一键打开。": "No saved filters yet: set the filters, then save them to open "
         "them again in one click.",
@@ -77,7 +77,7 @@ EN = {
     "名称必填，最多 100 个字": "a name is required, at most 100 characters", "筛选条件无效": "invalid filters",
     "筛选未保存": "Filter not saved", "已保存筛选：{name}": "Filter saved: {name}",
     "已删除筛选：{name}": "Filter deleted: {name}", "已将 {n} 条通知标为已读": "{n} notifications marked read",
-    # task page actions (web/task_actions.py): reassign, return (退单), comments, attachments
+    # task page actions (web/pages/task_actions.py): reassign, return (退单), comments, attachments
     "已退单": "Returned", "退单次数": "Times returned", "已退单 {n} 次": "Returned {n}×",
     "此诉求已被退回，请重新分派": "This appeal was returned: dispatch it again", "退回环节": "Returned from",
     "退单人": "Returned by", "退单理由": "Reason for returning", "此任务已退单。": "This task was returned.",
@@ -100,7 +100,7 @@ EN = {
     "附件已上传：{name}": "Uploaded: {name}", "文件过大": "File too large",
     "上传的内容超过 {n} MB 的上限，未保存。请压缩或拆分文件后重新上传。":
         "The upload is larger than the {n} MB limit and was not saved. Compress or split the file and try again.",
-    # enterprise portal (web/portal.py, templates portal_*.html)
+    # enterprise portal (web/pages/portal.py, templates portal_*.html)
     "企业诉求服务平台": "Enterprise Appeals Service", "涉企问题高效闭环解决 · 有诉必应": "Every appeal answered, every case closed",
     "语言": "Language", "企业无需注册即可提交诉求，受理、办理、答复全程免费。":
         "Enterprises submit appeals without an account; acceptance, handling and replies are free of charge.",
@@ -189,7 +189,7 @@ EN = {
         "The files add up to more than {n} MB; the appeal was not submitted. Go back, compress or remove files, "
         "choose them again and submit.",
     "企业诉求在线提交": "Submit an appeal online",
-    # administrator pages (web/admin_pages.py, templates admin_*.html)
+    # administrator pages (web/pages/admin.py, templates admin_*.html)
     "流程管理": "Processes", "共 {n} 个流程": "{n} processes",
     "部署未完成，没有保存任何文件。请修改以下问题后重新部署：":
         "Not deployed: nothing was stored. Fix these problems and deploy again:",
@@ -221,7 +221,7 @@ EN = {
     "已启用 {key} v{version}，新发起的实例将按此版本办理": "{key} v{version} activated: new instances start on it",
     "流程管理仅限管理员使用。": "Process management is for administrators only.",
     "没有找到该流程或版本。": "No such process or version.",
-    # migrating running instances (admin_versions.html, engine/instance_migration.py)
+    # migrating running instances (admin_versions.html, engine/runtime/migration.py)
     "迁移运行中的实例": "Migrate running instances",
     "把运行中（含已暂停）的实例改按更新的版本办理。已执行过的环节若在新版本中被修改或删除，该实例不迁移。先预览，再确认。":
         "Move running (and suspended) instances onto a newer version. An instance is not moved when a step it "
@@ -232,7 +232,7 @@ EN = {
     "没有可迁移的实例": "No instance to migrate", "迁移未完成": "Migration not done",
     "已将 {n} 个实例从 v{a} 迁移到 v{b}": "{n} instances moved from v{a} to v{b}",
     "{n} 个实例未迁移：{list}": "{n} instances not moved: {list}",
-    # modeler page (web/modeler_page.py, templates/modeler.html, static/modeler.js)
+    # modeler page (web/pages/modeler.py, templates/modeler.html, static/modeler.js)
     "在浏览器中编辑": "Edit in the browser", "在浏览器中新建流程": "New process in the browser",
     "新建流程": "New process", "编辑": "Edit", "基于 v{version} 编辑": "Editing from v{version}",
     "最新为 v{version}": "latest is v{version}", "流程图操作": "Diagram actions",
@@ -248,7 +248,7 @@ EN = {
     "流程图过大（上限 {n} MB）": "The diagram is too large (at most {n} MB)",
     "企业无需注册，在线提交涉企诉求，凭专属链接查看办理进度并评价。":
         "No account needed: submit an appeal online, follow it and rate it with your private link.",
-    # 晾晒评价 dashboard (web/dashboard.py, templates/dashboard.html)
+    # 晾晒评价 dashboard (web/pages/dashboard.py, templates/dashboard.html)
     "未分派": "Not yet assigned", "晾晒": "Figures", "晾晒评价": "Performance figures", "查看范围": "Scope", "全部部门": "All departments",
     "本部门": "Own department", "月份": "Month", "机制": "Mechanism", "全部机制": "All mechanisms",
     "承办部门": "Department", "导出台账（Excel）": "Export ledger (Excel)",

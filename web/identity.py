@@ -1,6 +1,6 @@
 """Who is calling: the identities the web layer knows, replaceable by the host app.
 
-- qihu's own sign-in (web/auth.py, local accounts with Flask-Login): the default.
+- qihu's own sign-in (web/pages/auth.py, local accounts with Flask-Login): the default.
 - The `X-Qihu-User` header or `?user=` query parameter: anyone can claim any name with
   it, so it is only believed when app.config["QIHU_TRUST_USER_HEADER"] is true: for tests,
   and for a trusted network behind a gateway that sets the header itself.

@@ -168,8 +168,8 @@ def _check_timer(d, element, problem, code):
 
 
 def check_returns(bundle):
-    """camunda:property returnTo (退单, engine/handoff.py) names another user task of the same
-    (sub)process that comes before it (engine/parser.py refuses it on anything but a user task)."""
+    """camunda:property returnTo (退单, engine/tasks/handoff.py) names another user task of the same
+    (sub)process that comes before it (engine/dialect/parser.py refuses it on anything but a user task)."""
     from qihu.engine.dialect.state import RETURN_TO, return_target
     problems = []
 

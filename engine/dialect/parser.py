@@ -8,6 +8,7 @@ file, element id and line for a whole bundle.
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -175,10 +176,10 @@ class ProcessInfo:
     key: str
     name: str | None
     filename: str
-    spec: object
-    subprocess_specs: dict
-    message_starts: list = field(default_factory=list)
-    properties: dict = field(default_factory=dict)   # the process's camunda:properties (e.g. slaScheme)
+    spec: Any                          # SpiffWorkflow's BpmnProcessSpec
+    subprocess_specs: dict[str, Any]
+    message_starts: list[str] = field(default_factory=list)
+    properties: dict[str, str] = field(default_factory=dict)   # the process's camunda:properties (e.g. slaScheme)
     # camunda:candidateStarterGroups / -Users: who may start it ("enterprise": the public portal)
     starter_groups: list = field(default_factory=list)
     starter_users: list = field(default_factory=list)
@@ -186,9 +187,9 @@ class ProcessInfo:
 
 @dataclass
 class ParsedBundle:
-    processes: dict            # key -> ProcessInfo (executable processes only)
-    lines: dict                # (filename, element id) -> line
-    files: dict                # element id -> filename (first seen)
+    processes: dict[str, ProcessInfo]           # key -> ProcessInfo (executable processes only)
+    lines: dict[tuple[str | None, str], int]    # (filename, element id) -> line
+    files: dict[str, str]                       # element id -> filename (first seen)
     dmn: dict = field(default_factory=dict)   # decision id -> SpiffWorkflow DMNParser
 
     def where(self, element_id):
@@ -217,7 +218,7 @@ def _scan(root, filename, parser, problems):
             continue
         local = el.tag[len(B):]
         if local in ("conditionExpression", "condition") and el.text:
-            # `${...}` as Camunda Modeler writes it (JUEL idioms read as Python): engine/specs.py
+            # `${...}` as Camunda Modeler writes it (JUEL idioms read as Python): engine/dialect/specs.py
             el.text = expression_of(el.text) or el.text
         reason = UNSUPPORTED.get(local)
         owner = el.getparent() if local.endswith("EventDefinition") else el
@@ -230,7 +231,7 @@ def _scan(root, filename, parser, problems):
             problems.append(Problem(f"element id {el.get('id')!r} is reserved by the engine; rename it "
                                     "(e.g. StartEvent_1)", file=filename, element=el.get("id"), line=el.sourceline))
         if local != "userTask" and el.find(f"{B}extensionElements/{C}properties/{C}property[@name='returnTo']") \
-                is not None:   # 退单 (engine/handoff.py); the target is checked in engine/checks.py
+                is not None:   # 退单 (engine/tasks/handoff.py); the target is checked in engine/dialect/checks.py
             problems.append(Problem("camunda:property returnTo is only allowed on user tasks", file=filename,
                                     element=el.get("id"), line=el.sourceline))
         parent = el.getparent()
@@ -248,7 +249,7 @@ def _problem_from(e, filename, lines, files):
     return Problem(msg, file=fname, element=element, line=line)
 
 
-def parse_bundle(resources, check=None):
+def parse_bundle(resources, check=None) -> ParsedBundle:
     """Parse [(filename, bytes)] into a ParsedBundle, or raise DeployError with every problem.
 
     Every file is read as far as it can be, so one deployment attempt lists the problems

@@ -72,7 +72,7 @@ RETURN_TO = "returnTo"   # camunda:property of a user task: the step it may be r
 
 
 def return_target(task_spec):
-    """The element id a task of this spec may be returned to, or None (engine/handoff.py).
+    """The element id a task of this spec may be returned to, or None (engine/tasks/handoff.py).
     User tasks only: SpiffWorkflow gives a subprocess the properties of the tasks inside it."""
     if not getattr(task_spec, "manual", False):
         return None
@@ -150,7 +150,7 @@ def _prune_one(wf):
         node = nxt
         path.append(node)
     # A live task that may be returned (退单) needs the last completed run of its returnTo
-    # step in the tree, with that step's parent: the return resets it (engine/handoff.py).
+    # step in the tree, with that step's parent: the return resets it (engine/tasks/handoff.py).
     # Only moves the cut back up the path, so there is nothing to look for when nothing is cut.
     targets = _return_targets_ahead([t.task_spec for t in tasks.values() if not _finished(t)]) \
         if node is not root else ()

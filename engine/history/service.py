@@ -1,30 +1,41 @@
 """History: the append-only audit trail of every instance, and what an instance page shows of
 it: the diagram with the elements that ran and the current tokens, and the trail in plain words.
 """
+from __future__ import annotations
+
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from lxml import etree
 from sqlalchemy import select
 from SpiffWorkflow.util.task import TaskState
 
-from qihu.engine.storage.models import Attachment, HistoryEvent, Notification, Resource
+from qihu.engine.errors import NotFound
+from qihu.engine.storage.models import Attachment, Definition, HistoryEvent, Notification, Resource
 
 from qihu.engine.dialect.state import all_tasks
 from qihu.engine.dialect.xmlsafe import load_xml
+from qihu.engine.types import Diagram, EventType, HistoryEventInfo, IncidentStatus, InstanceRecords
+
+if TYPE_CHECKING:   # the types of the engine's parts (HistoryEngine); importing them here would loop
+    from qihu.engine.runtime.service import Runtime
+    from qihu.engine.storage.db import Database
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 DI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 # Events that say an element finished (an external task finishes with handler_called, or with
 # incident_resolved when an operator supplied its result).
-COMPLETION = ("element_completed", "task_completed", "timer_fired", "handler_called", "incident_resolved")
+COMPLETION = (EventType.ELEMENT_COMPLETED, EventType.TASK_COMPLETED, EventType.TIMER_FIRED, EventType.HANDLER_CALLED,
+              EventType.INCIDENT_RESOLVED)
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 JOINS = ("parallelGateway", "inclusiveGateway", "complexGateway")
 TASKS = ("task", "scriptTask", "businessRuleTask", "sendTask", "manualTask", "serviceTask", "receiveTask",
          "userTask", "callActivity", "subProcess")
 
 
-def event_dict(e):
+def event_dict(e: HistoryEvent) -> HistoryEventInfo:
     return {"id": e.id, "instance_id": e.instance_id, "at": e.at.isoformat(), "type": e.type,
             "element_id": e.element_id, "task_id": e.task_id, "user": e.user, "data": e.data}
 
@@ -33,10 +44,13 @@ class Graph:
     """What the instance page needs of a diagram file: element kinds and names, sequence flows,
     lanes, and whether it has a drawing (BPMNDiagram) at all. Read once per definition."""
 
-    def __init__(self, xml, filename):
+    def __init__(self, xml: bytes, filename: str) -> None:
         root = load_xml(xml, filename)
-        self.kinds, self.names, self.flows, self.lanes = {}, {}, {}, {}
-        self.incoming = defaultdict(list)
+        self.kinds: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        self.flows: dict[str, tuple[str, str]] = {}
+        self.lanes: dict[str, str] = {}
+        self.incoming: defaultdict[str, list[str]] = defaultdict(list)
         for el in root.iter(f"{{{BPMN_NS}}}*"):
             eid = el.get("id")
             if not eid:
@@ -53,32 +67,47 @@ class Graph:
                     self.lanes[(ref.text or "").strip()] = el.get("name").strip()
         self.has_di = root.find(f".//{{{DI_NS}}}BPMNShape") is not None
 
-    def name(self, element_id):
+    def name(self, element_id: str) -> str:
         return self.names.get(element_id) or element_id
 
 
+class HistoryEngine(Protocol):
+    """What the history uses of the engine it belongs to (qihu.engine.Engine is one)."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def runtime(self) -> Runtime: ...
+
+    def db_get_definition(self, definition_id: int) -> Definition: ...
+
+
 class History:
-    def __init__(self, engine):
+    def __init__(self, engine: HistoryEngine) -> None:
         self.engine = engine
-        self._graphs = {}        # definition id -> (resource name, xml text, Graph); definitions never change
+        # definition id -> (resource name, xml text, Graph); definitions never change
+        self._graphs: dict[int, tuple[str, str, Graph]] = {}
         self._lock = threading.Lock()
 
-    def events(self, instance_id, types=None):
+    def events(self, instance_id: str, types: Iterable[str] | None = None) -> list[HistoryEventInfo]:
         with self.engine.db.read() as s:
             q = select(HistoryEvent).where(HistoryEvent.instance_id == instance_id)
             if types:
                 q = q.where(HistoryEvent.type.in_(types))
             return [event_dict(e) for e in s.scalars(q.order_by(HistoryEvent.id))]
 
-    def completed_elements(self, instance_id):
+    def completed_elements(self, instance_id: str) -> list[str]:
         """Element ids that have run, for highlighting a diagram."""
         return sorted({e["element_id"] for e in self.events(
-            instance_id, ["element_completed", "task_completed", "timer_fired", "handler_called"]) if e["element_id"]})
+            instance_id, [EventType.ELEMENT_COMPLETED, EventType.TASK_COMPLETED, EventType.TIMER_FIRED,
+                          EventType.HANDLER_CALLED]) if e["element_id"]})
 
-    def records(self, instance_id):
+    def records(self, instance_id: str) -> InstanceRecords:
         """What handlers wrote for an instance: letters and other attachments (without their
         content) and notifications (a domain adds its own, e.g. the appeal domain's ledgers)."""
-        iso = lambda d: d.isoformat() if d else None   # noqa: E731
+        def iso(d: Any) -> str | None:
+            return d.isoformat() if d else None
         with self.engine.db.read() as s:
             files = s.execute(select(Attachment.id, Attachment.kind, Attachment.name, Attachment.size,
                                      Attachment.meta, Attachment.created_at)
@@ -92,9 +121,8 @@ class History:
                                    "body": n.body, "created_at": iso(n.created_at)} for n in notes],
             }
 
-    def attachment(self, attachment_id):
+    def attachment(self, attachment_id: int) -> tuple[str, str, bytes]:
         """(name, content type, bytes) of one attachment, e.g. a generated letter."""
-        from qihu.engine.errors import NotFound
         with self.engine.db.read() as s:
             a = s.get(Attachment, attachment_id)
             if a is None:
@@ -102,11 +130,10 @@ class History:
             return a.name, a.content_type, a.content
 
     # -- the instance page -------------------------------------------------------------------
-    def graph(self, definition):
+    def graph(self, definition: Definition) -> tuple[str, str, Graph]:
         """(file name, BPMN text, Graph) of the deployed file that holds a Definition row's process."""
         hit = self._graphs.get(definition.id)
         if hit is None:
-            from qihu.engine.errors import NotFound
             with self.engine.db.read() as s:
                 content = s.scalar(select(Resource.content).where(Resource.deployment_id == definition.deployment_id,
                                                                   Resource.name == definition.resource_name))
@@ -117,7 +144,7 @@ class History:
                 self._graphs[definition.id] = hit
         return hit
 
-    def _live(self, instance_id, filename):
+    def _live(self, instance_id: str, filename: str) -> list[tuple[str, str, Any]]:
         """[(task id, element id, state)] of the instance's live tokens in the file `filename`,
         from its workflow state (the truth: the task, job and subscription rows only mirror it,
         and subscriptions name no element). An embedded subprocess is in the same file, so both
@@ -128,7 +155,7 @@ class History:
                 if t.task_spec.bpmn_id is not None and t.has_state(LIVE)
                 and getattr(t.workflow.spec, "file", filename) == filename]
 
-    def diagram(self, instance_id):
+    def diagram(self, instance_id: str) -> Diagram:
         """What the instance page draws over the diagram.
 
         xml: the BPMN file of the instance's definition; has_diagram: it holds a drawing.
@@ -145,28 +172,30 @@ class History:
         show as their call activity. (The audit events do not say which process a step ran in,
         so a finished step of a called process whose id also occurs in this file is marked here.)
         """
-        from qihu.engine.errors import NotFound
         instance = self.engine.runtime.get(instance_id)
         definition = self.engine.db_get_definition(instance["definition_id"])
         filename, xml, g = self.graph(definition)
         events = [e for e in self.events(instance_id) if e["element_id"] in g.kinds]
         live = [(tid, el, st) for tid, el, st in self._live(instance_id, filename) if el in g.kinds]
         try:
-            incidents = [i for i in self.engine.runtime.incidents(instance_id) if i["status"] == "open"]
+            incidents = [i for i in self.engine.runtime.incidents(instance_id) if i["status"] == IncidentStatus.OPEN]
         except NotFound:
             incidents = []
 
-        completions, visits = defaultdict(list), {}
+        completions: defaultdict[str, list[int]] = defaultdict(list)
+        visits: dict[str, tuple[str, int]] = {}
         for i, e in enumerate(events):
+            element = cast(str, e["element_id"])       # one of g.kinds: an element id
             if e["type"] in COMPLETION:
-                completions[e["element_id"]].append(i)
+                completions[element].append(i)
             if e["task_id"] and e["task_id"] not in visits:
-                visits[e["task_id"]] = (e["element_id"], i)
+                visits[e["task_id"]] = (element, i)
         for tid, el, _ in live:
             visits.setdefault(tid, (el, len(events)))     # a token that has left no event yet
         flows = _taken_flows(g, completions, visits)
 
-        active, waiting = set(), set()
+        active: set[str] = set()
+        waiting: set[str] = set()
         for _, el, _ in live:
             (waiting if g.kinds[el] == "boundaryEvent" else active).add(el)
         active |= {i["element_id"] for i in incidents if i["element_id"] in g.kinds}
@@ -180,12 +209,12 @@ class History:
                                "message": i["message"], "created_at": i["created_at"]} for i in incidents]}
 
 
-def _taken_flows(g, completions, visits):
+def _taken_flows(g: Graph, completions: dict[str, list[int]], visits: dict[str, tuple[str, int]]) -> set[str]:
     """Sequence flows taken, from the visits of their targets (see History.diagram)."""
-    arrivals = defaultdict(list)
+    arrivals: defaultdict[str, list[int]] = defaultdict(list)
     for el, i in visits.values():
         arrivals[el].append(i)
-    taken = set()
+    taken: set[str] = set()
     for el, times in arrivals.items():
         flows_in = [f for f in g.incoming.get(el, ()) if g.flows[f][0] in g.kinds]
         if not flows_in:
@@ -197,7 +226,7 @@ def _taken_flows(g, completions, visits):
             else:
                 best = max(((max((c for c in completions.get(g.flows[f][0], ()) if c < at), default=-1), f)
                             for f in flows_in), default=(-1, None))
-                if best[0] >= 0:
+                if best[0] >= 0 and best[1] is not None:
                     taken.add(best[1])
             previous = at
     return taken

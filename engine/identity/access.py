@@ -21,6 +21,7 @@ from sqlalchemy import and_, exists, or_, select, true
 
 from qihu.engine.errors import Forbidden
 from qihu.engine.storage.models import Instance, Membership, Task, TaskCandidate, UserAccount
+from qihu.engine.types import CandidateKind
 
 ADMIN_GROUP = "admin"
 
@@ -74,8 +75,8 @@ class Access:
     def involved(self, user, groups):
         """SQL condition: the Instance row is one `user` takes part in (see the module doc)."""
         offered = exists().where(and_(TaskCandidate.task_id == Task.id, or_(
-            and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(sorted(groups) or [""])),
-            and_(TaskCandidate.kind == "user", TaskCandidate.name == user))))
+            and_(TaskCandidate.kind == CandidateKind.GROUP, TaskCandidate.name.in_(sorted(groups) or [""])),
+            and_(TaskCandidate.kind == CandidateKind.USER, TaskCandidate.name == user))))
         mine = exists().where(and_(Task.instance_id == Instance.id, or_(
             Task.assignee == user, Task.completed_by == user, offered)))
         return or_(Instance.started_by == user, mine)

@@ -1,35 +1,44 @@
 """Repository: deploy bundles of .bpmn/.dmn files, keep versions, build specs once per version."""
+from __future__ import annotations
+
 import hashlib
 import io
 import threading
 import zipfile
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import select, func
+from sqlalchemy import Select, select, func
+from sqlalchemy.orm import Session
 
 from qihu.engine.dialect.checks import check_bundle
 from qihu.engine.errors import DeployError, NotFound, Problem, QihuError, ValidationFailed
 from qihu.engine.storage.models import ActiveVersion, Definition, Deployment, Instance, MessageStart, Resource
-from qihu.engine.dialect.parser import parse_bundle
+from qihu.engine.dialect.parser import ParsedBundle, ProcessInfo, parse_bundle
+from qihu.engine.types import (LIVE_INSTANCE, DefinitionFile, DefinitionInfo, DeployedDefinition, DeployResult,
+                               VersionDiff, VersionInfo)
+
+if TYPE_CHECKING:   # the types of the engine's parts (RepositoryEngine)
+    from qihu.engine.clock import Clock
+    from qihu.engine.listeners import Listeners
+    from qihu.engine.storage.db import Database
+    from qihu.engine.topics import HandlerRegistry
+
+# A file to deploy: a path (a .bpmn/.dmn file, a folder of them, a zip of them), or a
+# (name, content) pair.
+Item = str | Path | tuple[str, bytes | str]
 
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass
-class DeployResult:
-    deployment_id: int
-    created: bool                      # False: identical content was already deployed
-    definitions: list = field(default_factory=list)   # [{"key", "version", "id", "new"}]
-
-
 ZIP_MAX_FILES = 200
 ZIP_MAX_BYTES = 50 * 1024 * 1024     # unpacked: a zip bomb stops here, not in memory
 
 
-def read_zip(name, content):
+def read_zip(name: str, content: bytes) -> list[tuple[str, bytes]]:
     """The .bpmn/.dmn files of a zip (folders inside it flattened to base names); anything
     else in it, an unsafe or oversized archive, is a DeployError naming the zip and entry."""
     try:
@@ -37,7 +46,9 @@ def read_zip(name, content):
         entries = [i for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, ValueError) as e:
         raise DeployError([Problem(f"not a readable zip file: {e}", file=name)]) from None
-    problems, out, total = [], [], 0
+    problems: list[Problem] = []
+    out: list[tuple[str, bytes]] = []
+    total = 0
     for info in entries:
         base = PurePosixPath(info.filename.replace("\\", "/")).name
         if info.filename.startswith("__MACOSX/") or base.startswith("."):
@@ -61,9 +72,9 @@ def read_zip(name, content):
     return out
 
 
-def read_resources(items):
+def read_resources(items: Iterable[Item]) -> list[tuple[str, bytes]]:
     """Accept paths (files, folders of .bpmn/.dmn, zips of them) or (name, bytes) pairs."""
-    out = []
+    out: list[tuple[str, bytes]] = []
     for item in items:
         if isinstance(item, tuple):
             name, content = item
@@ -90,11 +101,11 @@ def read_resources(items):
 
 
 class _NothingNew(Exception):
-    def __init__(self, result):
+    def __init__(self, result: DeployResult) -> None:
         self.result = result
 
 
-def _region_arg(region):
+def _region_arg(region: object) -> str | None:
     """A deploy's region: stripped text, or None; ValidationFailed for what a region cannot be."""
     if region is None:
         return None
@@ -104,31 +115,48 @@ def _region_arg(region):
     return region.strip() or None
 
 
-def _deployment_name(name, shas):
+def _deployment_name(name: str | None, shas: Mapping[str, str]) -> str:
     """The given name, else the files' names, cut to the column's 200 characters (a folder of
     diagrams lists more than that)."""
     name = name or ", ".join(sorted(shas))
     return name if len(name) <= 200 else name[:199] + "…"
 
 
-def _process_region(info, region):
+def _process_region(info: ProcessInfo, region: str | None) -> str | None:
     """The region a process is deployed for: the deploy's, else its own `region` property."""
     return region or ((info.properties or {}).get("region") or "").strip() or None
 
 
+class RepositoryEngine(Protocol):
+    """What the repository uses of the engine it belongs to (qihu.engine.Engine is one)."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def listeners(self) -> Listeners: ...
+
+    @property
+    def handlers(self) -> HandlerRegistry: ...
+
+
 class Repository:
-    def __init__(self, engine):
+    def __init__(self, engine: RepositoryEngine) -> None:
         self.engine = engine
-        self._bundles = {}       # deployment id -> ParsedBundle
+        self._bundles: dict[int, ParsedBundle] = {}       # deployment id -> ParsedBundle
         self._lock = threading.Lock()
 
     # -- deploy -------------------------------------------------------------------------
-    def check(self, items):
+    def check(self, items: Iterable[Item]) -> ParsedBundle:
         """Parse and check without storing; returns the ParsedBundle or raises DeployError."""
         resources = read_resources(items)
         return parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers, self.engine.listeners))
 
-    def deploy(self, items, name=None, user=None, activate=True, region=None) -> DeployResult:
+    def deploy(self, items: Iterable[Item], name: str | None = None, user: str | None = None, activate: bool = True,
+               region: str | None = None) -> DeployResult:
         """Check and store a bundle; each changed process gets a new version.
 
         activate: new instances start on the new versions (as in Camunda). False stages them:
@@ -154,7 +182,9 @@ class Repository:
                 self._bundles[result.deployment_id] = bundle
         return result
 
-    def _store(self, resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate=True, region=None):
+    def _store(self, resources: list[tuple[str, bytes]], bundle: ParsedBundle, shas: dict[str, str], bundle_sha: str,
+               dmn_shas: list[str], name: str | None, user: str | None, activate: bool = True,
+               region: str | None = None) -> DeployResult:
         with self.engine.db.write() as s:
             self._check_regions(s, bundle, region)
             same = s.scalars(select(Deployment).where(Deployment.sha256 == bundle_sha)).first()
@@ -191,7 +221,7 @@ class Repository:
                 raise _NothingNew(DeployResult(0, False, result.definitions))
             return result
 
-    def _check_regions(self, s, bundle, region):
+    def _check_regions(self, s: Session, bundle: ParsedBundle, region: str | None) -> None:
         """DeployError (nothing stored) when a process of the bundle already belongs to another region."""
         problems = []
         for key, info in sorted(bundle.processes.items()):
@@ -208,7 +238,8 @@ class Repository:
         if problems:
             raise DeployError(problems)
 
-    def _after_new_version(self, s, d, previous, activate, user):
+    def _after_new_version(self, s: Session, d: Definition, previous: Definition | None, activate: bool,
+                           user: str | None) -> None:
         """Keep the active version as asked: a pinned choice follows the new version when it is
         activated; a staged one pins the version that was current."""
         row = s.get(ActiveVersion, d.key)
@@ -219,11 +250,11 @@ class Repository:
             s.add(ActiveVersion(key=d.key, version=previous.version, activated_by=user, activated_at=now))
 
     @staticmethod
-    def _def_dict(d, new):
+    def _def_dict(d: Definition, new: bool) -> DeployedDefinition:
         return {"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region, "new": new}
 
     # -- queries -------------------------------------------------------------------------
-    def definitions(self, key=None, latest_only=True):
+    def definitions(self, key: str | None = None, latest_only: bool = True) -> list[DefinitionInfo]:
         """Definitions by key and version; latest_only: only the version each key starts on
         now (its active version: the administrator's choice, else the latest)."""
         with self.engine.db.read() as s:
@@ -236,7 +267,7 @@ class Repository:
             return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region,
                      "deployment_id": d.deployment_id, "created_at": d.created_at.isoformat()} for d in rows]
 
-    def region_of(self, definition):
+    def region_of(self, definition: Definition) -> str | None:
         """The region a version's instances belong to: the one it was deployed for, else (versions
         deployed before regions were stored) its process's `region` property, else None."""
         if getattr(definition, "region", None):
@@ -248,18 +279,18 @@ class Repository:
         return (info.properties.get("region") or "").strip() or None
 
     @staticmethod
-    def current_ids(key=None):
+    def current_ids(key: str | None = None) -> Select[int]:
         """SQL: the ids of the definitions new instances start on (active version, else latest)."""
-        latest = select(Definition.key, func.max(Definition.version).label("v")).group_by(Definition.key)
+        newest = select(Definition.key, func.max(Definition.version).label("v")).group_by(Definition.key)
         if key:
-            latest = latest.where(Definition.key == key)
-        latest = latest.subquery()
+            newest = newest.where(Definition.key == key)
+        latest = newest.subquery()
         current = (select(Definition.id).join(latest, Definition.key == latest.c.key)
                    .outerjoin(ActiveVersion, ActiveVersion.key == Definition.key)
                    .where(Definition.version == func.coalesce(ActiveVersion.version, latest.c.v)))
         return current
 
-    def get_definition(self, session, key, version=None):
+    def get_definition(self, session: Session, key: str, version: int | None = None) -> Definition:
         """A given version, or the one new instances start on (active, else latest)."""
         if version:
             q = select(Definition).where(Definition.key == key, Definition.version == version)
@@ -270,7 +301,7 @@ class Repository:
             raise NotFound(f"no definition {key!r}" + (f" version {version}" if version else ""))
         return d
 
-    def versions(self, key):
+    def versions(self, key: str) -> list[VersionInfo]:
         """Every version of a process, oldest first: who deployed it and when, whether it is
         the active one, and how many of its instances are running."""
         with self.engine.db.read() as s:
@@ -282,7 +313,7 @@ class Repository:
             active = self.get_definition(s, key).version
             chosen = s.get(ActiveVersion, key)
             running = dict(s.execute(select(Instance.definition_id, func.count())
-                                     .where(Instance.definition_key == key, Instance.status.in_(("running", "suspended")))
+                                     .where(Instance.definition_key == key, Instance.status.in_(LIVE_INSTANCE))
                                      .group_by(Instance.definition_id)).all())
         return [{"id": d.id, "key": d.key, "version": d.version, "name": d.name, "region": d.region,
                  "deployment_id": d.deployment_id,
@@ -290,7 +321,7 @@ class Repository:
                  "active": d.version == active, "pinned": chosen is not None and chosen.version == d.version,
                  "running": running.get(d.id, 0)} for d, by, at, dep_name in rows]
 
-    def activate(self, key, version, user=None):
+    def activate(self, key: str, version: int | str, user: str | None = None) -> list[VersionInfo]:
         """Make `version` the one new instances of `key` start on; running instances keep theirs.
         Audited by the row itself (who, when); returns versions(key)."""
         with self.engine.db.write() as s:
@@ -302,32 +333,33 @@ class Repository:
                 row.version, row.activated_by, row.activated_at = int(version), user, self.engine.clock.now()
         return self.versions(key)
 
-    def diff(self, key, old_version, new_version):
+    def diff(self, key: str, old_version: int | str, new_version: int | str) -> VersionDiff:
         """Elements added, removed and changed from one version of `key` to another (engine.versions)."""
         from qihu.engine.repository.versions import diff
         with self.engine.db.read() as s:
             a, b = self.get_definition(s, key, int(old_version)), self.get_definition(s, key, int(new_version))
+        changes = diff(self._xml(a), self._xml(b), key)
         return {"key": key, "from": a.version, "to": b.version,
-                **diff(self._xml(a), self._xml(b), key)}
+                "added": changes["added"], "removed": changes["removed"], "changed": changes["changed"]}
 
-    def xml(self, key, version=None):
+    def xml(self, key: str, version: int | str | None = None) -> tuple[DefinitionFile, bytes]:
         """The stored BPMN file of a version (default: the one new instances start on):
         (definition dict with its resource_name, content bytes). NotFound for an unknown key or version."""
         with self.engine.db.read() as s:
             d = self.get_definition(s, key, int(version) if version else None)
-            info = {"id": d.id, "key": d.key, "version": d.version, "name": d.name,
+            info: DefinitionFile = {"id": d.id, "key": d.key, "version": d.version, "name": d.name,
                     "region": d.region, "deployment_id": d.deployment_id, "resource_name": d.resource_name}
         return info, dict(self.resources(info["deployment_id"]))[info["resource_name"]]
 
-    def _xml(self, definition):
+    def _xml(self, definition: Definition) -> bytes:
         return dict(self.resources(definition.deployment_id))[definition.resource_name]
 
-    def resources(self, deployment_id):
+    def resources(self, deployment_id: int) -> list[tuple[str, bytes]]:
         with self.engine.db.read() as s:
             rows = s.scalars(select(Resource).where(Resource.deployment_id == deployment_id)).all()
             return [(r.name, r.content) for r in rows]
 
-    def bundle(self, deployment_id):
+    def bundle(self, deployment_id: int) -> ParsedBundle:
         """The parsed bundle of a deployment, built once per process from the stored files."""
         b = self._bundles.get(deployment_id)
         if b is None:
@@ -339,6 +371,6 @@ class Repository:
                 self._bundles[deployment_id] = b
         return b
 
-    def process(self, definition):
+    def process(self, definition: Definition) -> ProcessInfo:
         """ProcessInfo (spec + subprocess specs) of a Definition row."""
         return self.bundle(definition.deployment_id).processes[definition.key]

@@ -44,10 +44,11 @@ from qihu.engine.storage.models import Definition, HistoryEvent, Instance, Task
 from qihu.engine.dialect.parser import B
 from qihu.engine.dialect.state import all_tasks, forget_dropped, rekey
 from qihu.engine.dialect.xmlsafe import load_xml
+from qihu.engine.types import LIVE_INSTANCE, EventType, InstanceStatus, TaskStatus
 
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-MOVABLE = ("running", "suspended")
-STATUS_ZH = {"completed": "已办结", "cancelled": "已撤销"}
+MOVABLE = LIVE_INSTANCE
+STATUS_ZH = {InstanceStatus.COMPLETED: "已办结", InstanceStatus.CANCELLED: "已撤销"}
 
 
 class _Refused(QihuError):
@@ -248,7 +249,7 @@ class InstanceMigration:
                 refuse(eid, f"已执行且在新版本中被{'修改' if kind == 'changed' else '删除'}",
                        f"already ran and was {kind} in {version()}")
         rows = {r.id: r.assignee for r in session.execute(select(Task.id, Task.assignee).where(
-            Task.instance_id == row.id, Task.status == "ready")).all()}
+            Task.instance_id == row.id, Task.status == TaskStatus.READY)).all()}
         for t in all_tasks(wf):
             eid = t.task_spec.bpmn_id
             kind = v.verdict.get(eid) if eid else None
@@ -394,7 +395,7 @@ class InstanceMigration:
             I = Instance.__table__
             ctx.session.execute(update(I).where(I.c.id == ctx.instance.id).values(definition_id=v.new.id))
             ctx.instance.definition_id = v.new.id      # new tasks read the new version (e.g. its SLA scheme)
-            ctx.log("instance_migrated", data={
+            ctx.log(EventType.INSTANCE_MIGRATED, data={
                 "from_version": v.old.version, "to_version": v.new.version, "from_definition_id": v.old.id,
                 "to_definition_id": v.new.id, "reset": sorted(set(reset_ids)), "added": list(v.added)})
             done["reset"] = reset_ids

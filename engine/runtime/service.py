@@ -2,6 +2,8 @@
 fire timers; cancel, suspend, resume. Every change to an instance is one transaction
 that writes its state, its inbox rows, subscriptions, due jobs and audit events together.
 """
+from __future__ import annotations
+
 import hashlib
 import inspect
 import json
@@ -9,10 +11,11 @@ import threading
 import traceback
 import uuid
 from collections import OrderedDict
-from typing import Callable, TypeVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Protocol, TypeVar, cast
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, delete, insert, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, delete, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent
@@ -33,6 +36,16 @@ from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Insta
 from qihu.engine.dialect.specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
 from qihu.engine.dialect.state import all_tasks, find_task
 from qihu.engine.runtime.unit_of_work import INCIDENT, InstanceRow, Snapshot, UnitOfWork
+from qihu.engine.types import (ENDED_INSTANCE, LIVE_INSTANCE, CandidateKind, Correlated, EventType, IncidentInfo,
+                               IncidentStatus, InstanceInfo, InstanceStatus, JobKind, Overview, TaskStatus)
+
+if TYPE_CHECKING:   # the types of the engine's parts (RuntimeEngine); importing them here would loop
+    from qihu.engine.clock import Clock
+    from qihu.engine.config import Settings
+    from qihu.engine.dialect.sandbox import SandboxScriptEngine
+    from qihu.engine.repository.service import Repository
+    from qihu.engine.storage.db import Database
+    from qihu.engine.workcalendar import WorkCalendar
 
 T = TypeVar("T")
 MAX_ENGINE_TASKS = 100_000   # per transaction: a runaway automatic loop becomes an error, not a hang
@@ -41,12 +54,13 @@ MAX_ENGINE_TASKS = 100_000   # per transaction: a runaway automatic loop becomes
 class EngineStepError(QihuError):
     """A script, condition or expression failed while the engine ran; nothing was saved."""
 
-    def __init__(self, message, element=None, line=None, file=None):
+    def __init__(self, message: str, element: str | None = None, line: int | None = None,
+                 file: str | None = None) -> None:
         super().__init__(message)
         self.element, self.line, self.file = element, line, file
 
 
-def correlation_key(values):
+def correlation_key(values: Mapping[str, Any] | None) -> str | None:
     if not values:
         return None
     canon = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str)
@@ -54,7 +68,7 @@ def correlation_key(values):
 
 
 # Hot-path statements are built once: building a statement costs more than running it on SQLite.
-_I = Instance.__table__
+_I = cast(Table, Instance.__table__)
 _ROW_COLS = (_I.c.id, _I.c.definition_id, _I.c.definition_key, _I.c.business_key, _I.c.region, _I.c.status,
              _I.c.version)
 _SELECT_ROW = select(*_ROW_COLS).where(_I.c.id == bindparam("iid"))
@@ -63,18 +77,52 @@ _SELECT_STATE = select(_I.c.state).where(_I.c.id == bindparam("iid"))
 _UPDATE_INSTANCE = (update(_I).where(_I.c.id == bindparam("iid"), _I.c.version == bindparam("v"))
                     .values(version=bindparam("v2"), state=bindparam("state"), updated_at=bindparam("now"),
                             status=bindparam("status"), ended_at=bindparam("ended")))
-_INSERT_HISTORY = insert(HistoryEvent.__table__)
+_INSERT_HISTORY = insert(cast(Table, HistoryEvent.__table__))
+
+
+class RuntimeEngine(Protocol):
+    """What the runtime uses of the engine it belongs to (qihu.engine.Engine is one)."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def repository(self) -> Repository: ...
+
+    @property
+    def listeners(self) -> Listeners: ...
+
+    @property
+    def handlers(self) -> HandlerRegistry: ...
+
+    @property
+    def calendar(self) -> WorkCalendar: ...
+
+    @property
+    def script_engine(self) -> SandboxScriptEngine: ...
+
+    @property
+    def context_helpers(self) -> dict[str, Callable[..., Any]]: ...
+
+    def db_get_definition(self, definition_id: int) -> Definition: ...
 
 
 class Runtime:
-    def __init__(self, engine):
+    def __init__(self, engine: RuntimeEngine) -> None:
         self.engine = engine
-        self._cache = OrderedDict()      # instance id -> (version, workflow, snapshot)
+        # instance id -> (version, workflow, snapshot)
+        self._cache: OrderedDict[str, tuple[int, BpmnWorkflow, Snapshot]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_size = 256
 
     # -- loading and saving --------------------------------------------------------------
-    def _take(self, session, row):
+    def _take(self, session: Session, row: InstanceRow) -> tuple[BpmnWorkflow, Snapshot]:
         """The instance's workflow and snapshot: the cached ones if at the stored version."""
         with self._cache_lock:
             hit = self._cache.pop(row.id, None)
@@ -86,17 +134,17 @@ class Runtime:
         wf = state_mod.loads(text_, info.spec, info.subprocess_specs, self.engine.script_engine)
         return wf, Snapshot(wf)
 
-    def _put(self, row, wf, snapshot):
+    def _put(self, row: InstanceRow, wf: BpmnWorkflow, snapshot: Snapshot) -> None:
         with self._cache_lock:
             self._cache[row.id] = (row.version, wf, snapshot)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
-    def _evict(self, instance_id):
+    def _evict(self, instance_id: str) -> None:
         with self._cache_lock:
             self._cache.pop(instance_id, None)
 
-    def _row(self, session, instance_id, lock=False):
+    def _row(self, session: Session, instance_id: str, lock: bool = False) -> InstanceRow:
         r = session.connection().execute(_SELECT_ROW_LOCKED if lock else _SELECT_ROW, {"iid": instance_id}).first()
         if r is None:
             raise NotFound(f"no instance {instance_id}")
@@ -118,7 +166,7 @@ class Runtime:
             with self.engine.db.write() as s:
                 instance_id = target(s) if callable(target) else target
                 row = self._row(s, instance_id, lock=lock)
-                if require_running and row.status != "running":
+                if require_running and row.status != InstanceStatus.RUNNING:
                     raise InvalidState(f"instance {instance_id} is {row.status}")
                 wf, before = self._take(s, row)
                 ctx = UnitOfWork(s, row, wf, user, self.engine.clock.now(), before)
@@ -142,26 +190,26 @@ class Runtime:
         self._deliver_outbox(ctx)
         return result
 
-    def _calendar_incident(self, instance_id, element, missing):
+    def _calendar_incident(self, instance_id: str, element: str | None, missing: CalendarYearUnknown) -> None:
         """The step was rolled back because a year's calendar is missing: leave a visible incident."""
         with self.engine.db.write() as s:
             open_one = s.scalars(select(Incident).where(Incident.instance_id == instance_id, Incident.topic == "calendar",
-                                                        Incident.status == "open")).first()
+                                                        Incident.status == IncidentStatus.OPEN)).first()
             if open_one is None:
                 s.add(Incident(instance_id=instance_id, task_id="", element_id=element, topic="calendar",
-                               error_type=type(missing).__name__, message=str(missing), status="open",
+                               error_type=type(missing).__name__, message=str(missing), status=IncidentStatus.OPEN,
                                created_at=self.engine.clock.now(), retries_left=0))
 
-    def _save(self, ctx):
+    def _save(self, ctx: UnitOfWork) -> Snapshot:
         # Scripts, timers and due dates count the working days of the instance's region.
         with workcal.region_scope(ctx.instance.region):
             return self._save_in_region(ctx)
 
-    def _save_in_region(self, ctx):
+    def _save_in_region(self, ctx: UnitOfWork) -> Snapshot:
         row, s = ctx.instance, ctx.session
         if row.new:
             # The row first: task, subscription and job rows refer to it.
-            s.execute(insert(Instance.__table__).values(
+            s.execute(insert(_I).values(
                 id=row.id, definition_id=row.definition_id, definition_key=row.definition_key,
                 business_key=row.business_key, region=row.region, version=row.version, started_by=ctx.user,
                 started_at=ctx.now,
@@ -188,12 +236,12 @@ class Runtime:
         return after
 
     # -- the engine loop -----------------------------------------------------------------
-    def _advance(self, ctx):
+    def _advance(self, ctx: UnitOfWork) -> None:
         wf = ctx.workflow
-        if ctx.instance.status != "running":
+        if ctx.instance.status != InstanceStatus.RUNNING:
             return
 
-        def did_complete(task):
+        def did_complete(task: Any) -> None:
             ctx.ran += 1
             if ctx.ran > MAX_ENGINE_TASKS:
                 raise EngineStepError(f"more than {MAX_ENGINE_TASKS} automatic steps in one go: "
@@ -201,7 +249,7 @@ class Runtime:
             spec = task.task_spec
             # An external task only starts here; its completion is logged as handler_called.
             if spec.bpmn_id is not None and not spec.manual and task.state == TaskState.COMPLETED:
-                kind = "timer_fired" if timers.is_timer(spec) else "element_completed"
+                kind = EventType.TIMER_FIRED if timers.is_timer(spec) else EventType.ELEMENT_COMPLETED
                 ctx.log(kind, spec.bpmn_id, str(task.id))
 
         try:
@@ -221,9 +269,9 @@ class Runtime:
             if isinstance(event.event_definition, MessageEventDefinition):
                 payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
                 ctx.outbox.append((event.event_definition.name, payload, ctx.instance.business_key))
-                ctx.log("message_thrown", data={"message": event.event_definition.name})
+                ctx.log(EventType.MESSAGE_THROWN, data={"message": event.event_definition.name})
 
-    def _step_error(self, ctx, e):
+    def _step_error(self, ctx: UnitOfWork, e: SpiffWorkflowException) -> EngineStepError:
         task = getattr(e, "task", None)
         element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
         definition = self.engine.db_get_definition(ctx.instance.definition_id)
@@ -235,7 +283,7 @@ class Runtime:
         where = f"{file}:{line} [{element}] " if element else ""
         return EngineStepError(f"{where}{msg}", element=element, line=line, file=file)
 
-    def _serve_external(self, ctx):
+    def _serve_external(self, ctx: UnitOfWork) -> bool:
         """Serve STARTED external tasks: call the topic's handler, complete the task."""
         served = False
         for task in list(all_tasks(ctx.workflow)):
@@ -247,7 +295,7 @@ class Runtime:
             served = True
         return served
 
-    def _call_handler(self, ctx, task, retries=None):
+    def _call_handler(self, ctx: UnitOfWork, task: Any, retries: int | None = None) -> None:
         spec = task.task_spec
         se = self.engine.script_engine
         try:
@@ -275,23 +323,23 @@ class Runtime:
                 task.data[n] = p.evaluate(se, scope)
         else:
             task.data.update(result)
-        ctx.log("handler_called", spec.bpmn_id, str(task.id), {"topic": spec.topic, "result": _jsonable(result)})
+        ctx.log(EventType.HANDLER_CALLED, spec.bpmn_id, str(task.id), {"topic": spec.topic, "result": _jsonable(result)})
         open_incident = ctx.session.scalars(select(Incident).where(
-            Incident.task_id == str(task.id), Incident.status == "open")).first()
+            Incident.task_id == str(task.id), Incident.status == IncidentStatus.OPEN)).first()
         if open_incident is not None:
-            open_incident.status, open_incident.resolved_at = "resolved", ctx.now
-            ctx.log("incident_resolved", spec.bpmn_id, str(task.id), {"incident": open_incident.id})
+            open_incident.status, open_incident.resolved_at = IncidentStatus.RESOLVED, ctx.now
+            ctx.log(EventType.INCIDENT_RESOLVED, spec.bpmn_id, str(task.id), {"incident": open_incident.id})
         task.complete()
 
-    def _incident(self, ctx, task, exc, retries=None):
+    def _incident(self, ctx: UnitOfWork, task: Any, exc: BaseException, retries: int | None = None) -> None:
         spec = task.task_spec
         settings = self.engine.settings
         inc = ctx.session.scalars(select(Incident).where(
-            Incident.task_id == str(task.id), Incident.status == "open")).first()
+            Incident.task_id == str(task.id), Incident.status == IncidentStatus.OPEN)).first()
         if inc is None:
             left = settings.handler_retries if retries is None else retries
             inc = Incident(instance_id=ctx.instance.id, task_id=str(task.id), element_id=spec.bpmn_id, topic=spec.topic,
-                           status="open", created_at=ctx.now, retries_left=left)
+                           status=IncidentStatus.OPEN, created_at=ctx.now, retries_left=left)
             ctx.session.add(inc)
         elif retries is not None:
             inc.retries_left = retries
@@ -305,34 +353,38 @@ class Runtime:
             inc.retries_left -= 1
             backoff = settings.handler_retry_backoff * (2 ** max(0, settings.handler_retries - inc.retries_left - 1))
             ctx.session.add(Job(instance_id=ctx.instance.id, task_id=str(task.id), element_id=spec.bpmn_id,
-                                kind="retry", due_at=ctx.now + timedelta(seconds=backoff)))
-        ctx.log("incident", spec.bpmn_id, str(task.id),
+                                kind=JobKind.RETRY, due_at=ctx.now + timedelta(seconds=backoff)))
+        ctx.log(EventType.INCIDENT, spec.bpmn_id, str(task.id),
                 {"incident": inc.id, "topic": spec.topic, "error": f"{inc.error_type}: {inc.message}",
                  "retries_left": inc.retries_left})
 
     # -- keeping the rows in step with the tree --------------------------------------------
-    def _sync(self, ctx):
+    def _sync(self, ctx: UnitOfWork) -> Snapshot:
         """Write what changed between the tree as loaded and as it is now; return the new snapshot."""
-        s, row, wf, before = ctx.session, ctx.instance, ctx.workflow, ctx.before
+        s, row, wf = ctx.session, ctx.instance, ctx.workflow
+        before = ctx.before
+        assert before is not None, "a unit of work that saves knows the tree as it was loaded"
         after = Snapshot(wf)
-        T, S, J = Task.__table__, Subscription.__table__, Job.__table__
+        T, S, J = cast(Table, Task.__table__), cast(Table, Subscription.__table__), cast(Table, Job.__table__)
         listeners = self.engine.listeners
 
         # inbox rows
         for tid in before.ready.keys() - after.ready.keys() - ctx.done_rows.keys():
             t = before.ready[tid]
-            status = "completed" if t.state == TaskState.COMPLETED else "cancelled"
-            s.execute(update(T).where(T.c.id == tid, T.c.status == "ready")
+            status = TaskStatus.COMPLETED if t.state == TaskState.COMPLETED else TaskStatus.CANCELLED
+            s.execute(update(T).where(T.c.id == tid, T.c.status == TaskStatus.READY)
                       .values(status=status, completed_at=ctx.now, version=T.c.version + 1))
-            if status == "cancelled":
-                ctx.log("task_cancelled", t.task_spec.bpmn_id, tid)
+            if status == TaskStatus.CANCELLED:
+                ctx.log(EventType.TASK_CANCELLED, t.task_spec.bpmn_id, tid)
             Listeners.call(listeners.task_closed, ctx, tid, status)
-        for tid, status in ctx.done_rows.items():
-            Listeners.call(listeners.task_closed, ctx, tid, status)
+        for tid, closed_as in ctx.done_rows.items():
+            Listeners.call(listeners.task_closed, ctx, tid, closed_as)
         for tid in before.ready.keys() - after.ready.keys():
             if (getattr(before.ready[tid].task_spec, "assignment", None) or {}).get("dueDate"):
-                s.execute(delete(J).where(J.c.task_id == tid, J.c.kind == "sla"))
-        new_tasks, new_cands, new_jobs = [], [], []
+                s.execute(delete(J).where(J.c.task_id == tid, J.c.kind == JobKind.SLA))
+        new_tasks: list[dict[str, Any]] = []
+        new_cands: list[dict[str, Any]] = []
+        new_jobs: list[dict[str, Any]] = []
         for tid in after.ready.keys() - before.ready.keys():
             task_row, cands, sla_jobs = self._task_row(ctx, after.ready[tid])
             new_tasks.append(task_row)
@@ -343,12 +395,12 @@ class Runtime:
             for task_row in new_tasks:
                 Listeners.call(listeners.task_created, ctx, task_row)
         if new_cands:
-            s.execute(insert(TaskCandidate.__table__), new_cands)
+            s.execute(insert(cast(Table, TaskCandidate.__table__)), new_cands)
 
         # message subscriptions
         for tid, name in before.subs - after.subs:
             s.execute(delete(S).where(S.c.instance_id == row.id, S.c.task_id == tid, S.c.message_name == name))
-        new_subs = []
+        new_subs: list[dict[str, Any]] = []
         for tid, name in after.subs - before.subs:
             t = find_task(wf, tid)
             keys = [k.strip() for k in (getattr(t.task_spec, "extensions", None) or {}).get("correlationKeys", "").split(",")
@@ -361,34 +413,34 @@ class Runtime:
 
         # due jobs: waiting timers; retries of external tasks that no longer wait for one
         for tid in before.timers.keys() - after.timers.keys():
-            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "timer"))
+            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == JobKind.TIMER))
         for tid in before.timers.keys() & after.timers.keys():
             if before.timers[tid] != after.timers[tid]:
-                s.execute(update(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "timer")
+                s.execute(update(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == JobKind.TIMER)
                           .values(due_at=after.timers[tid], locked_by=None, locked_until=None))
         new_jobs += [{"instance_id": row.id, "task_id": tid, "element_id": find_task(wf, tid).task_spec.bpmn_id,
-                      "kind": "timer", "note": None, "due_at": after.timers[tid]}
+                      "kind": JobKind.TIMER, "note": None, "due_at": after.timers[tid]}
                      for tid in after.timers.keys() - before.timers.keys()]
         if new_jobs:
             s.execute(insert(J), new_jobs)
         for tid in before.incidents - after.incidents:
-            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == "retry"))
+            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == JobKind.RETRY))
 
         # completion
-        if row.status == "running" and not state_mod.unfinished(wf):
-            row.status, row.ended_at = "completed", ctx.now
-            ctx.log("instance_completed")
-        if row.status in ("completed", "cancelled"):
+        if row.status == InstanceStatus.RUNNING and not state_mod.unfinished(wf):
+            row.status, row.ended_at = InstanceStatus.COMPLETED, ctx.now
+            ctx.log(EventType.INSTANCE_COMPLETED)
+        if row.status in ENDED_INSTANCE:
             # nothing may wait any more: drop what is left (e.g. after a terminate end event)
             for tid in after.ready.keys() - ctx.done_rows.keys():
-                s.execute(update(T).where(T.c.id == tid, T.c.status == "ready")
-                          .values(status="cancelled", completed_at=ctx.now, version=T.c.version + 1))
+                s.execute(update(T).where(T.c.id == tid, T.c.status == TaskStatus.READY)
+                          .values(status=TaskStatus.CANCELLED, completed_at=ctx.now, version=T.c.version + 1))
             s.execute(delete(S).where(S.c.instance_id == row.id))
             s.execute(delete(J).where(J.c.instance_id == row.id))
             after = Snapshot()
         return after
 
-    def _task_row(self, ctx, t):
+    def _task_row(self, ctx: UnitOfWork, t: Any) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
         """The inbox row (and candidate rows) of a READY user task, assignment evaluated now."""
         spec = t.task_spec
         se = self.engine.script_engine
@@ -397,7 +449,7 @@ class Runtime:
             for n, p in spec.in_params:
                 t.data[n] = p.evaluate(se, dict(t.data))
 
-        def value(attr):
+        def value(attr: str) -> Any:
             raw = a.get(attr)
             expr = expression_of(raw)
             if expr is None:
@@ -408,7 +460,7 @@ class Runtime:
                 raise EngineStepError(f"camunda:{attr} of {spec.bpmn_id}: {type(e).__name__}: {e}",
                                       element=spec.bpmn_id) from e
 
-        def names(v):
+        def names(v: Any) -> list[str]:
             if v is None:
                 return []
             if isinstance(v, str):
@@ -433,14 +485,15 @@ class Runtime:
                "region": ctx.instance.region,
                "candidate_groups": ",".join(groups) or None, "candidate_users": ",".join(users) or None,
                "assignee": str(assignee) if assignee else None, "due_at": due, "priority": priority,
-               "status": "ready", "created_at": ctx.now, "version": 1, "sla_colour": colour}
-        cands = ([{"task_id": tid, "kind": "group", "name": g} for g in groups]
-                 + [{"task_id": tid, "kind": "user", "name": u} for u in users])
-        ctx.log("task_created", spec.bpmn_id, tid, {"name": row["name"], "groups": groups, "assignee": row["assignee"],
+               "status": TaskStatus.READY, "created_at": ctx.now, "version": 1, "sla_colour": colour}
+        cands = ([{"task_id": tid, "kind": CandidateKind.GROUP, "name": g} for g in groups]
+                 + [{"task_id": tid, "kind": CandidateKind.USER, "name": u} for u in users])
+        ctx.log(EventType.TASK_CREATED, spec.bpmn_id, tid, {"name": row["name"], "groups": groups, "assignee": row["assignee"],
                                                     "due_at": due.isoformat() if due else None, "sla_colour": colour})
         return row, cands, sla_jobs
 
-    def _sla(self, ctx, spec, task_id, due):
+    def _sla(self, ctx: UnitOfWork, spec: Any, task_id: str,
+             due: datetime | None) -> tuple[str | None, list[dict[str, Any]]]:
         """The task's colour now and the jobs that change it as working time passes."""
         if due is None:
             return None, []
@@ -454,15 +507,17 @@ class Runtime:
             # Measure in plain time meanwhile, and make the missing calendar visible.
             colour, moments = sla_mod.plan(ctx.now, due, steps, lambda day: True, timers.TIMEZONE)
             ctx.session.add(Incident(instance_id=ctx.instance.id, task_id=task_id, element_id=spec.bpmn_id, topic="calendar",
-                                     error_type=type(e).__name__, message=str(e), status="open",
+                                     error_type=type(e).__name__, message=str(e), status=IncidentStatus.OPEN,
                                      created_at=ctx.now, retries_left=0))
-            ctx.log("incident", spec.bpmn_id, task_id, {"error": str(e)})
-        jobs = [{"instance_id": ctx.instance.id, "task_id": task_id, "element_id": spec.bpmn_id, "kind": "sla",
+            ctx.log(EventType.INCIDENT, spec.bpmn_id, task_id, {"error": str(e)})
+        jobs = [{"instance_id": ctx.instance.id, "task_id": task_id, "element_id": spec.bpmn_id, "kind": JobKind.SLA,
                  "note": c, "due_at": m} for m, c in moments]
         return colour, jobs
 
     # -- public operations -----------------------------------------------------------------
-    def start(self, key, data=None, business_key=None, version=None, user=None, region=None, also=None):
+    def start(self, key: str, data: Mapping[str, Any] | None = None, business_key: str | None = None,
+              version: int | None = None, user: str | None = None, region: str | None = None,
+              also: Callable[[Session, str], object] | None = None) -> str:
         """Start an instance of the latest (or given) version; runs until it waits.
 
         region: where the appeal belongs (e.g. 湖州市), kept on the instance and its tasks.
@@ -473,7 +528,9 @@ class Runtime:
             definition = self.engine.repository.get_definition(s, key, version)
         return self._start(definition, data, business_key, user, region=region, also=also)
 
-    def _start(self, definition, data=None, business_key=None, user=None, message=None, region=None, also=None):
+    def _start(self, definition: Definition, data: Mapping[str, Any] | None = None, business_key: str | None = None,
+               user: str | None = None, message: str | None = None, region: str | None = None,
+               also: Callable[[Session, str], object] | None = None) -> str:
         info = self.engine.repository.process(definition)
         wf = BpmnWorkflow(info.spec, info.subprocess_specs, script_engine=self.engine.script_engine)
         if message is not None:
@@ -484,7 +541,7 @@ class Runtime:
         instance_id = str(uuid.uuid4())
         now = self.engine.clock.now()
         row = InstanceRow(id=instance_id, definition_id=definition.id, definition_key=definition.key,
-                   business_key=business_key, status="running", version=1,
+                   business_key=business_key, status=InstanceStatus.RUNNING, version=1,
                    # given, else the one it was deployed for, else the process's own
                    # (<camunda:property name="region" value="湖州市"/>)
                    region=(region or "").strip() or self.engine.repository.region_of(definition))
@@ -493,7 +550,7 @@ class Runtime:
             ctx = UnitOfWork(s, row, wf, user, now, Snapshot())
             if message is not None:
                 ctx.start_message = (message, dict(data or {}))
-            ctx.log("instance_started", data={"version": definition.version, "business_key": business_key,
+            ctx.log(EventType.INSTANCE_STARTED, data={"version": definition.version, "business_key": business_key,
                                               "message": message, "data": _jsonable(data or {})})
             after = self._save(ctx)
             if also is not None:
@@ -502,8 +559,9 @@ class Runtime:
         self._deliver_outbox(ctx)
         return instance_id
 
-    def correlate(self, message, business_key=None, correlation=None, payload=None, all=False, user=None,
-                  region=None):
+    def correlate(self, message: str, business_key: str | None = None, correlation: Mapping[str, Any] | None = None,
+                  payload: Any = None, all: bool = False, user: str | None = None,
+                  region: str | None = None) -> Correlated:
         """Deliver a message to waiting instances, or start the definition it starts.
 
         Matches by message name, and business key and/or correlation values when given
@@ -516,21 +574,21 @@ class Runtime:
             if correlation:
                 q = q.where(Subscription.correlation_key == correlation_key(correlation))
             hits = s.execute(q).all()
-            starts = []
+            starts: list[Definition] = []
             if not hits:
                 # the version each key starts on now (active, else latest), if it has this start
-                starts = s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
+                starts = list(s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
                                    .where(MessageStart.message_name == message,
-                                          Definition.id.in_(self.engine.repository.current_ids()))).all()
+                                          Definition.id.in_(self.engine.repository.current_ids()))))
         instances = list(dict.fromkeys(h.instance_id for h in hits))
         if len(instances) > 1 and not all:
             raise Conflict(f"message {message!r} matches {len(instances)} instances; "
                            "give a business key or correlation values, or deliver to all")
-        delivered = []
+        delivered: list[str] = []
         for iid in instances:
             self.transaction(iid, lambda ctx: self._deliver(ctx, message, payload), user=user)
             delivered.append(iid)
-        started = []
+        started: list[str] = []
         if not instances:
             if not starts:
                 raise NotFound(f"no instance or definition is waiting for message {message!r}")
@@ -538,11 +596,11 @@ class Runtime:
                 started.append(self._start(d, payload or {}, business_key, user, message=message, region=region))
         return {"delivered": delivered, "started": started}
 
-    def _deliver(self, ctx, message, payload):
+    def _deliver(self, ctx: UnitOfWork, message: str, payload: Any) -> None:
         _catch(ctx.workflow, message, payload or {})
-        ctx.log("message_received", data={"message": message, "payload": _jsonable(payload)})
+        ctx.log(EventType.MESSAGE_RECEIVED, data={"message": message, "payload": _jsonable(payload)})
 
-    def _deliver_outbox(self, ctx):
+    def _deliver_outbox(self, ctx: UnitOfWork) -> None:
         for name, payload, bkey in ctx.outbox:
             try:
                 # Same business key: the appeal keeps its number across mechanisms.
@@ -551,26 +609,26 @@ class Runtime:
             except NotFound:
                 pass   # nobody listens: the thrower's audit trail already has the message
 
-    def fire_job(self, job_id, worker=None):
+    def fire_job(self, job_id: int, worker: str | None = None) -> bool:
         """Fire one due job (timer or handler retry), in the same transaction that deletes it."""
-        def run(ctx):
+        def run(ctx: UnitOfWork) -> bool:
             q = select(Job).where(Job.id == job_id).with_for_update()
             job = ctx.session.scalars(q).first()
             if job is None or (worker is not None and job.locked_by not in (None, worker)):
                 return False
-            if job.kind == "retry":
+            if job.kind == JobKind.RETRY:
                 t = find_task(ctx.workflow, job.task_id)
                 if t is not None and t.state == TaskState.STARTED:
                     t.internal_data.pop(INCIDENT, None)
                     ctx.session.delete(job)
                     ctx.session.flush()
                     inc = ctx.session.scalars(select(Incident).where(Incident.task_id == job.task_id,
-                                                                     Incident.status == "open")).first()
+                                                                     Incident.status == IncidentStatus.OPEN)).first()
                     self._call_handler(ctx, t, retries=inc.retries_left if inc else None)
                     return True
             ctx.session.delete(job)
             ctx.session.flush()
-            if job.kind == "timer":
+            if job.kind == JobKind.TIMER and ctx.before is not None:
                 ctx.before.timers.pop(job.task_id, None)   # a cycle timer waits again: _sync inserts its next job
             return True
         with self.engine.db.read() as s:
@@ -578,32 +636,33 @@ class Runtime:
             if job is None:
                 return False
             iid, kind = job.instance_id, job.kind
-        if kind == "sla":
+        if kind == JobKind.SLA:
             return self._fire_sla(job_id, worker)
         return self.transaction(iid, run, user=None)
 
-    def _fire_sla(self, job_id, worker):
+    def _fire_sla(self, job_id: int, worker: str | None) -> bool:
         """Turn a task to its next colour: a row update, the instance's state is not touched."""
         with self.engine.db.write() as s:
             job = s.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
             if job is None or (worker is not None and job.locked_by not in (None, worker)):
                 return False
-            T = Task.__table__
-            s.execute(update(T).where(T.c.id == job.task_id, T.c.status == "ready").values(sla_colour=job.note))
+            T = cast(Table, Task.__table__)
+            s.execute(update(T).where(T.c.id == job.task_id, T.c.status == TaskStatus.READY).values(sla_colour=job.note))
             Listeners.call(self.engine.listeners.colour_changed, s, job.instance_id)
-            s.add(HistoryEvent(instance_id=job.instance_id, at=self.engine.clock.now(), type="sla_changed",
+            s.add(HistoryEvent(instance_id=job.instance_id, at=self.engine.clock.now(), type=EventType.SLA_CHANGED,
                                element_id=job.element_id, task_id=job.task_id, data={"colour": job.note}))
             s.delete(job)
         return True
 
-    def _with_incident_task(self, incident_id, act, user):
+    def _with_incident_task(self, incident_id: int, act: Callable[[UnitOfWork, Any, Incident], None],
+                            user: str | None) -> IncidentInfo:
         """Run act(ctx, task, incident) on the still-waiting external task of an open incident."""
         with self.engine.db.read() as s:
             inc = s.get(Incident, incident_id)
-            if inc is None or inc.status != "open":
+            if inc is None or inc.status != IncidentStatus.OPEN:
                 raise NotFound(f"no open incident {incident_id}")
 
-        def run(ctx):
+        def run(ctx: UnitOfWork) -> None:
             t = find_task(ctx.workflow, inc.task_id)
             if t is None or t.state != TaskState.STARTED:
                 raise InvalidState(f"task of incident {incident_id} is no longer waiting")
@@ -612,44 +671,48 @@ class Runtime:
         self.transaction(inc.instance_id, run, user=user)
         return self.incident(incident_id)
 
-    def retry_incident(self, incident_id, user=None):
+    def retry_incident(self, incident_id: int, user: str | None = None) -> IncidentInfo:
         """Call the failed handler again now (no automatic retries after this one)."""
-        def act(ctx, t, inc):
-            ctx.session.execute(delete(Job).where(Job.task_id == inc.task_id, Job.kind == "retry"))
-            ctx.log("incident_retried", inc.element_id, inc.task_id, {"incident": incident_id})
+        def act(ctx: UnitOfWork, t: Any, inc: Incident) -> None:
+            ctx.session.execute(delete(Job).where(Job.task_id == inc.task_id, Job.kind == JobKind.RETRY))
+            ctx.log(EventType.INCIDENT_RETRIED, inc.element_id, inc.task_id, {"incident": incident_id})
             self._call_handler(ctx, t, retries=0)
         return self._with_incident_task(incident_id, act, user)
 
-    def resolve_incident(self, incident_id, data=None, user=None):
+    def resolve_incident(self, incident_id: int, data: Mapping[str, Any] | None = None,
+                         user: str | None = None) -> IncidentInfo:
         """Complete the failed external task with data an operator supplies, skipping the handler."""
-        def act(ctx, t, inc):
+        def act(ctx: UnitOfWork, t: Any, inc: Incident) -> None:
             t.data.update(data or {})
             row = ctx.session.get(Incident, incident_id)
-            row.status, row.resolved_at, row.resolved_by = "resolved", ctx.now, user
-            ctx.log("incident_resolved", inc.element_id, inc.task_id, {"incident": incident_id, "data": _jsonable(data)})
+            assert row is not None      # read as open before the transaction; incidents are never deleted
+            row.status, row.resolved_at, row.resolved_by = IncidentStatus.RESOLVED, ctx.now, user
+            ctx.log(EventType.INCIDENT_RESOLVED, inc.element_id, inc.task_id, {"incident": incident_id, "data": _jsonable(data)})
             t.complete()
         return self._with_incident_task(incident_id, act, user)
 
-    def incident(self, incident_id):
+    def incident(self, incident_id: int) -> IncidentInfo:
         with self.engine.db.read() as s:
             inc = s.get(Incident, incident_id)
             if inc is None:
                 raise NotFound(f"no incident {incident_id}")
             return _incident_dict(inc)
 
-    def overview(self):
+    def overview(self) -> Overview:
         """Totals for a start page: running instances and open tasks (also per definition key),
         open incidents. One grouped query each, on indexed columns."""
         with self.engine.db.read() as s:
             running = dict(s.execute(select(Instance.definition_key, func.count())
-                                     .where(Instance.status == "running").group_by(Instance.definition_key)).all())
+                                     .where(Instance.status == InstanceStatus.RUNNING)
+                                     .group_by(Instance.definition_key)).all())
             tasks = dict(s.execute(select(Task.definition_key, func.count())
-                                   .where(Task.status == "ready").group_by(Task.definition_key)).all())
-            incidents = s.scalar(select(func.count()).select_from(Incident).where(Incident.status == "open"))
+                                   .where(Task.status == TaskStatus.READY).group_by(Task.definition_key)).all())
+            incidents = s.scalar(select(func.count()).select_from(Incident).where(Incident.status == IncidentStatus.OPEN))
         return {"running": sum(running.values()), "tasks": sum(tasks.values()), "incidents": incidents or 0,
                 "running_by_key": running, "tasks_by_key": tasks}
 
-    def incidents(self, instance_id=None, status="open"):
+    def incidents(self, instance_id: str | None = None,
+                  status: IncidentStatus | str | None = IncidentStatus.OPEN) -> list[IncidentInfo]:
         with self.engine.db.read() as s:
             q = select(Incident)
             if instance_id:
@@ -658,38 +721,38 @@ class Runtime:
                 q = q.where(Incident.status == status)
             return [_incident_dict(i) for i in s.scalars(q.order_by(Incident.id))]
 
-    def cancel(self, instance_id, user=None, reason=None):
+    def cancel(self, instance_id: str, user: str | None = None, reason: str | None = None) -> None:
         """Cancel a running or suspended instance: its open tasks, timers and subscriptions go
         with it, and its open incidents are closed as cancelled (nobody should retry them)."""
-        def run(ctx):
-            if ctx.instance.status not in ("running", "suspended"):
+        def run(ctx: UnitOfWork) -> None:
+            if ctx.instance.status not in LIVE_INSTANCE:
                 raise InvalidState(f"instance {instance_id} is already {ctx.instance.status}")
             ctx.workflow.cancel()
-            ctx.instance.status, ctx.instance.ended_at = "cancelled", ctx.now
+            ctx.instance.status, ctx.instance.ended_at = InstanceStatus.CANCELLED, ctx.now
             closed = ctx.session.execute(
-                update(Incident).where(Incident.instance_id == instance_id, Incident.status == "open")
-                .values(status="cancelled", resolved_at=ctx.now, resolved_by=ctx.user)
+                update(Incident).where(Incident.instance_id == instance_id, Incident.status == IncidentStatus.OPEN)
+                .values(status=IncidentStatus.CANCELLED, resolved_at=ctx.now, resolved_by=ctx.user)
                 .returning(Incident.id)).scalars().all()
-            ctx.log("instance_cancelled", data={"reason": reason, **({"incidents": sorted(closed)} if closed else {})})
+            ctx.log(EventType.INSTANCE_CANCELLED, data={"reason": reason, **({"incidents": sorted(closed)} if closed else {})})
         self.transaction(instance_id, run, user=user, require_running=False)
 
-    def suspend(self, instance_id, user=None):
-        def run(ctx):
-            if ctx.instance.status != "running":
+    def suspend(self, instance_id: str, user: str | None = None) -> None:
+        def run(ctx: UnitOfWork) -> None:
+            if ctx.instance.status != InstanceStatus.RUNNING:
                 raise InvalidState(f"instance {instance_id} is {ctx.instance.status}")
-            ctx.instance.status = "suspended"
-            ctx.log("instance_suspended")
+            ctx.instance.status = InstanceStatus.SUSPENDED
+            ctx.log(EventType.INSTANCE_SUSPENDED)
         self.transaction(instance_id, run, user=user, require_running=False)
 
-    def resume(self, instance_id, user=None):
-        def run(ctx):
-            if ctx.instance.status != "suspended":
+    def resume(self, instance_id: str, user: str | None = None) -> None:
+        def run(ctx: UnitOfWork) -> None:
+            if ctx.instance.status != InstanceStatus.SUSPENDED:
                 raise InvalidState(f"instance {instance_id} is {ctx.instance.status}, not suspended")
-            ctx.instance.status = "running"
-            ctx.log("instance_resumed")
+            ctx.instance.status = InstanceStatus.RUNNING
+            ctx.log(EventType.INSTANCE_RESUMED)
         self.transaction(instance_id, run, user=user, require_running=False)
 
-    def get(self, instance_id):
+    def get(self, instance_id: str) -> InstanceInfo:
         with self.engine.db.read() as s:
             row = s.get(Instance, instance_id)
             if row is None:
@@ -711,7 +774,7 @@ class Runtime:
         wf, snapshot = self._take(session, row)
         return UnitOfWork(session, row, wf, None, self.engine.clock.now(), snapshot)
 
-    def data(self, instance_id):
+    def data(self, instance_id: str) -> dict[str, Any]:
         """The instance's current variables (merged over its live tasks)."""
         wf = self.workflow(instance_id)
         data = dict(wf.data)
@@ -720,7 +783,9 @@ class Runtime:
                 data.update(t.data)
         return data
 
-    def instances(self, key=None, status=None, business_key=None, limit=100, where=None):
+    def instances(self, key: str | None = None, status: InstanceStatus | str | None = None,
+                  business_key: str | None = None, limit: int = 100,
+                  where: ColumnElement[bool] | None = None) -> list[InstanceInfo]:
         """Instances, newest first; `where`: one more SQL condition (engine.access narrows the
         list to what a user may see with it)."""
         with self.engine.db.read() as s:
@@ -737,9 +802,9 @@ class Runtime:
 
 
 
-def _calendar_cause(exc):
+def _calendar_cause(exc: BaseException | None) -> CalendarYearUnknown | None:
     """The CalendarYearUnknown behind an engine step error, if that is what stopped it."""
-    seen = set()
+    seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, CalendarYearUnknown):
@@ -748,7 +813,7 @@ def _calendar_cause(exc):
     return None
 
 
-def _only_message_start(wf, message):
+def _only_message_start(wf: BpmnWorkflow, message: str) -> None:
     """An instance started by a message starts at that message's start event only.
 
     SpiffWorkflow splits to every start event and lets the first to fire cancel the
@@ -772,7 +837,7 @@ def _only_message_start(wf, message):
             t.cancel()
 
 
-def _catch(wf, message, payload):
+def _catch(wf: BpmnWorkflow, message: str, payload: Any) -> None:
     """Deliver a message from outside; an instance that no longer waits for it is a conflict
     (SpiffWorkflow would otherwise queue it as if the instance had thrown it)."""
     event = BpmnEvent(QihuMessageEventDefinition(message), payload={"payload": payload, "result_var": None})
@@ -782,7 +847,7 @@ def _catch(wf, message, payload):
 
 
 
-def _due(value, now, element):
+def _due(value: Any, now: datetime, element: str) -> datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
@@ -793,7 +858,8 @@ def _due(value, now, element):
     try:
         if text.upper().startswith("P"):
             parsed = timers.TimerEventDefinition.parse_iso_duration(text)
-            return now + timers.TimerEventDefinition.get_timedelta_from_start(parsed, now)
+            due: datetime = now + timers.TimerEventDefinition.get_timedelta_from_start(parsed, now)
+            return due
         dt = datetime.fromisoformat(text)
         return dt if dt.tzinfo else dt.replace(tzinfo=timers.TIMEZONE)
     except Exception:
@@ -801,7 +867,7 @@ def _due(value, now, element):
                               element=element) from None
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     try:
         json.dumps(value, ensure_ascii=False)
         return value
@@ -809,14 +875,15 @@ def _jsonable(value):
         return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
-def _instance_dict(r):
+def _instance_dict(r: Instance) -> InstanceInfo:
     return {"id": r.id, "definition_key": r.definition_key, "definition_id": r.definition_id,
-            "business_key": r.business_key, "region": r.region, "status": r.status, "started_by": r.started_by,
+            "business_key": r.business_key, "region": r.region, "status": InstanceStatus(r.status),
+            "started_by": r.started_by,
             "started_at": r.started_at.isoformat(), "ended_at": r.ended_at.isoformat() if r.ended_at else None}
 
 
-def _incident_dict(i):
+def _incident_dict(i: Incident) -> IncidentInfo:
     return {"id": i.id, "instance_id": i.instance_id, "task_id": i.task_id, "element_id": i.element_id,
             "topic": i.topic, "error_type": i.error_type, "message": i.message, "traceback": i.traceback,
-            "retries_left": i.retries_left, "status": i.status, "created_at": i.created_at.isoformat(),
+            "retries_left": i.retries_left, "status": IncidentStatus(i.status), "created_at": i.created_at.isoformat(),
             "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}

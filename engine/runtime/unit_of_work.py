@@ -53,7 +53,7 @@ class InstanceRow:
     new: bool = False
 
 
-def event_definitions(spec) -> list:
+def event_definitions(spec: Any) -> list[Any]:
     d = getattr(spec, "event_definition", None)
     if d is None:
         return []
@@ -70,7 +70,7 @@ class Snapshot:
 
     __slots__ = ("ready", "subs", "timers", "incidents")
 
-    def __init__(self, wf: BpmnWorkflow | None = None):
+    def __init__(self, wf: BpmnWorkflow | None = None) -> None:
         self.ready: dict[str, Any] = {}
         self.subs: set[tuple[str, str]] = set()
         self.timers: dict[str, datetime] = {}
@@ -105,13 +105,13 @@ class UnitOfWork:
     now: datetime
     before: Snapshot | None
     after: Snapshot | None = None
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     # (message name, payload, business key) thrown to other instances, delivered after commit
     outbox: list[tuple[str, Any, str | None]] = field(default_factory=list)
     ran: int = 0                                   # automatic steps run in this transaction
-    failed: set = field(default_factory=set)       # external tasks that failed in this transaction
+    failed: set[Any] = field(default_factory=set)  # external tasks that failed in this transaction
     done_rows: dict[str, str] = field(default_factory=dict)   # task id -> the status the caller gave it
-    start_message: tuple[str, dict] | None = None
+    start_message: tuple[str, dict[str, Any]] | None = None
 
     def log(self, type_: str, element_id: str | None = None, task_id: str | None = None, data: Any = None,
             user: str | None = None) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import case, select, update, or_
 
 from qihu.engine.errors import Conflict, InvalidState, NotFound
 from qihu.engine.storage.models import Incident, Instance, Job
+from qihu.engine.types import IncidentStatus, InstanceStatus, JobKind
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,11 @@ class Worker:
         now = self.engine.clock.now()
         with self.engine.db.write() as s:
             q = (select(Job.id).join(Instance, Instance.id == Job.instance_id)
-                 .where(Job.due_at <= now, Instance.status == "running",
+                 .where(Job.due_at <= now, Instance.status == InstanceStatus.RUNNING,
                         or_(Job.locked_until.is_(None), Job.locked_until < now))
                  # At the same moment a colour change goes before a timer: a deadline timer
                  # that ends the task must not hide that the task turned red.
-                 .order_by(Job.due_at, case((Job.kind == "sla", 0), else_=1), Job.id).limit(self.batch))
+                 .order_by(Job.due_at, case((Job.kind == JobKind.SLA, 0), else_=1), Job.id).limit(self.batch))
             if not self.engine.db.is_sqlite:
                 q = q.with_for_update(of=Job, skip_locked=True)
             ids = list(s.scalars(q))
@@ -73,10 +74,10 @@ class Worker:
                 return
             job.locked_by, job.locked_until = None, None
             job.due_at = now + timedelta(seconds=self.failure_backoff)
-            inc = s.scalars(select(Incident).where(Incident.task_id == job.task_id, Incident.status == "open")).first()
+            inc = s.scalars(select(Incident).where(Incident.task_id == job.task_id, Incident.status == IncidentStatus.OPEN)).first()
             if inc is None:
                 inc = Incident(instance_id=job.instance_id, task_id=job.task_id, element_id=job.element_id,
-                               status="open", created_at=now, retries_left=0)
+                               status=IncidentStatus.OPEN, created_at=now, retries_left=0)
                 s.add(inc)
             inc.error_type, inc.message = type(exc).__name__, str(exc) or type(exc).__name__
 

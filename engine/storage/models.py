@@ -1,7 +1,7 @@
 """Database tables. Every column an inbox or a worker filters or sorts on is indexed.
 
 The schema itself is owned by the Alembic migrations in engine/storage/migrations; these
-classes must match them (tests/test_migrations.py compares the two).
+classes must match them (tests/engine/test_migrations.py compares the two).
 """
 import json
 from datetime import date, datetime, timezone

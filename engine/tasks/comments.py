@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from qihu.engine.errors import NotFound, ValidationFailed
 from qihu.engine.storage.models import HistoryEvent, Task, TaskComment, UserAccount
+from qihu.engine.types import EventType
 
 MAX_BODY = 2000
 
@@ -50,7 +51,7 @@ class Comments:
                             created_at=now)
             s.add(c)
             s.flush()
-            s.add(HistoryEvent(instance_id=instance_id, at=now, type="comment_added", element_id=element,
+            s.add(HistoryEvent(instance_id=instance_id, at=now, type=EventType.COMMENT_ADDED, element_id=element,
                                task_id=task_id, user=user, data={"comment": c.id, "public": bool(public)}))
             return comment_dict(c, s.scalar(select(UserAccount.display_name).where(UserAccount.name == user)))
 
@@ -71,7 +72,7 @@ class Comments:
         element = self._check(user, instance_id, task_id)
         with self.engine.db.write() as s:
             a = self.engine.uploads.add(instance_id, filename, content, user, task_id=task_id, session=s)
-            s.add(HistoryEvent(instance_id=instance_id, at=self.engine.clock.now(), type="attachment_added",
+            s.add(HistoryEvent(instance_id=instance_id, at=self.engine.clock.now(), type=EventType.ATTACHMENT_ADDED,
                                element_id=element, task_id=task_id, user=user,
                                data={"attachment": a["id"], "name": a["name"], "size": a["size"]}))
             return a

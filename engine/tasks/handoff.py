@@ -3,11 +3,11 @@ dispatched it.
 
 A user task declares where it may be returned to with a Camunda extension property,
 `<camunda:property name="returnTo" value="Task_dispatch"/>` (checked at deploy time in
-engine/checks.py). Returning resets the workflow to the most recent completed run of that
+engine/dialect/checks.py). Returning resets the workflow to the most recent completed run of that
 step (SpiffWorkflow's reset_from_task_id): the step is READY again with its data plus
 `return_reason`, `returned_from`, `returned_from_element` and `return_count`, and everything
 the reset drops (other open tasks of the branch, their deadline and timer jobs, message
-subscriptions, open incidents) is closed in the same transaction. engine/state.py's prune
+subscriptions, open incidents) is closed in the same transaction. engine/dialect/state.py's prune
 keeps that completed step in the tree while a task that may return to it is live.
 """
 
@@ -19,10 +19,11 @@ from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound, Vali
 from qihu.engine.history.service import event_dict
 from qihu.engine.storage.models import HistoryEvent, Incident, Membership, Notification, Task, UserAccount
 from qihu.engine.dialect.state import find_task, forget_dropped, rekey, return_target
+from qihu.engine.types import CandidateKind, EventType, IncidentStatus, TaskStatus
 
 MAX_REASON = 500
 MAX_NOTE = 500
-RETURNED = "returned"          # the status of a returned task's row
+RETURNED = TaskStatus.RETURNED          # the status of a returned task's row
 
 
 def _names(text):
@@ -85,7 +86,7 @@ class Handoff:
         """True when `user` may hand this open task to a colleague (see reassign)."""
         with self.engine.db.read() as s:
             row = s.get(Task, task_id)
-            return row is not None and row.status == "ready" and self._may_reassign(s, row, user)
+            return row is not None and row.status == TaskStatus.READY and self._may_reassign(s, row, user)
 
     def _may_reassign(self, s, row, user):
         if not user:
@@ -125,10 +126,10 @@ class Handoff:
                                            f"{task_id}; groups: {groups})", {"to_user": f"{to_user} 不是该任务的候选人"})
                 before, row.assignee = row.assignee, to_user
                 now = self.engine.clock.now()
-                s.add(HistoryEvent(instance_id=row.instance_id, at=now, type="task_reassigned",
+                s.add(HistoryEvent(instance_id=row.instance_id, at=now, type=EventType.TASK_REASSIGNED,
                                    element_id=row.element_id, task_id=row.id, user=user,
                                    data={"from": before, "to": to_user, "note": note, "by": user}))
-                s.add(Notification(recipient_kind="user", recipient=to_user, instance_id=row.instance_id,
+                s.add(Notification(recipient_kind=CandidateKind.USER, recipient=to_user, instance_id=row.instance_id,
                                    task_id=row.id, title=f"任务转办：{row.name or row.element_id}",
                                    body=f"{user} 将任务转办给您" + (f"：{note}" if note else ""), created_at=now))
         except StaleDataError:
@@ -140,7 +141,7 @@ class Handoff:
             iid = s.scalar(select(Task.instance_id).where(Task.id == task_id))
             row = s.scalars(select(HistoryEvent).where(HistoryEvent.instance_id == iid,    # indexed
                                                        HistoryEvent.task_id == task_id,
-                                                       HistoryEvent.type == "task_reassigned")
+                                                       HistoryEvent.type == EventType.TASK_REASSIGNED)
                             .order_by(HistoryEvent.id.desc()).limit(1)).first()
             if row is None or (row.data or {}).get("to") != user:
                 return None
@@ -199,7 +200,7 @@ class Handoff:
                                    "on this path")
             old_id = str(dispatcher.id)
             closed = ctx.session.connection().execute(
-                update(Task.__table__).where(Task.__table__.c.id == task_id, Task.__table__.c.status == "ready")
+                update(Task.__table__).where(Task.__table__.c.id == task_id, Task.__table__.c.status == TaskStatus.READY)
                 .values(status=RETURNED, completed_by=user, completed_at=ctx.now,
                         version=Task.__table__.c.version + 1))
             if closed.rowcount != 1:
@@ -212,7 +213,7 @@ class Handoff:
             forget_dropped(ctx.workflow)
             new_id = str(rekey(dispatcher))
             self._close_incidents(ctx, {str(d.id) for d in dropped}, user)
-            ctx.log("task_returned", row.element_id, task_id, user=user,
+            ctx.log(EventType.TASK_RETURNED, row.element_id, task_id, user=user,
                     data={"reason": text, "from": row.element_id, "to": target, "by": user, "count": count,
                           "to_task": new_id, "groups": _names(row.candidate_groups), "assignee": row.assignee})
             self._notify_dispatchers(ctx, old_id, new_id, row, text, user)
@@ -226,9 +227,9 @@ class Handoff:
             return
         for inc in ctx.session.scalars(select(Incident).where(Incident.instance_id == ctx.instance.id,
                                                               Incident.task_id.in_(task_ids),
-                                                              Incident.status == "open")):
-            inc.status, inc.resolved_at, inc.resolved_by = "cancelled", ctx.now, user
-            ctx.log("incident_cancelled", inc.element_id, inc.task_id, {"incident": inc.id, "reason": "task_returned"})
+                                                              Incident.status == IncidentStatus.OPEN)):
+            inc.status, inc.resolved_at, inc.resolved_by = IncidentStatus.CANCELLED, ctx.now, user
+            ctx.log(EventType.INCIDENT_CANCELLED, inc.element_id, inc.task_id, {"incident": inc.id, "reason": "task_returned"})
 
     def _notify_dispatchers(self, ctx, old_id, new_id, row, reason, user):
         """Tell the dispatching step's candidates (as it was offered last time) it came back."""
@@ -242,21 +243,21 @@ class Handoff:
         body = f"{user} 退回：{reason}"
         ctx.session.add_all(Notification(recipient_kind=kind, recipient=name, instance_id=ctx.instance.id, task_id=new_id,
                                          title=title, body=body, created_at=ctx.now)
-                            for kind, names in (("group", groups), ("user", users)) for name in names)
+                            for kind, names in ((CandidateKind.GROUP, groups), (CandidateKind.USER, users)) for name in names)
 
     # -- counts for the task page and reports -------------------------------------------------
     def return_count(self, instance_id, element_id=None):
         """How many times tasks of an instance (or of one element of it) were returned."""
         with self.engine.db.read() as s:
             q = select(func.count()).select_from(HistoryEvent).where(HistoryEvent.instance_id == instance_id,
-                                                                      HistoryEvent.type == "task_returned")
+                                                                      HistoryEvent.type == EventType.TASK_RETURNED)
             if element_id:
                 q = q.where(HistoryEvent.element_id == element_id)
             return s.scalar(q) or 0
 
     def returns(self, instance_id):
         """The task_returned events of an instance, oldest first."""
-        return self.engine.history.events(instance_id, ["task_returned"])
+        return self.engine.history.events(instance_id, [EventType.TASK_RETURNED])
 
     def return_of(self, task_id):
         """The task_returned event that reopened this (dispatcher) task, or None."""

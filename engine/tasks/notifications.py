@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qihu.engine.errors import NotFound
 from qihu.engine.storage.models import Instance, Membership, Notification, NotificationRead, Task
+from qihu.engine.types import CandidateKind
 
 N, R = Notification, NotificationRead
 
@@ -21,10 +22,10 @@ class Notifications:
     def _addressed(self, s, user):
         """SQL condition: the notification is for `user` or one of their groups."""
         groups = sorted(s.scalars(select(Membership.group).where(Membership.user == user)))
-        mine = and_(N.recipient_kind == "user", N.recipient == user)
+        mine = and_(N.recipient_kind == CandidateKind.USER, N.recipient == user)
         if not groups:
             return mine
-        return or_(mine, and_(N.recipient_kind == "group", N.recipient.in_(groups)))
+        return or_(mine, and_(N.recipient_kind == CandidateKind.GROUP, N.recipient.in_(groups)))
 
     @staticmethod
     def _read(user):

@@ -1,8 +1,13 @@
 """Tasks: the inbox (indexed rows), claim/unclaim, complete with form data."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import bindparam, func, null, or_, select, union, union_all, update
+from sqlalchemy import ColumnElement, Subquery, Table, bindparam, func, null, or_, select, union, union_all, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -10,47 +15,62 @@ from SpiffWorkflow.util.task import TaskState
 
 from qihu.engine.tasks import forms
 from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound
-from qihu.engine.storage.models import Instance, Membership, Task, TaskCandidate
+from qihu.engine.storage.models import Definition, HistoryEvent, Instance, Membership, Task, TaskCandidate
 from qihu.engine.dialect.state import find_task
+from qihu.engine.types import (CandidateKind, EventType, InboxPage, InboxTask, PriorityBand, SlaColour, TaskDetail,
+                               TaskInfo, TaskStatus)
 from qihu.engine.workcalendar import CalendarYearUnknown
 
+if TYPE_CHECKING:   # the types of the engine's parts (TasksEngine); importing them here would loop
+    from qihu.engine.clock import Clock
+    from qihu.engine.dialect.sandbox import SandboxScriptEngine
+    from qihu.engine.identity.access import Access
+    from qihu.engine.repository.service import Repository
+    from qihu.engine.runtime.service import Runtime
+    from qihu.engine.runtime.unit_of_work import UnitOfWork
+    from qihu.engine.storage.db import Database
+    from qihu.engine.workcalendar import WorkCalendar
 
-def task_dict(r):
+
+def task_dict(r: Task) -> TaskInfo:
     return {"id": r.id, "instance_id": r.instance_id, "definition_key": r.definition_key,
             "element_id": r.element_id, "name": r.name, "lane": r.lane, "region": r.region,
             "candidate_groups": r.candidate_groups.split(",") if r.candidate_groups else [],
             "candidate_users": r.candidate_users.split(",") if r.candidate_users else [],
             "assignee": r.assignee, "due_at": r.due_at.isoformat() if r.due_at else None,
-            "priority": r.priority, "sla_colour": r.sla_colour, "status": r.status,
+            "priority": r.priority, "sla_colour": SlaColour(r.sla_colour) if r.sla_colour else None,
+            "status": TaskStatus(r.status),
             "created_at": r.created_at.isoformat(),
             "completed_at": r.completed_at.isoformat() if r.completed_at else None,
             "completed_by": r.completed_by}
 
 
-def priority_band(priority):
+def priority_band(priority: int) -> PriorityBand:
     """The PRIORITIES key a priority falls in."""
     for band, (low, high) in PRIORITIES.items():
         if (low is None or priority >= low) and (high is None or priority <= high):
             return band
-    return "normal"
+    return PriorityBand.NORMAL
 
 
-def add_memberships(session, user, groups):
+def add_memberships(session: Session, user: str, groups: Iterable[str]) -> None:
     """Put `user` in `groups` (those they are not in yet), inside the caller's transaction."""
     have = set(session.scalars(select(Membership.group).where(Membership.user == user)))
     session.add_all(Membership(user=user, group=g) for g in dict.fromkeys(groups) if g not in have)
 
 
-_T = Task.__table__
+_T = cast(Table, Task.__table__)
 _SELECT_OPEN = select(_T.c.id, _T.c.instance_id, _T.c.status, _T.c.assignee, _T.c.candidate_groups,
                       _T.c.candidate_users, _T.c.element_id, _T.c.completed_by, _T.c.region) \
     .where(_T.c.id == bindparam("tid"))
-_COMPLETE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == "ready")
-             .values(status="completed", completed_by=bindparam("user"), completed_at=bindparam("now"),
+_COMPLETE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == TaskStatus.READY)
+             .values(status=TaskStatus.COMPLETED, completed_by=bindparam("user"), completed_at=bindparam("now"),
                      assignee=func.coalesce(_T.c.assignee, bindparam("user")), version=_T.c.version + 1))
 
-COLOURS = ("blue", "green", "yellow", "orange", "red")
-PRIORITIES = {"high": (70, None), "normal": (30, 69), "low": (None, 29)}   # Camunda's default is 50
+COLOURS: tuple[str, ...] = tuple(c.value for c in SlaColour)     # blue, green, yellow, orange, red
+# Camunda's default is 50
+PRIORITIES: dict[PriorityBand, tuple[int | None, int | None]] = {
+    PriorityBand.HIGH: (70, None), PriorityBand.NORMAL: (30, 69), PriorityBand.LOW: (None, 29)}
 
 ORDERS = {
     "due": (Task.due_at.is_(None), Task.due_at, Task.created_at),
@@ -68,35 +88,65 @@ class _Unindexed:
     index of the filter — every red task, done ones included — instead of ix_task_inbox.
     """
 
-    def __init__(self, columns):
+    def __init__(self, columns: Any) -> None:
         self.columns = columns
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         col = getattr(self.columns, name)
         return UnaryExpression(col, operator=custom_op("+"), type_=col.type)
 
 
-def _order(c, order):
+def _order(c: Any, order: str) -> tuple[Any, ...]:
     """ORDERS[order] on the columns `c` of a subquery (inbox rows), ending with the id."""
     return {"due": (c.due_at.is_(None), c.due_at, c.created_at), "priority": (c.priority.desc(), c.created_at),
             "created": (c.created_at,), "-created": (c.created_at.desc(),)}[order] + (c.id,)
 
 
+class TasksEngine(Protocol):
+    """What the task service uses of the engine it belongs to (qihu.engine.Engine is one)."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def calendar(self) -> WorkCalendar: ...
+
+    @property
+    def access(self) -> Access: ...
+
+    @property
+    def repository(self) -> Repository: ...
+
+    @property
+    def runtime(self) -> Runtime: ...
+
+    @property
+    def script_engine(self) -> SandboxScriptEngine: ...
+
+    def db_get_definition(self, definition_id: int) -> Definition: ...
+
+    def db_get_definition_by_instance(self, instance_id: str) -> Definition: ...
+
+
 class TaskService:
-    def __init__(self, engine):
+    def __init__(self, engine: TasksEngine) -> None:
         self.engine = engine
 
     # -- identity (users and groups) -------------------------------------------------------
-    def groups_of(self, user):
+    def groups_of(self, user: str) -> list[str]:
         with self.engine.db.read() as s:
             return sorted(s.scalars(select(Membership.group).where(Membership.user == user)))
 
-    def add_member(self, user, *groups):
+    def add_member(self, user: str, *groups: str) -> None:
         with self.engine.db.write() as s:
             add_memberships(s, user, groups)
 
     # -- queries ---------------------------------------------------------------------------
-    def _visible(self, user, groups, status="ready", text=False):
+    def _visible(self, user: str, groups: Iterable[str], status: TaskStatus | str | None = TaskStatus.READY,
+                 text: bool = False) -> Subquery:
         """Subquery of the tasks `user` may see (with that status; None: any), one row per task
         with the inbox columns: offered to them or one of their groups and claimed by nobody,
         or assigned to them. The offered part reads ix_task_candidate_inbox alone (task_candidate
@@ -106,20 +156,20 @@ class TaskService:
         TC = TaskCandidate
         cols = (TC.task_id.label("id"), TC.status, TC.assignee, TC.sla_colour, TC.due_at, TC.priority, TC.region,
                 TC.definition_key, TC.created_at) + ((TC.task_name.label("name"), TC.business_key) if text else ())
-        whos = [(TC.kind == "user", TC.name == user)]
+        whos: list[tuple[ColumnElement[bool], ...]] = [(TC.kind == CandidateKind.USER, TC.name == user)]
         if groups:
-            whos.insert(0, (TC.kind == "group", TC.name.in_(sorted(groups))))
+            whos.insert(0, (TC.kind == CandidateKind.GROUP, TC.name.in_(sorted(groups))))
 
-        def offered(who, single):
+        def offered(who: tuple[ColumnElement[bool], ...], single: bool) -> Any:
             q = select(*cols).where(*who, TC.assignee.is_(None), TC.candidates == 1 if single else TC.candidates > 1)
             return q.where(TC.status == status) if status else q
 
         # A task with one candidate row comes once; one offered to several names (two of the
         # user's groups, or the user and a group) may come more than once: only those are
         # de-duplicated, because a UNION over the whole inbox costs more than everything else.
-        shared = [offered(w, False) for w in whos]
-        shared = union(*shared).subquery("shared") if len(shared) > 1 else shared[0].distinct().subquery("shared")
-        mine = select(Task.id, Task.status, Task.assignee, Task.sla_colour, Task.due_at, Task.priority, Task.region,
+        several = [offered(w, False) for w in whos]
+        shared = union(*several).subquery("shared") if len(several) > 1 else several[0].distinct().subquery("shared")
+        mine: Any = select(Task.id, Task.status, Task.assignee, Task.sla_colour, Task.due_at, Task.priority, Task.region,
                       Task.definition_key, Task.created_at).where(Task.assignee == user)
         if text:
             mine = mine.add_columns(func.substr(Task.name, 1, 100), func.substr(Instance.business_key, 1, 100)) \
@@ -128,8 +178,10 @@ class TaskService:
             mine = mine.where(Task.status == status)
         return union_all(*(offered(w, True) for w in whos), select(*shared.c), mine).subquery("visible")
 
-    def list(self, user=None, groups=None, status="ready", definition_key=None, instance_id=None,
-             order="due", limit=50, offset=0, region=None):
+    def list(self, user: str | None = None, groups: Iterable[str] | None = None,
+             status: TaskStatus | str | None = TaskStatus.READY, definition_key: str | None = None,
+             instance_id: str | None = None, order: str = "due", limit: int = 50, offset: int = 0,
+             region: str | None = None) -> list[TaskInfo]:
         """Tasks for a user (assigned to them, or unassigned for their groups), or all."""
         if order not in ORDERS:
             raise ValueError(f"order must be one of {', '.join(ORDERS)}")
@@ -153,8 +205,9 @@ class TaskService:
             rows = s.scalars(q.order_by(*ORDERS[order], Task.id).limit(limit).offset(offset)).all()
             return [task_dict(r) for r in rows]
 
-    def inbox(self, user, definition_key=None, colour=None, overdue=False, priority=None, text=None,
-              order="due", limit=20, offset=0, region=None):
+    def inbox(self, user: str, definition_key: str | None = None, colour: str | None = None, overdue: bool = False,
+              priority: str | None = None, text: str | None = None, order: str = "due", limit: int = 20,
+              offset: int = 0, region: str | None = None) -> InboxPage:
         """One page of a user's open tasks (theirs, and their groups' unclaimed ones) with filters,
         the number of matches, counts per SLA colour under the same filters but the colour, and
         counts per region under the same filters but the region.
@@ -178,7 +231,7 @@ class TaskService:
             text = text.strip() if text else None
             v = self._visible(user, groups, text=bool(text))
             col = _Unindexed(v.c) if self.engine.db.is_sqlite else v.c
-            where = []
+            where: list[ColumnElement[bool]] = []
             mine = self.engine.access.user_region(user, s)
             if mine:    # staff of a region: that region's tasks, and region-less ones
                 where.append(or_(col.region == mine, col.region.is_(None)))
@@ -187,7 +240,7 @@ class TaskService:
             if overdue:
                 where.append(col.due_at < now)
             if priority:
-                low, high = PRIORITIES[priority]
+                low, high = PRIORITIES[PriorityBand(priority)]
                 where += [col.priority >= low] if low is not None else []
                 where += [col.priority <= high] if high is not None else []
             if text:
@@ -197,7 +250,7 @@ class TaskService:
             # region grid under the other filters, and the page's ids with their position.
             w = select(v.c.id, v.c.sla_colour, v.c.region, v.c.due_at, v.c.priority, v.c.created_at) \
                 .where(*where).cte("inbox_rows").prefix_with("MATERIALIZED")
-            stmt = select(w.c.sla_colour, w.c.region, func.count(), null().label("id"), null().label("pos")) \
+            stmt: Any = select(w.c.sla_colour, w.c.region, func.count(), null().label("id"), null().label("pos")) \
                 .group_by(w.c.sla_colour, w.c.region)
             if limit:
                 facets = []
@@ -210,7 +263,9 @@ class TaskService:
                 # the page's order, kept through the UNION by numbering its (few) rows
                 stmt = union_all(stmt, select(null(), null(), null(), shown.c.id,
                                               func.row_number().over(order_by=_order(shown.c, order))))
-            counts, regions, page = {}, {}, []
+            counts: dict[str, int] = {}
+            regions: dict[str, int] = {}
+            page: list[tuple[int, str]] = []
             for c, r, n, tid, pos in s.execute(stmt).all():
                 if tid is not None:
                     page.append((pos, tid))
@@ -221,15 +276,15 @@ class TaskService:
                     regions[r] = regions.get(r, 0) + n
             total = counts.get(colour, 0) if colour else sum(counts.values())
             ids = [tid for _, tid in sorted(page)]
-            rows = []
+            rows: list[Any] = []
             if ids:
                 found = {r.id: (r, b) for r, b in s.execute(
                     select(Task, Instance.business_key).join(Instance, Instance.id == Task.instance_id)
                     .where(Task.id.in_(ids))).all()}
                 rows = [found[i] for i in ids if i in found]
-        tasks = []
+        tasks: list[InboxTask] = []
         for r, business_key in rows:
-            d = task_dict(r)
+            d = cast(InboxTask, task_dict(r))
             d["business_key"] = business_key
             d["priority_band"] = priority_band(r.priority)
             d["workdays_left"] = self.workdays_left(r.due_at, now, r.region)
@@ -237,7 +292,8 @@ class TaskService:
         return {"tasks": tasks, "total": total, "counts": counts, "groups": sorted(groups),
                 "regions": dict(sorted(regions.items()))}
 
-    def workdays_left(self, due_at, now=None, region=None):
+    def workdays_left(self, due_at: datetime | str | None, now: datetime | None = None,
+                      region: str | None = None) -> float | None:
         """Working days from now to the deadline (negative once overdue) on the calendar of the
         task's region, None without one or when the calendar of a year on the way is not
         loaded yet."""
@@ -253,7 +309,7 @@ class TaskService:
         except CalendarYearUnknown:
             return None
 
-    def visible_get(self, task_id, user):
+    def visible_get(self, task_id: str, user: str) -> TaskDetail:
         """The task (with its form) when `user` may see it: assigned to them, or a candidate by
         name or group (a colleague's claimed task is shown, not actionable). Forbidden otherwise."""
         d = self.get(task_id)
@@ -264,7 +320,7 @@ class TaskService:
             return d
         raise Forbidden(f"{user} may not see task {task_id}")
 
-    def openable(self, tasks, user):
+    def openable(self, tasks: Iterable[Mapping[str, Any]], user: str | None) -> set[str]:
         """The ids of `tasks` (task dicts) whose page visible_get would open for `user`: the
         same rule, with one read of the user's groups and region for them all."""
         if not user:
@@ -275,10 +331,10 @@ class TaskService:
                 or (self._offered_to(t, user, groups) and (not t["region"] or not region or t["region"] == region))}
 
     @staticmethod
-    def _offered_to(task, user, groups):
+    def _offered_to(task: Mapping[str, Any], user: str, groups: set[str]) -> bool:
         return user in task["candidate_users"] or bool(groups & set(task["candidate_groups"]))
 
-    def resolve(self, ref):
+    def resolve(self, ref: str) -> str:
         """A task id, or `BUSINESS_KEY/ELEMENT_ID`: the one ready task of that element in the
         running instances with that business key (how people name a step on the command line)."""
         if "/" not in ref:
@@ -287,31 +343,32 @@ class TaskService:
         with self.engine.db.read() as s:
             rows = s.execute(select(Task.id, Task.definition_key).join(Instance, Instance.id == Task.instance_id)
                              .where(Instance.business_key == bkey, Task.element_id == element,
-                                    Task.status == "ready")).all()
+                                    Task.status == TaskStatus.READY)).all()
             if not rows:
                 open_here = s.scalars(select(Task.element_id).join(Instance, Instance.id == Task.instance_id)
-                                      .where(Instance.business_key == bkey, Task.status == "ready")).all()
+                                      .where(Instance.business_key == bkey, Task.status == TaskStatus.READY)).all()
         if not rows:
             hint = f"; its open tasks: {', '.join(sorted(open_here))}" if open_here else ""
             raise NotFound(f"no open task {element} for business key {bkey}{hint}")
         if len(rows) > 1:
             raise Conflict(f"{len(rows)} open tasks {element} for business key {bkey} "
                            f"({', '.join(sorted(r.definition_key for r in rows))}): give the task id")
-        return rows[0].id
+        task_id: str = rows[0].id
+        return task_id
 
-    def get(self, task_id):
+    def get(self, task_id: str) -> TaskDetail:
         with self.engine.db.read() as s:
             r = s.get(Task, task_id)
             if r is None:
                 raise NotFound(f"no task {task_id}")
-            d = task_dict(r)
+            d = cast(TaskDetail, task_dict(r))
         d["form"] = forms.describe(self._form(r))
         return d
 
-    def _spec(self, row):
+    def _spec(self, row: Any) -> Any:
         return self._spec_in(self.engine.db_get_definition_by_instance(row.instance_id), row.element_id)
 
-    def _spec_in(self, definition, element_id):
+    def _spec_in(self, definition: Definition, element_id: str) -> Any:
         info = self.engine.repository.process(definition)
         for spec in [info.spec, *info.subprocess_specs.values()]:
             ts = spec.task_specs.get(element_id)
@@ -319,10 +376,10 @@ class TaskService:
                 return ts
         raise NotFound(f"element {element_id} is not in definition {definition.key} v{definition.version}")
 
-    def _form(self, row):
+    def _form(self, row: Any) -> Any:
         return getattr(self._spec(row), "form", None)
 
-    def _authorize(self, row, user, check, session=None):
+    def _authorize(self, row: Any, user: str, check: bool, session: Session | None = None) -> None:
         if not check:
             return
         if row.assignee and row.assignee != user:
@@ -340,7 +397,7 @@ class TaskService:
                             f"(groups: {', '.join(sorted(cands)) or '-'}; users: {', '.join(sorted(users)) or '-'})")
         self._check_region(row, user, session)
 
-    def _check_region(self, row, user, session=None):
+    def _check_region(self, row: Any, user: str, session: Session | None = None) -> None:
         """Staff bound to a region act on that region's tasks (and region-less ones) only, even
         when a group of theirs is a candidate: the same groups serve every county's variant."""
         if not row.region:
@@ -350,17 +407,17 @@ class TaskService:
             raise Forbidden(f"任务 {row.id} 属于 {row.region}，{user} 只办理 {mine} 的事项 "
                             f"({user} works for {mine}; task {row.id} belongs to {row.region})")
 
-    def _open_row(self, s, task_id):
+    def _open_row(self, s: Session, task_id: str) -> Task:
         r = s.get(Task, task_id)
         if r is None:
             raise NotFound(f"no task {task_id}")
-        if r.status != "ready":
+        if r.status != TaskStatus.READY:
             who = f" by {r.completed_by}" if r.completed_by else ""
             raise InvalidState(f"task {task_id} is already {r.status}{who}")
         return r
 
     # -- claim -----------------------------------------------------------------------------
-    def claim(self, task_id, user, check=True):
+    def claim(self, task_id: str, user: str, check: bool = True) -> None:
         try:
             with self.engine.db.write() as s:
                 r = self._open_row(s, task_id)
@@ -368,48 +425,48 @@ class TaskService:
                     raise Conflict(f"task {task_id} is already claimed by {r.assignee}")
                 self._authorize(r, user, check)
                 r.assignee = user
-                s.add(self._event(r, "task_claimed", user))
+                s.add(self._event(r, EventType.TASK_CLAIMED, user))
         except StaleDataError:
             raise Conflict(f"task {task_id} was changed by someone else at the same time") from None
 
-    def unclaim(self, task_id, user, check=True):
+    def unclaim(self, task_id: str, user: str, check: bool = True) -> None:
         try:
             with self.engine.db.write() as s:
                 r = self._open_row(s, task_id)
                 if check and r.assignee != user:
                     raise Forbidden(f"task {task_id} is not claimed by {user}")
                 r.assignee = None
-                s.add(self._event(r, "task_unclaimed", user))
+                s.add(self._event(r, EventType.TASK_UNCLAIMED, user))
         except StaleDataError:
             raise Conflict(f"task {task_id} was changed by someone else at the same time") from None
 
-    def _event(self, r, type_, user, data=None):
-        from qihu.engine.storage.models import HistoryEvent
+    def _event(self, r: Task, type_: str, user: str, data: Any = None) -> HistoryEvent:
         return HistoryEvent(instance_id=r.instance_id, at=self.engine.clock.now(), type=type_,
                             element_id=r.element_id, task_id=r.id, user=user, data=data)
 
     # -- complete --------------------------------------------------------------------------
-    def complete(self, task_id, user, data=None, check=True):
+    def complete(self, task_id: str, user: str, data: Mapping[str, Any] | None = None, check: bool = True) -> None:
         """Complete a READY user task with form data; the instance runs on until it waits.
 
         One transaction: the task row is read, the user authorised, the form validated and
         the instance advanced together.
         """
-        found = {}
+        found: dict[str, Any] = {}
 
-        def locate(s):
+        def locate(s: Session) -> str:
             r = s.connection().execute(_SELECT_OPEN, {"tid": task_id}).first()
             if r is None:
                 raise NotFound(f"no task {task_id}")
-            if r.status != "ready":
+            if r.status != TaskStatus.READY:
                 who = f" by {r.completed_by}" if r.completed_by else ""
                 raise InvalidState(f"task {task_id} is already {r.status}{who}")
             if check:
                 self._authorize(r, user, check, session=s)
             found["row"] = r
-            return r.instance_id
+            instance_id: str = r.instance_id
+            return instance_id
 
-        def run(ctx):
+        def run(ctx: UnitOfWork) -> None:
             r = found["row"]
             spec = self._spec_in(self.engine.db_get_definition(ctx.instance.definition_id), r.element_id)
             t = find_task(ctx.workflow, task_id)
@@ -419,11 +476,11 @@ class TaskService:
             res = ctx.session.connection().execute(_COMPLETE, {"tid": task_id, "user": user, "now": ctx.now})
             if res.rowcount != 1:
                 raise Conflict(f"task {task_id} was completed by someone else")
-            ctx.done_rows[task_id] = "completed"
+            ctx.done_rows[task_id] = TaskStatus.COMPLETED
             t.data.update(cleaned)
             se = self.engine.script_engine
             for n, p in getattr(spec, "out_params", []) or []:
                 t.data[n] = p.evaluate(se, dict(t.data))
             t.run()
-            ctx.log("task_completed", r.element_id, task_id, data=cleaned, user=user)
+            ctx.log(EventType.TASK_COMPLETED, r.element_id, task_id, data=cleaned, user=user)
         self.engine.runtime.transaction(locate, run, user=user)

@@ -1,6 +1,6 @@
 """JSON REST API under /api/: the CLI's operations over HTTP. Only calls the engine.
 
-Who may call what (RULES, checked before every view; tests/test_api_permissions.py checks
+Who may call what (RULES, checked before every view; tests/web/test_api_permissions.py checks
 each endpoint): anonymous callers get the OpenAPI document only (401 elsewhere); deploying,
 messages, incidents and cancel/suspend/resume are for administrators (engine.access); any
 signed-in user lists definitions, and starts, sees and acts on what engine.access and the
@@ -147,7 +147,7 @@ def diff(key):
 @rule(ADMIN)
 def migrate_instances(key):
     """Move running instances to a newer version: {from, to, instances?, dry_run?} ->
-    {migrated: [...], refused: [... with reasons]} (engine/instance_migration.py). Without
+    {migrated: [...], refused: [... with reasons]} (engine/runtime/migration.py). Without
     `instances`, every running and suspended instance of `from`; [] is none."""
     body = payload.json_body()
     a, b = payload.optional_int(body, "from"), payload.optional_int(body, "to")

@@ -78,7 +78,7 @@ ${sums.join('\n')}
 To rebuild or upgrade: edit the versions in web/frontend/package.json (exact versions), run
 \`cd web/frontend && npm install\` to update the lock file, then \`sh web/frontend/build.sh\`
 (it runs \`npm ci\`, bundles, copies the css and fonts, writes THIRD-PARTY-LICENSES.txt and this file), run
-tests/test_browser_modeler.py, and commit package.json, package-lock.json and this folder.
+tests/browser/test_browser_modeler.py, and commit package.json, package-lock.json and this folder.
 node_modules/ stays out of git (web/frontend/.gitignore).
 
 Licences (full texts in THIRD-PARTY-LICENSES.txt): bpmn-js is under the bpmn.io licence

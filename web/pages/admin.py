@@ -1,7 +1,7 @@
 """Administrator pages (流程管理): the processes and their versions, deploying diagrams and
 decision tables from the browser (.bpmn, .dmn or a .zip of them), activating a staged version
 and the differences between two versions, moving running instances to a newer version
-(engine/instance_migration.py: a dry-run plan first, then a confirm button). Only calls the engine.
+(engine/runtime/migration.py: a dry-run plan first, then a confirm button). Only calls the engine.
 
 Every page is for administrators only (engine.access.is_admin): anyone else signed in gets
 403, anonymous callers go to sign in. A refused bundle shows the page again with every

@@ -185,7 +185,7 @@ def task(task_id, user):
 
 
 def _task_page(task_id, user, values=None, errors=None, message=None, status=200, action=None):
-    """The task page; `action`: a refused side action (web/task_actions.py) shown again."""
+    """The task page; `action`: a refused side action (web/pages/task_actions.py) shown again."""
     engine = current_engine()
     t = engine.tasks.visible_get(task_id, user)
     instance = engine.runtime.get(t["instance_id"])

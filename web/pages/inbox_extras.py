@@ -1,6 +1,6 @@
 """Around the inbox: saved filters (save, delete) and the notifications page (mark read).
 
-Only calls the engine (engine/filters.py, engine/notifications.py). Every page needs a
+Only calls the engine (appeals/saved_filters.py, engine/tasks/notifications.py). Every page needs a
 signed-in user and every form carries a CSRF token; a user sees, marks and deletes only what
 is theirs (someone else's saved filter or a notification for a group they are not in: 404).
 The unread badge of the page header comes from `qihu_unread()`, a template global.

@@ -2,7 +2,7 @@
 blank diagram, in bpmn-js with the properties panel and the Camunda 7 extension
 (web/static/vendor/modeler/, built by web/frontend/build.sh), in the page's language (its palette,
 menus and properties panel in Chinese from web/frontend/src/zh-cn.js, or English with ?lang=en);
-检查 lints it and 部署为新版本 deploys it, both through engine/repository.py. The page script
+检查 lints it and 部署为新版本 deploys it, both through engine/repository/service.py. The page script
 (web/static/modeler.js) posts JSON with the CSRF token in the X-CSRFToken header.
 
 An edited process is checked and deployed together with the other files of the deployment it

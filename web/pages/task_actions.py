@@ -1,6 +1,6 @@
 """Actions on the task page besides completing it: reassign to a colleague (转办), return to the
-dispatcher (退单), comments and attachments. Only calls the engine (engine/handoff.py,
-engine/comments.py, engine/uploads.py), which decides who may do what.
+dispatcher (退单), comments and attachments. Only calls the engine (engine/tasks/handoff.py,
+engine/tasks/comments.py, engine/tasks/uploads.py), which decides who may do what.
 
 Every action needs a signed-in user who may see the task (engine.tasks.visible_get): anyone
 else gets 403, an unknown task 404. A refused input shows the task page again with the error

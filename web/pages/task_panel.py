@@ -66,7 +66,7 @@ def panel(engine, t, user, action=None):
 
 
 def attachment_url(attachment_id):
-    """The download link (the instance page's route, web/instance_page.py)."""
+    """The download link (the instance page's route, web/pages/instance.py)."""
     try:
         return url_for("qihu_instance.attachment", attachment_id=attachment_id)
     except BuildError:

@@ -1,6 +1,6 @@
 /* The trend charts of the 晾晒评价 dashboard, drawn with the vendored ECharts
    (web/static/vendor/echarts). The figures come from the page itself (a JSON script element
-   written by web/dashboard.py): no inline script, no extra request. */
+   written by web/pages/dashboard.py): no inline script, no extra request. */
 (function () {
   "use strict";
 

@@ -1,4 +1,4 @@
-/* The modeler page (web/modeler_page.py): bpmn-js Modeler with the properties panel
+/* The modeler page (web/pages/modeler.py): bpmn-js Modeler with the properties panel
    (window.QihuModeler, web/static/vendor/modeler/), 检查 (lint), 部署为新版本 and 下载 .bpmn.
    The page's data (XML, where it came from, URLs, CSRF token, texts, language of the modeler) is in #qh-modeler-data. */
 (function () {
