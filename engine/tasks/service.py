@@ -61,9 +61,12 @@ def add_memberships(session: Session, user: str, groups: Iterable[str]) -> None:
 
 _T = cast(Table, Task.__table__)
 _SELECT_OPEN = select(_T.c.id, _T.c.instance_id, _T.c.status, _T.c.assignee, _T.c.candidate_groups,
-                      _T.c.candidate_users, _T.c.element_id, _T.c.completed_by, _T.c.region) \
+                      _T.c.candidate_users, _T.c.element_id, _T.c.completed_by, _T.c.region, _T.c.version) \
     .where(_T.c.id == bindparam("tid"))
-_COMPLETE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == TaskStatus.READY)
+# The completion writes the row only as it was when the user was authorised (its version): a
+# claim, 转办 or completion that committed in between makes it touch no row, and Conflict.
+_COMPLETE = (update(_T).where(_T.c.id == bindparam("tid"), _T.c.status == TaskStatus.READY,
+                              _T.c.version == bindparam("seen"))
              .values(status=TaskStatus.COMPLETED, completed_by=bindparam("user"), completed_at=bindparam("now"),
                      assignee=func.coalesce(_T.c.assignee, bindparam("user")), version=_T.c.version + 1))
 
@@ -473,9 +476,11 @@ class TaskService:
             cleaned = forms.validate(getattr(spec, "form", None), data, existing=t.data if t is not None else None)
             if t is None or t.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer ready")
-            res = ctx.session.connection().execute(_COMPLETE, {"tid": task_id, "user": user, "now": ctx.now})
+            res = ctx.session.connection().execute(_COMPLETE, {"tid": task_id, "user": user, "now": ctx.now,
+                                                                "seen": r.version})
             if res.rowcount != 1:
-                raise Conflict(f"task {task_id} was completed by someone else")
+                raise Conflict(f"任务 {task_id} 刚被他人认领、转办或办理，请刷新后重试 "
+                               f"(task {task_id} was claimed, reassigned or completed by someone else meanwhile)")
             ctx.done_rows[task_id] = TaskStatus.COMPLETED
             t.data.update(cleaned)
             se = self.engine.script_engine
