@@ -126,26 +126,26 @@ IsoDateTime = Annotated[str, Format("date-time")]     # datetime.isoformat(), wi
 
 
 # -- repository ----------------------------------------------------------------------------------
-class DefinitionInfo(TypedDict):
-    """A process version (engine.repository.definitions)."""
+class ProcessVersion(TypedDict):
+    """What names a version of a process (the fields every version result shares)."""
 
     id: int
     key: str
     version: int
     name: str | None
     region: str | None
+
+
+class DefinitionInfo(ProcessVersion):
+    """A process version (engine.repository.definitions)."""
+
     deployment_id: int
     created_at: IsoDateTime
 
 
-class DeployedDefinition(TypedDict):
+class DeployedDefinition(ProcessVersion):
     """A process of a deployed bundle: new is False when its version was already stored."""
 
-    id: int
-    key: str
-    version: int
-    name: str | None
-    region: str | None
     new: bool
 
 
@@ -161,15 +161,10 @@ class DeployResult:
 DeploymentResult = DeployResult
 
 
-class VersionInfo(TypedDict):
+class VersionInfo(ProcessVersion):
     """A version of a process with who deployed it, whether new instances start on it
     (active; pinned: an administrator chose it) and how many of its instances are live."""
 
-    id: int
-    key: str
-    version: int
-    name: str | None
-    region: str | None
     deployment_id: int
     deployment: str
     deployed_by: str | None

@@ -28,3 +28,22 @@ def flow(fid, src, dst, cond=None):
 def chain(*ids):
     """Sequence flows linking the given element ids in order."""
     return "\n".join(flow(f"f_{a}_{b}", a, b) for a, b in zip(ids, ids[1:]))
+
+
+def typed_flow(key, topic, name):
+    """A form step (enum and required text, due in 3 days), an external task of `topic`, a
+    second step: what the typed-result and OpenAPI tests walk through."""
+    return bpmn(key, f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="fill" name="填写" camunda:candidateGroups="clerks" camunda:dueDate="P3D">
+  <bpmn:extensionElements><camunda:formData>
+    <camunda:formField id="kind" label="类别" type="enum"><camunda:value id="a" name="甲" /></camunda:formField>
+    <camunda:formField id="note" label="说明" type="string">
+      <camunda:validation><camunda:constraint name="required" /></camunda:validation>
+    </camunda:formField>
+  </camunda:formData></bpmn:extensionElements>
+</bpmn:userTask>
+<bpmn:serviceTask id="work" name="对接" camunda:type="external" camunda:topic="{topic}" />
+<bpmn:userTask id="check" name="核对" camunda:candidateGroups="clerks" />
+<bpmn:endEvent id="e" />
+{chain("s", "fill", "work", "check", "e")}""", name=name)

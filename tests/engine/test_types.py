@@ -28,24 +28,11 @@ from qihu.engine.runtime.service import Runtime
 from qihu.engine.storage.models import Incident, Job, Task
 from qihu.engine.tasks.service import TaskService
 
-from tests.bpmn_util import bpmn, chain
+from tests.bpmn_util import bpmn, chain, typed_flow
 
 ROOT = Path(__file__).resolve().parents[2]
 
-TYPED = bpmn("typed_flow", f"""
-<bpmn:startEvent id="s" />
-<bpmn:userTask id="fill" name="填写" camunda:candidateGroups="clerks" camunda:dueDate="P3D">
-  <bpmn:extensionElements><camunda:formData>
-    <camunda:formField id="kind" label="类别" type="enum"><camunda:value id="a" name="甲" /></camunda:formField>
-    <camunda:formField id="note" label="说明" type="string">
-      <camunda:validation><camunda:constraint name="required" /></camunda:validation>
-    </camunda:formField>
-  </camunda:formData></bpmn:extensionElements>
-</bpmn:userTask>
-<bpmn:serviceTask id="work" name="对接" camunda:type="external" camunda:topic="typed.work" />
-<bpmn:userTask id="check" name="核对" camunda:candidateGroups="clerks" />
-<bpmn:endEvent id="e" />
-{chain("s", "fill", "work", "check", "e")}""", name="类型检查")
+TYPED = typed_flow("typed_flow", "typed.work", "类型检查")
 
 BY_MESSAGE = bpmn("typed_msg", f"""
 <bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent>

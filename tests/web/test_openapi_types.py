@@ -18,22 +18,9 @@ from qihu.web.api import openapi
 from qihu.web.api.schemas import components, schema_of
 from qihu.web.app import create_app
 
-from tests.bpmn_util import bpmn, chain
+from tests.bpmn_util import typed_flow
 
-TYPED = bpmn("typed_api", f"""
-<bpmn:startEvent id="s" />
-<bpmn:userTask id="fill" name="填写" camunda:candidateGroups="clerks" camunda:dueDate="P3D">
-  <bpmn:extensionElements><camunda:formData>
-    <camunda:formField id="kind" label="类别" type="enum"><camunda:value id="a" name="甲" /></camunda:formField>
-    <camunda:formField id="note" label="说明" type="string">
-      <camunda:validation><camunda:constraint name="required" /></camunda:validation>
-    </camunda:formField>
-  </camunda:formData></bpmn:extensionElements>
-</bpmn:userTask>
-<bpmn:serviceTask id="work" name="对接" camunda:type="external" camunda:topic="typed_api.work" />
-<bpmn:userTask id="check" name="核对" camunda:candidateGroups="clerks" />
-<bpmn:endEvent id="e" />
-{chain("s", "fill", "work", "check", "e")}""", name="接口类型")
+TYPED = typed_flow("typed_api", "typed_api.work", "接口类型")
 
 ADMIN, CLERK = {"X-Qihu-User": "admin"}, {"X-Qihu-User": "li"}
 
