@@ -192,8 +192,10 @@ class ParsedBundle:
     files: dict[str, str]                       # element id -> filename (first seen)
     dmn: dict = field(default_factory=dict)   # decision id -> SpiffWorkflow DMNParser
 
-    def where(self, element_id):
-        f = self.files.get(element_id)
+    def where(self, element_id, file=None):
+        """(file, line) of an element. Element ids are unique within a file only (three bundled
+        diagrams have a Task_classify): give the file its process came from when known."""
+        f = file if file is not None and (file, element_id) in self.lines else self.files.get(element_id)
         return f, self.lines.get((f, element_id))
 
 

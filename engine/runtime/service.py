@@ -275,7 +275,11 @@ class Runtime:
         task = getattr(e, "task", None)
         element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
         definition = self.engine.db_get_definition(ctx.instance.definition_id)
-        file, line = self.engine.repository.bundle(definition.deployment_id).where(element) if element else (None, None)
+        # the file of the (sub)process the failing task belongs to, not of the first process of
+        # the deployment that happens to use the same element id
+        own_file = getattr(getattr(getattr(task, "workflow", None), "spec", None), "file", None)
+        file, line = (self.engine.repository.bundle(definition.deployment_id).where(element, own_file)
+                      if element else (None, None))
         msg = str(e).split("\n")[0]
         detail = getattr(e, "line_number", None)
         if detail:
