@@ -194,13 +194,12 @@ def make_engine(db_url, clock):
     from qihu.engine.config import Settings
     made = []
 
-    def make(handlers=None, install_appeals=True, **settings):
+    def make(handlers=None, **settings):
         s = Settings(database_url=db_url, handler_retry_backoff=10.0)
         for k, v in settings.items():
             setattr(s, k, v)
         e = Engine(settings=s, handlers=handlers, clock=clock, migrate=False)
-        if install_appeals:
-            appeals.install(e)     # as the web extension and the CLI compose them
+        appeals.install(e)         # as the web extension and the CLI compose them
         made.append(e)
         return e
     yield make

@@ -95,7 +95,7 @@ class Qihu:
     @property
     def appeals(self):
         """The appeal domain on the engine (qihu.appeals)."""
-        return appeals.install(self.engine)
+        return appeals.of(self.engine)     # installed when the engine was given or made
 
     def user(self):
         """The calling user's name, or None (asks the pluggable `current_user`)."""

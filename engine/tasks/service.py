@@ -59,6 +59,12 @@ def add_memberships(session: Session, user: str, groups: Iterable[str]) -> None:
     session.add_all(Membership(user=user, group=g) for g in dict.fromkeys(groups) if g not in have)
 
 
+def _region_allows(task_region: str | None, user_region: str | None) -> bool:
+    """The region rule: region-less work is anyone's; staff bound to a region (user_region)
+    work on that region's tasks only; unbound staff on every region's."""
+    return not task_region or not user_region or task_region == user_region
+
+
 _T = cast(Table, Task.__table__)
 _SELECT_OPEN = select(_T.c.id, _T.c.instance_id, _T.c.status, _T.c.assignee, _T.c.candidate_groups,
                       _T.c.candidate_users, _T.c.element_id, _T.c.completed_by, _T.c.region, _T.c.version) \
@@ -331,7 +337,7 @@ class TaskService:
         groups, region = set(self.groups_of(user)), self.engine.access.user_region(user)
         return {t["id"] for t in tasks
                 if t["assignee"] == user
-                or (self._offered_to(t, user, groups) and (not t["region"] or not region or t["region"] == region))}
+                or (self._offered_to(t, user, groups) and _region_allows(t["region"], region))}
 
     @staticmethod
     def _offered_to(task: Mapping[str, Any], user: str, groups: set[str]) -> bool:
@@ -406,7 +412,7 @@ class TaskService:
         if not row.region:
             return          # region-less work: anyone's (and no account read on the hot path)
         mine = self.engine.access.user_region(user, session)
-        if mine and row.region != mine:
+        if not _region_allows(row.region, mine):
             raise Forbidden(f"任务 {row.id} 属于 {row.region}，{user} 只办理 {mine} 的事项 "
                             f"({user} works for {mine}; task {row.id} belongs to {row.region})")
 
