@@ -59,9 +59,39 @@ def dumps(workflow) -> str:
 def loads(text, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
     dct = json.loads(text)
     dct.pop("v", None)
+    dct["tasks"] = _parents_first(dct["tasks"])
+    for sub in (dct.get("subprocesses") or {}).values():
+        sub["tasks"] = _parents_first(sub["tasks"])
     workflow = _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
     return workflow
+
+
+def _parents_first(tasks: dict) -> dict:
+    """The serialized tasks reordered so that every task comes after its parent.
+
+    SpiffWorkflow 3.2.0 stores a task's data as a delta against its parent's and rebuilds it
+    only when the parent was restored first (the tasks are restored in the stored order);
+    a task met before its parent silently gets empty data, and every task below it loses
+    what it inherited (a NameError later, in a script or an expression). The stored order
+    is the order of `workflow.tasks`, which a reset task's new id once broke (see rekey):
+    restoring in tree order makes such states, already in databases, load whole again.
+    """
+    order, seen = [], set()
+    roots = [tid for tid, t in tasks.items() if t.get("parent") not in tasks]
+    for root in roots:
+        stack = [root]
+        while stack:
+            tid = stack.pop()
+            if tid in seen or tid not in tasks:
+                continue
+            seen.add(tid)
+            order.append(tid)
+            stack.extend(reversed(tasks[tid].get("children") or []))
+    order += [tid for tid in tasks if tid not in seen]     # unreachable: as stored
+    if order == list(tasks):
+        return tasks
+    return {tid: tasks[tid] for tid in order}
 
 
 def _finished(task):
@@ -220,9 +250,12 @@ def rekey(task):
     audit events; the new READY run gets a row of its own."""
     wf, old = task.workflow, task.id
     new = uuid4()
-    wf.tasks.pop(old)
+    # Same place in workflow.tasks: that order is the stored order, and a task stored after
+    # its children would make them lose their data when the state is loaded (_parents_first).
+    tasks = list(wf.tasks.items())
+    wf.tasks.clear()
+    wf.tasks.update((new if tid == old else tid, t) for tid, t in tasks)
     task.id = new
-    wf.tasks[new] = task
     parent = task.parent
     if parent is not None:
         parent._children = [new if c == old else c for c in parent._children]
