@@ -55,12 +55,14 @@ Counting rules (the seeds' rates: ../shared/MECHANISMS.md lines 12-13, 55, 116)
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from qihu.engine import workcalendar as workcal
 from qihu.engine.errors import Forbidden
-from qihu.engine.storage.models import Task
+from qihu.engine.storage.models import Incident, Task
+from qihu.engine.types import IncidentStatus
+from qihu.appeals import incidents as said
 from qihu.appeals.models import AppealFact, FigureMonth
 from qihu.engine.dialect.specs import expression_of
 from qihu.engine.dialect.state import all_tasks
@@ -171,7 +173,10 @@ class Figures:
         if spec is None:
             return
         ended = row.status in ("completed", "cancelled")
-        if not (before.ready.keys() != after.ready.keys() or ended or ctx.done_rows):
+        # an incident opening also writes the row: an appeal stopped at a failing service task
+        # before its first user task must still be on the warning board (as stalled)
+        if not (before.ready.keys() != after.ready.keys() or ended or ctx.done_rows
+                or before.incidents != after.incidents):
             return
         s = ctx.session
         conn = s.connection()
@@ -426,9 +431,13 @@ class Figures:
                     "department", "department_name", "region", "colour", "open_task", "deadline", "started_at")
 
     def open_items(self, scope, colour=None, region=None, mechanism=None, department=None, limit=200):
-        """Open appeals, worst colour first, then the nearest deadline."""
+        """Open appeals, stalled ones first (an open incident: nobody can move them on until an
+        administrator acts, so they come before any colour), then worst colour, then the
+        nearest deadline. A stalled item has "stalled": True and "stall_reason", the oldest
+        incident as a sentence (appeals.incidents), else "stalled": False."""
         A = AppealFact.__table__
-        q = select(*[A.c[k] for k in self.OPEN_COLUMNS]).where(A.c.status == "running")
+        stalled = _stalled(A)
+        q = select(*[A.c[k] for k in self.OPEN_COLUMNS], stalled.label("stalled")).where(A.c.status == "running")
         if colour:
             if colour != "none" and colour not in RANK:
                 raise ValueError(f"unknown colour {colour!r} (choose among {', '.join(COLOURS)}, none)")
@@ -436,12 +445,37 @@ class Figures:
         else:
             q = q.where(A.c.colour_rank < CLOSED_RANK)
         q = self._scoped(q, A, scope, region, mechanism, department)
-        q = q.order_by(A.c.colour_rank, A.c.deadline.asc().nulls_last(), A.c.instance_id).limit(int(limit))
+        q = q.order_by(case((stalled, 0), else_=1), A.c.colour_rank, A.c.deadline.asc().nulls_last(),
+                       A.c.instance_id).limit(int(limit))
         with self.engine.db.read() as s:
             rows = [dict(r._mapping) for r in s.execute(q)]
         for r in rows:
             r["mechanism"] = r["definition_key"]
+            r["stalled"] = bool(r["stalled"])
+        self._stall_reasons([r for r in rows if r["stalled"]])
         return rows
+
+    def _stall_reasons(self, rows):
+        """row["stall_reason"]: the oldest open incident of each stalled appeal, said in Chinese."""
+        if not rows:
+            return
+        open_ones = self.engine.runtime.incidents(where=Incident.instance_id.in_([r["instance_id"] for r in rows]))
+        first = {}
+        for i in said.describe(self.engine, open_ones):
+            first.setdefault(i["instance_id"], i)
+        for r in rows:
+            i = first.get(r["instance_id"])
+            r["stall_reason"] = i["sentence"] if i else None
+            r["stall_kind"] = i["kind_name"] if i else None
+
+    def stalled_count(self, scope, region=None, mechanism=None, department=None):
+        """How many open appeals of the scope have an open incident (the board's 无法流转 count)."""
+        A = AppealFact.__table__
+        q = select(func.count()).select_from(A).where(A.c.status == "running", A.c.colour_rank < CLOSED_RANK,
+                                                      _stalled(A))
+        q = self._scoped(q, A, scope, region, mechanism, department)
+        with self.engine.db.read() as s:
+            return s.scalar(q) or 0
 
     def ledger(self, scope, month_from, month_to, region=None, mechanism=None, department=None, batch=1000):
         """Every appeal accepted in the months (the 台账), oldest first, read in batches."""
@@ -648,6 +682,11 @@ def _store_fact(conn, instance_id, old, new):
     # every column, so that the one prebuilt statement serves every change
     conn.execute(_UPDATE_FACT, {"iid": instance_id, **{f"v_{c}": new[c] for c in _FACT_COLUMNS}})
     return True
+
+
+def _stalled(A):
+    """SQL: the appeal has an open incident (engine.runtime's incident table, indexed by instance)."""
+    return exists().where(Incident.instance_id == A.c.instance_id, Incident.status == IncidentStatus.OPEN)
 
 
 def with_rates(r):

@@ -341,7 +341,15 @@ class Portal:
         # reopened: the enterprise's last rating was bad and the appeal goes on (二次督办)
         rated = [st for st in result["steps"] if st.get("rating") is not None]
         result["reopened"] = bool(rated) and rated[-1]["bad"] and instance["status"] == "running"
+        # held up: a step failed and waits for an administrator (an open incident). Without
+        # this the enterprise would read "moving on" for as long as nobody fixes it.
+        result["held_up"] = self._held_up([instance, *related])
         return result
+
+    def _held_up(self, instances: list[dict]) -> bool:
+        """True when a running instance of the appeal has an open incident."""
+        return any(i["status"] == "running" and self.engine.runtime.incidents(instance_id=i["id"])
+                   for i in instances)
 
     def _names(self):
         """Process names as enterprises read them (the process's portalName property, else its name)."""

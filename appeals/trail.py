@@ -1,5 +1,6 @@
 """The audit trail in plain Chinese: what the instance page and the enterprise read of an
 appeal's history. The engine records events (engine.history); this says them as people do."""
+from qihu.appeals import incidents
 from qihu.engine.dialect.timers import local_text
 from qihu.engine.runtime.sla import COLOUR_NAMES
 
@@ -72,7 +73,8 @@ def _say(e, g, person):
         verb = "发出" if t == "message_thrown" else "收到"
         return f"{verb}消息「{data.get('message')}」"
     if t == "incident":
-        return f"{step}出错：{data.get('error') or ''}".rstrip("：")
+        # "RuntimeError: 省平台无响应" as people say it (the technical detail is on the incident)
+        return f"{step}出错：{incidents.plain(data['error'])}" if data.get("error") else f"{step}出错"
     if t == "incident_resolved":
         return f"处理{step}的异常" if e["user"] else f"{step}异常已消除"
     if t == "sla_changed":
@@ -93,6 +95,11 @@ def _say(e, g, person):
         return f"上传附件「{data.get('name') or ''}」" + (f"（{step}）" if el else "")
     if t == "incident_cancelled":
         return f"{step}异常已撤销"
+    if t == "deadline_replanned":    # engine/runtime/replan.py: the year of a 暂定 deadline was loaded
+        what = "期限" if data.get("kind") == "task" else "定时"
+        still = "（仍为暂定）" if data.get("provisional") else ""
+        return (f"{step}{what}按 {data.get('year')} 年节假日安排重新计算："
+                f"{local_text(data.get('old'))} 改为 {local_text(data.get('new'))}{still}")
     if t == "instance_migrated":     # engine/runtime/migration.py
         reset = "、".join(f"「{g.name(x)}」" for x in data.get("reset") or [])
         return (f"流程从第 {data.get('from_version')} 版迁移到第 {data.get('to_version')} 版"

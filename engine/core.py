@@ -32,6 +32,7 @@ from qihu.engine.tasks.notifications import Notifications
 from qihu.engine.tasks.handoff import Handoff
 from qihu.engine.tasks.comments import Comments
 from qihu.engine.runtime.migration import InstanceMigration
+from qihu.engine.runtime.replan import replan_year
 from qihu.engine.workcalendar import WorkCalendar
 
 
@@ -39,10 +40,10 @@ class EngineScriptEngine(SandboxScriptEngine):
     """The sandbox plus the engine's clock (timers ask it for 'now')."""
 
     def __init__(self, clock: Clock, helpers: dict[str, Callable[..., Any]] | None = None,
-                 time_limit: float = 2.0) -> None:
+                 time_limit: float = 2.0, **limits: int) -> None:
         base: dict[str, Callable[..., Any]] = {"now": clock.now}
         base.update(helpers or {})
-        super().__init__(helpers=base, time_limit=time_limit)
+        super().__init__(helpers=base, time_limit=time_limit, **limits)
         self.clock = clock
 
     def now(self) -> datetime:
@@ -67,11 +68,16 @@ class Engine:
         self.context_helpers: dict[str, Callable[..., Any]] = {}
         self.extensions: dict[str, object] = {}
         self.clock: Clock = clock or clock_from_settings(self.settings)
-        self.calendar: WorkCalendar = WorkCalendar(self.db, zone=TIMEZONE)
+        self.calendar: WorkCalendar = WorkCalendar(self.db, zone=TIMEZONE, provisional=self.settings.calendar_provisional,
+                                                   today=self.clock.now, refresh=self.settings.calendar_refresh)
+        # a loaded year re-plans the provisional (暂定) deadlines that fall in it
+        self.calendar.on_year_loaded.append(lambda year, region, user: replan_year(self, year, user, region=region))
         # Scripts see the working-day helpers (workdays(5), workdays_between(a, b), is_workday()).
         script_helpers = self.calendar.helpers(self.clock.now)
         script_helpers.update(helpers or {})
-        self.script_engine: EngineScriptEngine = EngineScriptEngine(self.clock, script_helpers, self.settings.script_time_limit)
+        self.script_engine: EngineScriptEngine = EngineScriptEngine(
+            self.clock, script_helpers, self.settings.script_time_limit, memory_limit=self.settings.script_memory_limit,
+            max_items=self.settings.script_max_items, max_int_bits=self.settings.script_max_int_bits)
         self.repository: Repository = Repository(self)
         self.runtime: Runtime = Runtime(self)
         self.tasks: TaskService = TaskService(self)

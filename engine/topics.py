@@ -141,11 +141,13 @@ class HandlerContext:
         self.session.add_all(rows)
         url = self.engine.settings.notify_webhook
         if url and rows:
-            from qihu.engine.runtime.webhook import post_after_commit
-            post_after_commit(self.session, url, [
-                {"recipient_kind": r.recipient_kind, "recipient": r.recipient, "title": title, "body": body,
-                 "instance_id": self.instance_id, "business_key": self.business_key, "task_id": self.task_id,
-                 "created_at": self.now.isoformat()} for r in rows])
+            # an outbox row each, delivered once the step commits (never for a step rolled back)
+            from qihu.engine.runtime import outbox
+            for r in rows:
+                outbox.add(self.session, outbox.webhook_row(self.instance_id, url, {
+                    "recipient_kind": r.recipient_kind, "recipient": r.recipient, "title": title, "body": body,
+                    "instance_id": self.instance_id, "business_key": self.business_key, "task_id": self.task_id,
+                    "created_at": self.now.isoformat()}, self.now))
         return len(rows)
 
     def attach(self, name: str, content: bytes, content_type: str, kind: str = "letter", meta: Any = None) -> int:

@@ -51,6 +51,24 @@ class IncidentStatus(StrEnum):
     CANCELLED = "cancelled"    # its instance was cancelled, or its task dropped by a return
 
 
+class IncidentKind(StrEnum):
+    """incident.kind: what failed, and so what retry and resolve mean for it."""
+
+    HANDLER = "handler"        # a service task's handler raised: retry calls it again
+    DELIVERY = "delivery"      # an outbox row (message, message start, webhook) cannot be delivered
+    CALENDAR = "calendar"      # a deadline needs a year whose working calendar is not loaded
+    SCRIPT = "script"          # a script, condition or expression failed; the step was rolled back
+    TIMER = "timer"            # a due timer could not fire
+    STALL = "stall"            # the instance can no longer move (the worker's stall check)
+
+
+class OutboxKind(StrEnum):
+    """outbox.kind"""
+
+    MESSAGE = "message"        # to instances waiting for it, or starting the processes it starts
+    WEBHOOK = "webhook"        # a POST of a notification to settings.notify_webhook
+
+
 class JobKind(StrEnum):
     """job.kind: what a due job does when the worker fires it."""
 
@@ -110,6 +128,7 @@ class EventType(StrEnum):
     MESSAGE_THROWN = "message_thrown"
     MESSAGE_RECEIVED = "message_received"
     SLA_CHANGED = "sla_changed"
+    DEADLINE_REPLANNED = "deadline_replanned"   # a provisional (暂定) due re-planned on its loaded year
     COMMENT_ADDED = "comment_added"
     ATTACHMENT_ADDED = "attachment_added"
 
@@ -230,13 +249,14 @@ class InstanceInfo(TypedDict):
 
 
 class IncidentInfo(TypedDict):
-    """A failed external task waiting for a retry or a person (engine.runtime.incidents)."""
+    """Something that stopped an instance and waits for a person (engine.runtime.incidents)."""
 
     id: int
     instance_id: str
     task_id: str
     element_id: str | None
     topic: str | None
+    kind: IncidentKind
     error_type: str
     message: str
     traceback: str | None
@@ -244,6 +264,16 @@ class IncidentInfo(TypedDict):
     status: IncidentStatus
     created_at: IsoDateTime
     resolved_at: IsoDateTime | None
+    outbox_id: int | None          # a delivery: the outbox row ...
+    receiver: str | None           # ... and the process it was for (display name; a webhook: its URL)
+    # the instance it stops (for lists that filter and sort by them)
+    definition_key: str | None
+    business_key: str | None
+    region: str | None
+    # what an administrator can do about it: retry (call/deliver/fire again now) and
+    # resolve (a handler: complete with data; calendar/script/stall: mark as handled)
+    can_retry: bool
+    can_resolve: bool
 
 
 class Correlated(TypedDict):

@@ -431,18 +431,80 @@ def _dates(text, what):
 
 @calendar.command("load")
 @click.argument("year", type=int)
-@click.option("--holidays", required=True, help="days off, comma-separated YYYY-MM-DD")
+@click.option("--holidays", default="", help="days off, comma-separated YYYY-MM-DD")
 @click.option("--workdays", default="", help="make-up working days (调休), comma-separated YYYY-MM-DD")
+@click.option("--notice", "notice_file", type=click.File("r", encoding="utf-8"),
+              help="the State Council's notice (国务院办公厅关于YEAR年部分节假日安排的通知) as published: "
+                   "a text file, or - for stdin")
+@click.option("--yes", is_flag=True, help="store what the notice says without asking")
 @click.option("--region", default="", help="a region's own calendar (default: national)")
 @click.option("--user")
-def calendar_load(year, holidays, workdays, region, user):
-    """Load the official calendar of YEAR as the State Council announced it."""
+def calendar_load(year, holidays, workdays, notice_file, yes, region, user):
+    """Load the official calendar of YEAR as the State Council announced it, then re-plan the
+    provisional (暂定) deadlines that reach into it."""
+    from qihu.engine.calendar_notice import NoticeError, describe, parse_notice
+    if notice_file is not None:
+        if holidays or workdays:
+            raise click.UsageError("--notice 与 --holidays/--workdays 只能选其一")
+        try:
+            notice = parse_notice(notice_file.read(), year)
+        except NoticeError as e:
+            click.echo(f"无法读取通知：{e}", err=True)
+            sys.exit(2)
+        for line in describe(notice):
+            click.echo(line)
+        if not yes:
+            if notice_file.name == "<stdin>":
+                raise click.UsageError("通知从标准输入读取时无法再询问确认：核对无误后请加 --yes 重新执行")
+            click.confirm("按以上安排导入？", abort=True)
+        off, work = notice.days_off(), notice.working_days()
+    elif holidays:
+        off, work = _dates(holidays, "--holidays"), _dates(workdays, "--workdays")
+    else:
+        raise click.UsageError("give --holidays (and --workdays) or --notice FILE")
     try:
-        _engine().calendar.load_year(year, _dates(holidays, "--holidays"), _dates(workdays, "--workdays"),
-                                     region=region, user=user)
+        moved = _engine().calendar.load_year(year, off, work, region=region, user=user)
     except ValueError as e:
         raise click.UsageError(str(e))
     click.echo(f"calendar {year}{' ' + region if region else ''} loaded")
+    _echo_replanned(moved)
+
+
+def _echo_replanned(moved):
+    if not moved:
+        return
+    click.echo(f"重新计算了 {len(moved)} 个暂定期限：")
+    for m in moved:
+        what = f"「{m['name']}」期限" if m["kind"] == "task" else f"定时 {m['element_id']}"
+        still = "（仍为暂定）" if m["provisional"] else ""
+        click.echo(f"  {m['instance_id']} {what}：{local_text(m['old'])} → {local_text(m['new'])}{still}")
+
+
+@calendar.command("replan")
+@click.argument("year", type=int)
+@click.option("--region", default="", help="only the instances of this region (its own loaded year)")
+@click.option("--user")
+def calendar_replan(year, region, user):
+    """Re-plan the provisional deadlines reaching into YEAR again (load does it; run this if a
+    load was interrupted, or after a year was loaded by another tool)."""
+    from qihu.engine.runtime.replan import replan_year
+    moved = replan_year(_engine(), year, user, region=region)
+    _echo_replanned(moved)
+    if not moved:
+        click.echo("没有需要重新计算的暂定期限")
+
+
+@calendar.command("status")
+@click.argument("years", type=int, nargs=-1)
+@click.option("--region", default="")
+def calendar_status(years, region):
+    """Where the working days of YEARS come from (default: this year and the next two)."""
+    e = _engine()
+    names = {"official": "官方日历（chinesecalendar）", "loaded": "已导入", "provisional": "暂定（按法定节假日推算）",
+             "unknown": "未知（截止期限无法计算）"}
+    first = e.clock.now().year
+    for year in years or range(first, first + 3):
+        click.echo(f"{year}: {names[e.calendar.year_status(year, region)]}")
 
 
 @calendar.command("day")

@@ -167,6 +167,11 @@ EN = {
     "（选填，评价不满意时请写明原因）": "(optional; required with an unsatisfied rating)", "提交评价": "Submit rating",
     "当前办理环节": "Current step", "已全部办结，没有正在办理的环节。": "All done: no step is open.",
     "正在流转中，请稍后刷新查看。": "Moving to the next step; reload in a moment.",
+    "办理暂时受阻": "Held up for now",
+    "办理遇到问题，已通知管理员处理。处理后将继续办理，您无需重新提交。":
+        "A problem held up the handling; the administrators have been told. It will go on once it is "
+        "fixed: you need not submit again.",
+    "办理遇到问题，已通知管理员处理。": "A problem held up the handling; the administrators have been told.",
     "办理时限按工作日计算，节假日顺延。": "Deadlines count working days; holidays do not count.",
     "办理过程": "Steps so far", "关联办理": "Related handling",
     "您的诉求已转入该程序继续办理（同一受理编号），开始于 {at}。":
@@ -191,6 +196,12 @@ EN = {
     "企业诉求在线提交": "Submit an appeal online",
     # administrator pages (web/pages/admin.py, templates admin_*.html)
     "流程管理": "Processes", "共 {n} 个流程": "{n} processes",
+    "{year} 年节假日安排尚未导入：截止期限按法定节假日暂定计算，国务院公布后请用 qihu calendar load 导入":
+        "The {year} holiday calendar is not loaded yet: deadlines are provisional, counted on the statutory "
+        "holidays; load it with qihu calendar load once the State Council announces it",
+    "{year} 年节假日安排尚未导入：涉及该年的截止期限无法计算，国务院公布后请用 qihu calendar load 导入":
+        "The {year} holiday calendar is not loaded yet: deadlines in that year cannot be computed; load it "
+        "with qihu calendar load once the State Council announces it",
     "部署未完成，没有保存任何文件。请修改以下问题后重新部署：":
         "Not deployed: nothing was stored. Fix these problems and deploy again:",
     "文件": "File", "行": "Line", "元素": "Element", "问题": "Problem", "部署流程": "Deploy",
@@ -248,6 +259,53 @@ EN = {
     "流程图过大（上限 {n} MB）": "The diagram is too large (at most {n} MB)",
     "企业无需注册，在线提交涉企诉求，凭专属链接查看办理进度并评价。":
         "No account needed: submit an appeal online, follow it and rate it with your private link.",
+    # 异常处理 (web/pages/incidents.py, templates/incidents.html, incident_actions.html, qihu.appeals.incidents)
+    "异常处理": "Incidents", "未处理的异常": "Open incidents",
+    "未处理的异常共 {n} 个，最早发生的在前": "{n} open incidents, oldest first", "异常类型": "Kind",
+    "全部类型": "All kinds", "全选可重试的异常": "Select every retryable incident", "批量重试所选": "Retry selected",
+    "选择": "Select", "流程与环节": "Process and step", "发生于": "Since", "处理": "Actions",
+    "仅显示最早的 {n} 个，处理后刷新可看到其余的。": "Only the {n} oldest are shown; reload after handling them to see the rest.",
+    "没有符合条件的异常。": "No incidents match.",
+    "没有未处理的异常，所有案件都在正常流转。": "No open incidents: every case is moving.",
+    "自动任务失败": "Service task failed", "消息投递失败": "Delivery failed", "工作日历未导入": "Calendar missing",
+    "脚本出错": "Script error", "定时未触发": "Timer failed", "案件无法流转": "Case stalled",
+    "未处理": "Open", "已处理": "Handled", "已处理的异常（{n}）": "Handled incidents ({n})",
+    "重试": "Retry", "补录结果并继续": "Enter the result and continue",
+    "「{name}」的结果（JSON，可留空）": "Result of “{name}” (JSON, may be empty)",
+    "跳过自动任务，按填写的结果继续流转。": "Skips the service task and continues with the result entered.",
+    "确认补录并继续": "Save the result and continue", "标记为已处理": "Mark as handled",
+    "确认原因已排除（如已导入工作日历）后，将此异常标记为已处理。":
+        "Once the cause is fixed (e.g. the calendar is loaded), mark this incident as handled.",
+    "确认已处理": "Confirm handled", "取消案件": "Cancel the case", "取消原因": "Reason for cancelling",
+    "如：重复登记，已合并办理": "e.g. registered twice, merged",
+    "取消后案件终止办理，待办和定时一并撤销，不可恢复。":
+        "Cancelling ends the case: its tasks and timers go too. This cannot be undone.",
+    "确认取消案件": "Cancel the case now", "技术详情": "Technical detail", "错误": "Error",
+    "剩余自动重试": "Automatic retries left", "发生时间": "Occurred",
+    "重试未完成": "Not retried", "处理未完成": "Not handled", "取消未完成": "Not cancelled",
+    "取消未完成：请填写取消原因": "Not cancelled: give the reason",
+    "已重试「{name}」，流程继续办理": "“{name}” retried: the case moves on",
+    "已重试「{name}」，仍未成功：{cause}": "“{name}” retried, still failing: {cause}",
+    "补录未完成：结果须为 JSON 对象，例如 {example}": "Not saved: the result must be a JSON object, e.g. {example}",
+    "已补录「{name}」的结果，流程继续办理": "Result of “{name}” saved: the case moves on",
+    "已将异常标记为已处理：{name}": "Incident marked as handled: {name}", "已取消案件 {key}": "Case {key} cancelled",
+    "请先勾选要重试的异常": "Tick the incidents to retry first",
+    "批量重试 {n} 个异常：成功 {done} 个": "Retried {n} incidents: {done} succeeded",
+    "，仍未成功 {n} 个": ", {n} still failing",
+    "，无法重试 {n} 个（已处理、不可重试或无权处理）": ", {n} could not be retried (handled, not retryable or not yours)",
+    "该异常已处理或已不存在，请刷新页面查看。": "This incident was handled or no longer exists; reload the page.",
+    "案件正在被他人办理，请稍后再试。": "Someone else is changing this case; try again in a moment.",
+    "该环节已不在等待处理（可能已被他人处理，或案件已结束），请刷新页面查看。":
+        "The step no longer waits (someone may have handled it, or the case ended); reload the page.",
+    "这类异常不能这样处理。": "This kind of incident cannot be handled that way.", "数据有误": "Invalid data", "系统内部错误，已记录日志，请联系技术支持。": "Internal error (logged): contact support.",
+    "异常处理仅限管理员使用，地区管理员只能处理本地区的异常。":
+        "Incidents are for administrators; a region's administrator handles that region's only.",
+    "没有找到该异常。": "No such incident.",
+    "全部在办诉求，无法流转的在前，其次红色": "every open appeal, stalled ones first, then red",
+    "无法流转": "Stalled", "案件无法继续流转": "The case cannot move on",
+    "这些诉求因异常停在当前环节，需管理员处理后才能继续办理。":
+        "These appeals are stopped by an incident and move on once an administrator handles it.",
+    "前往异常处理": "Go to incidents",
     # 晾晒评价 dashboard (web/pages/dashboard.py, templates/dashboard.html)
     "未分派": "Not yet assigned", "晾晒": "Figures", "晾晒评价": "Performance figures", "查看范围": "Scope", "全部部门": "All departments",
     "本部门": "Own department", "月份": "Month", "机制": "Mechanism", "全部机制": "All mechanisms",

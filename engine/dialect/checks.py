@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from qihu.engine.errors import Problem
 from qihu.engine.listeners import Listeners
-from qihu.engine.dialect.sandbox import check_source
+from qihu.engine.dialect.sandbox import SandboxEnvironment, check_source
 from qihu.engine.dialect.specs import ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of
 from qihu.engine.runtime import sla
 from qihu.engine.dialect import timers
@@ -156,15 +156,37 @@ def _check_timer(d, element, problem, code):
     try:
         literal = ast.literal_eval(d.expression)
     except (ValueError, SyntaxError):
-        literal = None
+        literal = _constant_text(d.expression)
     if isinstance(literal, str):
         try:
             timers.validate_literal(d, literal)
+        except timers.CycleTooShort as e:
+            problem(element, str(e))
         except Exception:
             problem(element, f"timer {getattr(d, 'raw', literal)!r} is not a valid ISO 8601 "
                              "date, duration or cycle (e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")
     else:
         code(element, d.expression, "eval", "timer expression")
+
+
+# Nodes of an expression that reads nothing but its own constants ("R/" + "PT0S").
+_CONSTANT_NODES = (ast.Expression, ast.Constant, ast.BinOp, ast.Add, ast.Mult, ast.UnaryOp, ast.USub,
+                   ast.JoinedStr, ast.FormattedValue)
+
+
+def _constant_text(expression):
+    """The text a constant timer expression gives, evaluated in the sandbox; None otherwise."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return None
+    if not all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(tree)) or check_source(expression, "eval"):
+        return None
+    try:
+        value = SandboxEnvironment(time_limit=0.5).evaluate(expression, {})
+    except Exception:   # noqa: BLE001 - the run-time error will say it; the check only looks for text
+        return None
+    return value if isinstance(value, str) else None
 
 
 def check_returns(bundle):

@@ -17,6 +17,18 @@ from SpiffWorkflow.util.task import TaskState
 # Timer dates and due dates written without an offset are local time of this zone.
 TIMEZONE = ZoneInfo(os.environ.get("QIHU_TIMEZONE", "Asia/Shanghai"))
 
+# The shortest interval of a cycle timer. Every firing is a step of its own: a write
+# transaction, an audit event and whatever the fired path does. `R/PT0S` is due again the
+# moment it fires, so the run of automatic steps never ends and holds the database's write
+# lock; a one-second cycle is 86,400 steps a day per instance, which is the same hog more
+# slowly. A minute is the finest granularity the mechanisms need (their reminders run in
+# hours and days) and matches the worker's check for stalled instances.
+MIN_CYCLE_INTERVAL = timedelta(minutes=1)
+
+
+class CycleTooShort(ValueError):
+    """A cycle timer whose interval is shorter than MIN_CYCLE_INTERVAL."""
+
 
 def local_text(value):
     """A stored instant (aware datetime or ISO text, UTC) as Beijing wall-clock time, the way
@@ -99,7 +111,17 @@ class QihuCycle(CycleTimerEventDefinition):
 
 
 def parse_cycle(expression, now):
-    """R[n]/duration, R[n]/start/duration or R[n]/duration/end, measured from `now`."""
+    """R[n]/duration, R[n]/start/duration or R[n]/duration/end, measured from `now`.
+    Raises CycleTooShort for an interval under MIN_CYCLE_INTERVAL."""
+    cycles, start, duration = _parse_cycle(expression, now)
+    if duration < MIN_CYCLE_INTERVAL:
+        limit = int(MIN_CYCLE_INTERVAL.total_seconds())
+        raise CycleTooShort(f"循环定时器 {expression!r} 的间隔 {duration.total_seconds():g} 秒过短，"
+                            f"至少应为 {limit} 秒（{limit // 60} 分钟）：间隔过短的循环会不停触发，占住引擎")
+    return cycles, start, duration
+
+
+def _parse_cycle(expression, now):
     parts = expression.upper().replace("--", "/").strip("R").split("/")
     cycles = int(parts[0]) if parts[0] else -1
     first = TimerEventDefinition.parse_time_or_duration(parts[1])

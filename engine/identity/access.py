@@ -17,11 +17,11 @@
 
 Refusals are Forbidden with a Chinese message and the English one in brackets.
 """
-from sqlalchemy import and_, exists, or_, select, true
+from sqlalchemy import and_, exists, func, or_, select, true
 
 from qihu.engine.errors import Forbidden
-from qihu.engine.storage.models import Instance, Membership, Task, TaskCandidate, UserAccount
-from qihu.engine.types import CandidateKind
+from qihu.engine.storage.models import Incident, Instance, Membership, Task, TaskCandidate, UserAccount
+from qihu.engine.types import CandidateKind, IncidentStatus
 
 ADMIN_GROUP = "admin"
 
@@ -117,6 +117,60 @@ class Access:
             where = None if self._is_admin(s, user) else self._seen(s, user)
         return self.engine.runtime.instances(key=key, status=status, business_key=business_key, limit=limit,
                                              where=where)
+
+    # -- incidents: what an administrator sees of them (the incident page, the header count) ---
+    def _incident_scope(self, s, user):
+        """SQL condition on an incident's instance for `user`, None for every one, False for
+        none: an administrator bound to a region (an admin-group member whose account names a
+        region) sees that region's (and region-less) instances; anyone else none."""
+        if not self._is_admin(s, user):
+            return False
+        region = self.user_region(user, s)
+        if region:
+            return or_(Instance.region == region, Instance.region.is_(None))
+        return None
+
+    def incidents(self, user, key=None, kind=None, region=None, instance_id=None, status=IncidentStatus.OPEN,
+                  limit=None):
+        """The incidents `user` may act on (engine.runtime.incidents, oldest first), narrowed to
+        their region; [] for anyone but an administrator. `kind`, `region`: the page's filters."""
+        if not user:
+            return []
+        with self.engine.db.read() as s:
+            scope = self._incident_scope(s, user)
+        if scope is False:
+            return []
+        conds = [c for c in (scope, Incident.kind == kind if kind else None,
+                             Instance.region == region if region else None) if c is not None]
+        return self.engine.runtime.incidents(instance_id=instance_id, status=status, key=key,
+                                             where=and_(*conds) if conds else None, limit=limit)
+
+    def open_incident_count(self, user):
+        """How many open incidents `user` may act on (one count query; 0 for non-administrators):
+        the header's badge on every page."""
+        if not user:
+            return 0
+        with self.engine.db.read() as s:
+            scope = self._incident_scope(s, user)
+            if scope is False:
+                return 0
+            q = select(func.count()).select_from(Incident).where(Incident.status == IncidentStatus.OPEN)
+            if scope is not None:
+                q = q.outerjoin(Instance, Instance.id == Incident.instance_id).where(scope)
+            return s.scalar(q) or 0
+
+    def require_incident(self, user, incident_id):
+        """The incident (IncidentInfo) when `user` may act on it: NotFound for an unknown one,
+        Forbidden for a non-administrator or another region's administrator."""
+        incident = self.engine.runtime.incident(incident_id)
+        with self.engine.db.read() as s:
+            scope = self._incident_scope(s, user) if user else False
+            allowed = scope is None or (scope is not False and s.scalar(
+                select(Instance.id).where(Instance.id == incident["instance_id"], scope)) is not None)
+        if not allowed:
+            raise Forbidden(f"仅管理员可以处理本地区的异常 ({user or 'anonymous'} may not act on incident "
+                            f"{incident_id}: administrators of its region only)")
+        return incident
 
     def starters(self, definition):
         """(groups, users) declared by the process as its starters; both empty: anyone signed in."""

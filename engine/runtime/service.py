@@ -8,6 +8,7 @@ import hashlib
 import inspect
 import json
 import threading
+import time
 import traceback
 import uuid
 from collections import OrderedDict
@@ -35,8 +36,9 @@ from qihu.engine.topics import HandlerContext, HandlerRegistry
 from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate
 from qihu.engine.dialect.specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
 from qihu.engine.dialect.state import all_tasks, find_task
+from qihu.engine.runtime import outbox
 from qihu.engine.runtime.unit_of_work import INCIDENT, InstanceRow, Snapshot, UnitOfWork
-from qihu.engine.types import (ENDED_INSTANCE, LIVE_INSTANCE, CandidateKind, Correlated, EventType, IncidentInfo,
+from qihu.engine.types import (ENDED_INSTANCE, LIVE_INSTANCE, CandidateKind, Correlated, EventType, IncidentInfo, IncidentKind,
                                IncidentStatus, InstanceInfo, InstanceStatus, JobKind, Overview, TaskStatus)
 
 if TYPE_CHECKING:   # the types of the engine's parts (RuntimeEngine); importing them here would loop
@@ -48,7 +50,6 @@ if TYPE_CHECKING:   # the types of the engine's parts (RuntimeEngine); importing
     from qihu.engine.workcalendar import WorkCalendar
 
 T = TypeVar("T")
-MAX_ENGINE_TASKS = 100_000   # per transaction: a runaway automatic loop becomes an error, not a hang
 
 
 class EngineStepError(QihuError):
@@ -120,6 +121,7 @@ class Runtime:
         self._cache: OrderedDict[str, tuple[int, BpmnWorkflow, Snapshot]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_size = 256
+        self.deliveries = outbox.Deliveries(self)
 
     # -- loading and saving --------------------------------------------------------------
     def _take(self, session: Session, row: InstanceRow) -> tuple[BpmnWorkflow, Snapshot]:
@@ -151,7 +153,7 @@ class Runtime:
         return InstanceRow(**r._mapping)
 
     def transaction(self, target: str | Callable[[Session], str], fn: Callable[[UnitOfWork], T], user: str | None = None,
-                    lock: bool = False, require_running: bool = True) -> T:
+                    lock: bool = False, require_running: bool = True, incident_on_error: bool = True) -> T:
         """Run fn(uow) on one instance in one transaction and save everything or nothing
         (engine.runtime.unit_of_work says what a UnitOfWork offers); returns what fn returns.
 
@@ -160,6 +162,8 @@ class Runtime:
         takes the instance row's lock first (SELECT ... FOR UPDATE on PostgreSQL); without
         it a concurrent step is caught by the row's version and raises Conflict.
         `require_running`: refuse (InvalidState) unless the instance is running.
+        `incident_on_error`: a failing step leaves an incident on the instance (off for a
+        caller that reports the failure its own way, e.g. a message delivery).
         """
         instance_id = None
         try:
@@ -183,21 +187,30 @@ class Runtime:
             raise Conflict(f"instance {instance_id} was changed by someone else at the same time; "
                            "reload and try again") from None
         except EngineStepError as e:
-            missing = _calendar_cause(e)
-            if missing is not None and instance_id:
-                self._calendar_incident(instance_id, e.element, missing)
+            if instance_id and incident_on_error:
+                self._step_incident(instance_id, e)
             raise
-        self._deliver_outbox(ctx)
+        self.deliveries.deliver_now(ctx.sent)
         return result
 
-    def _calendar_incident(self, instance_id: str, element: str | None, missing: CalendarYearUnknown) -> None:
-        """The step was rolled back because a year's calendar is missing: leave a visible incident."""
+    def _step_incident(self, instance_id: str, e: EngineStepError) -> None:
+        """The step was rolled back (a script failed, a year's calendar is missing): leave a
+        visible incident on the instance, one open per element and kind, so that nobody has
+        to have seen the error message to know the case is held up."""
+        missing = _calendar_cause(e)
+        kind = IncidentKind.CALENDAR if missing is not None else IncidentKind.SCRIPT
+        cause: BaseException = missing if missing is not None else e
         with self.engine.db.write() as s:
-            open_one = s.scalars(select(Incident).where(Incident.instance_id == instance_id, Incident.topic == "calendar",
+            if s.get(Instance, instance_id) is None:
+                return
+            open_one = s.scalars(select(Incident).where(Incident.instance_id == instance_id, Incident.kind == kind,
+                                                        Incident.element_id == e.element,
                                                         Incident.status == IncidentStatus.OPEN)).first()
             if open_one is None:
-                s.add(Incident(instance_id=instance_id, task_id="", element_id=element, topic="calendar",
-                               error_type=type(missing).__name__, message=str(missing), status=IncidentStatus.OPEN,
+                s.add(Incident(instance_id=instance_id, task_id="", element_id=e.element,
+                               topic="calendar" if missing is not None else None, kind=kind,
+                               error_type=type(cause).__name__, message=str(cause),
+                               traceback="".join(traceback.format_exception(e)), status=IncidentStatus.OPEN,
                                created_at=self.engine.clock.now(), retries_left=0))
 
     def _save(self, ctx: UnitOfWork) -> Snapshot:
@@ -215,24 +228,32 @@ class Runtime:
                 started_at=ctx.now,
                 state="", updated_at=ctx.now, status=row.status))
             row.new = False
-        self._advance(ctx)
-        if ctx.start_message is not None:
-            # A message start event waits only after the first steps; then it can catch.
-            name, payload = ctx.start_message
-            ctx.start_message = None
-            _catch(ctx.workflow, name, payload)
+        # whether a timer armed now counted working days of a year not announced yet (暂定)
+        with workcal.provisional_watch() as used:
             self._advance(ctx)
-        after = ctx.after = self._sync(ctx)
+            if ctx.start_message is not None:
+                # A message start event waits only after the first steps; then it can catch.
+                name, payload = ctx.start_message
+                ctx.start_message = None
+                _catch(ctx.workflow, name, payload)
+                self._advance(ctx)
+        after = ctx.after = self._sync(ctx, timers_provisional=used.value)
+        for name, payload, element in ctx.outbox:
+            outbox.add(s, outbox.message_row(ctx, name, _jsonable(payload), element))
         Listeners.call(self.engine.listeners.step_saved, ctx)   # e.g. the 晾晒 figures, same transaction
         conn = s.connection()
+        state = state_mod.dumps(ctx.workflow)
+        if len(state) > self.engine.settings.variable_size_limit:
+            _check_variable_sizes(ctx.workflow, self.engine.settings.variable_size_limit)
         res = conn.execute(_UPDATE_INSTANCE, {"iid": row.id, "v": row.version, "v2": row.version + 1,
-                                              "state": state_mod.dumps(ctx.workflow), "now": ctx.now,
+                                              "state": state, "now": ctx.now,
                                               "status": row.status, "ended": row.ended_at})
         if res.rowcount != 1:
             raise StaleDataError("instance version changed")
         row.version += 1
         if ctx.history:
             conn.execute(_INSERT_HISTORY, ctx.history)
+        ctx.sent = outbox.written(s)
         return after
 
     # -- the engine loop -----------------------------------------------------------------
@@ -241,16 +262,28 @@ class Runtime:
         if ctx.instance.status != InstanceStatus.RUNNING:
             return
 
+        settings = self.engine.settings
+        max_steps, deadline = settings.automatic_steps_limit, time.monotonic() + settings.automatic_time_limit
+        throwers: dict[str, str] = {}
+
         def did_complete(task: Any) -> None:
             ctx.ran += 1
-            if ctx.ran > MAX_ENGINE_TASKS:
-                raise EngineStepError(f"more than {MAX_ENGINE_TASKS} automatic steps in one go: "
-                                      "an endless loop without a wait state?", element=task.task_spec.bpmn_id)
             spec = task.task_spec
+            # A run of automatic steps is bounded: an endless loop without a wait state (or a
+            # very long one) is an error that rolls the step back, not a held write lock.
+            if ctx.ran > max_steps:
+                raise EngineStepError(f"自动步骤超过 {max_steps} 步仍未停下（没有等待点的死循环？）"
+                                      f" (more than {max_steps} automatic steps in one go)", element=spec.bpmn_id)
+            if time.monotonic() > deadline:
+                raise EngineStepError(f"自动步骤连续运行超过 {settings.automatic_time_limit:g} 秒仍未停下"
+                                      f" (automatic steps ran longer than {settings.automatic_time_limit:g} s)",
+                                      element=spec.bpmn_id)
             # An external task only starts here; its completion is logged as handler_called.
             if spec.bpmn_id is not None and not spec.manual and task.state == TaskState.COMPLETED:
                 kind = EventType.TIMER_FIRED if timers.is_timer(spec) else EventType.ELEMENT_COMPLETED
                 ctx.log(kind, spec.bpmn_id, str(task.id))
+                if isinstance(getattr(spec, "event_definition", None), MessageEventDefinition):
+                    throwers[spec.event_definition.name] = spec.bpmn_id   # who threw it, for the outbox row
 
         try:
             while True:
@@ -268,7 +301,8 @@ class Runtime:
         for event in wf.get_events():
             if isinstance(event.event_definition, MessageEventDefinition):
                 payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
-                ctx.outbox.append((event.event_definition.name, payload, ctx.instance.business_key))
+                name = event.event_definition.name
+                ctx.outbox.append((name, payload, throwers.get(name)))
                 ctx.log(EventType.MESSAGE_THROWN, data={"message": event.event_definition.name})
 
     def _step_error(self, ctx: UnitOfWork, e: SpiffWorkflowException) -> EngineStepError:
@@ -343,6 +377,7 @@ class Runtime:
         if inc is None:
             left = settings.handler_retries if retries is None else retries
             inc = Incident(instance_id=ctx.instance.id, task_id=str(task.id), element_id=spec.bpmn_id, topic=spec.topic,
+                           kind=IncidentKind.HANDLER,
                            status=IncidentStatus.OPEN, created_at=ctx.now, retries_left=left)
             ctx.session.add(inc)
         elif retries is not None:
@@ -363,7 +398,7 @@ class Runtime:
                  "retries_left": inc.retries_left})
 
     # -- keeping the rows in step with the tree --------------------------------------------
-    def _sync(self, ctx: UnitOfWork) -> Snapshot:
+    def _sync(self, ctx: UnitOfWork, timers_provisional: bool = False) -> Snapshot:
         """Write what changed between the tree as loaded and as it is now; return the new snapshot."""
         s, row, wf = ctx.session, ctx.instance, ctx.workflow
         before = ctx.before
@@ -415,15 +450,22 @@ class Runtime:
         if new_subs:
             s.execute(insert(S), new_subs)
 
-        # due jobs: waiting timers; retries of external tasks that no longer wait for one
+        # due jobs: waiting timers; retries of external tasks that no longer wait for one.
+        # A timer is 暂定 when the step counted provisional working days and it falls in a
+        # provisional year (counting forward from now, only days up to the due are asked).
+        def provisional(due: datetime) -> bool:
+            return timers_provisional and self.engine.calendar.is_provisional(due, row.region)
+
         for tid in before.timers.keys() - after.timers.keys():
             s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == JobKind.TIMER))
         for tid in before.timers.keys() & after.timers.keys():
             if before.timers[tid] != after.timers[tid]:
                 s.execute(update(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == JobKind.TIMER)
-                          .values(due_at=after.timers[tid], locked_by=None, locked_until=None))
+                          .values(due_at=after.timers[tid], locked_by=None, locked_until=None,
+                                  provisional=provisional(after.timers[tid])))
         new_jobs += [{"instance_id": row.id, "task_id": tid, "element_id": find_task(wf, tid).task_spec.bpmn_id,
-                      "kind": JobKind.TIMER, "note": None, "due_at": after.timers[tid]}
+                      "kind": JobKind.TIMER, "note": None, "due_at": after.timers[tid],
+                      "provisional": provisional(after.timers[tid])}
                      for tid in after.timers.keys() - before.timers.keys()]
         if new_jobs:
             s.execute(insert(J), new_jobs)
@@ -480,7 +522,8 @@ class Runtime:
         except (TypeError, ValueError):
             raise EngineStepError(f"camunda:priority of {spec.bpmn_id} is not a number: {priority!r}",
                                   element=spec.bpmn_id) from None
-        due = _due(value("dueDate"), ctx.now, spec.bpmn_id)
+        with workcal.provisional_watch() as used:
+            due = _due(value("dueDate"), ctx.now, spec.bpmn_id)
         tid = str(t.id)
         colour, sla_jobs = self._sla(ctx, spec, tid, due)
         groups, users = list(dict.fromkeys(groups)), list(dict.fromkeys(users))
@@ -489,7 +532,8 @@ class Runtime:
                "region": ctx.instance.region,
                "candidate_groups": ",".join(groups) or None, "candidate_users": ",".join(users) or None,
                "assignee": str(assignee) if assignee else None, "due_at": due, "priority": priority,
-               "status": TaskStatus.READY, "created_at": ctx.now, "version": 1, "sla_colour": colour}
+               "status": TaskStatus.READY, "created_at": ctx.now, "version": 1, "sla_colour": colour,
+               "due_provisional": used.value}
         cands = ([{"task_id": tid, "kind": CandidateKind.GROUP, "name": g} for g in groups]
                  + [{"task_id": tid, "kind": CandidateKind.USER, "name": u} for u in users])
         ctx.log(EventType.TASK_CREATED, spec.bpmn_id, tid, {"name": row["name"], "groups": groups, "assignee": row["assignee"],
@@ -503,19 +547,23 @@ class Runtime:
             return None, []
         info = self.engine.repository.process(self.engine.db_get_definition(ctx.instance.definition_id))
         steps = sla_mod.scheme(info.properties)
+        provisional = False
         try:
             region = ctx.instance.region
-            colour, moments = sla_mod.plan(ctx.now, due, steps,
-                                           lambda day: self.engine.calendar.is_workday(day, region), timers.TIMEZONE)
+            with workcal.provisional_watch() as used:
+                colour, moments = sla_mod.plan(ctx.now, due, steps,
+                                               lambda day: self.engine.calendar.is_workday(day, region), timers.TIMEZONE)
+            provisional = used.value
         except CalendarYearUnknown as e:
             # Measure in plain time meanwhile, and make the missing calendar visible.
             colour, moments = sla_mod.plan(ctx.now, due, steps, lambda day: True, timers.TIMEZONE)
             ctx.session.add(Incident(instance_id=ctx.instance.id, task_id=task_id, element_id=spec.bpmn_id, topic="calendar",
+                                     kind=IncidentKind.CALENDAR,
                                      error_type=type(e).__name__, message=str(e), status=IncidentStatus.OPEN,
                                      created_at=ctx.now, retries_left=0))
             ctx.log(EventType.INCIDENT, spec.bpmn_id, task_id, {"error": str(e)})
         jobs = [{"instance_id": ctx.instance.id, "task_id": task_id, "element_id": spec.bpmn_id, "kind": JobKind.SLA,
-                 "note": c, "due_at": m} for m, c in moments]
+                 "note": c, "due_at": m, "provisional": provisional} for m, c in moments]
         return colour, jobs
 
     # -- public operations -----------------------------------------------------------------
@@ -559,8 +607,9 @@ class Runtime:
             after = self._save(ctx)
             if also is not None:
                 also(s, instance_id)
+                ctx.sent += outbox.written(s)
         self._put(row, wf, after)
-        self._deliver_outbox(ctx)
+        self.deliveries.deliver_now(ctx.sent)
         return instance_id
 
     def correlate(self, message: str, business_key: str | None = None, correlation: Mapping[str, Any] | None = None,
@@ -604,15 +653,6 @@ class Runtime:
         _catch(ctx.workflow, message, payload or {})
         ctx.log(EventType.MESSAGE_RECEIVED, data={"message": message, "payload": _jsonable(payload)})
 
-    def _deliver_outbox(self, ctx: UnitOfWork) -> None:
-        for name, payload, bkey in ctx.outbox:
-            try:
-                # Same business key: the appeal keeps its number across mechanisms.
-                self.correlate(name, business_key=bkey, payload=payload, all=True, user=ctx.user,
-                               region=ctx.instance.region)
-            except NotFound:
-                pass   # nobody listens: the thrower's audit trail already has the message
-
     def fire_job(self, job_id: int, worker: str | None = None) -> bool:
         """Fire one due job (timer or handler retry), in the same transaction that deletes it."""
         def run(ctx: UnitOfWork) -> bool:
@@ -642,7 +682,8 @@ class Runtime:
             iid, kind = job.instance_id, job.kind
         if kind == JobKind.SLA:
             return self._fire_sla(job_id, worker)
-        return self.transaction(iid, run, user=None)
+        # a failure is the worker's to record (a timer incident, retried by firing it again)
+        return self.transaction(iid, run, user=None, incident_on_error=False)
 
     def _fire_sla(self, job_id: int, worker: str | None) -> bool:
         """Turn a task to its next colour: a row update, the instance's state is not touched."""
@@ -676,7 +717,22 @@ class Runtime:
         return self.incident(incident_id)
 
     def retry_incident(self, incident_id: int, user: str | None = None) -> IncidentInfo:
-        """Call the failed handler again now (no automatic retries after this one)."""
+        """Call the failed handler again now (no automatic retries after this one); for a
+        delivery, deliver the message again now; for a timer, fire it now."""
+        info = self.incident(incident_id)
+        if info["status"] != IncidentStatus.OPEN:
+            raise NotFound(f"no open incident {incident_id}")
+        if not info["can_retry"]:
+            raise InvalidState(f"incident {incident_id} ({info['kind']}) cannot be retried")
+        if info["kind"] == IncidentKind.DELIVERY:
+            assert info["outbox_id"] is not None
+            self.deliveries.retry(info["outbox_id"], worker=f"retry:{user or ''}:{uuid.uuid4().hex[:8]}")
+            return self.incident(incident_id)
+        if info["kind"] == IncidentKind.TIMER:
+            with self.engine.db.write() as s:
+                s.execute(update(Job).where(Job.instance_id == info["instance_id"], Job.task_id == info["task_id"])
+                          .values(due_at=self.engine.clock.now(), locked_by=None, locked_until=None))
+            return self.incident(incident_id)
         def act(ctx: UnitOfWork, t: Any, inc: Incident) -> None:
             ctx.session.execute(delete(Job).where(Job.task_id == inc.task_id, Job.kind == JobKind.RETRY))
             ctx.log(EventType.INCIDENT_RETRIED, inc.element_id, inc.task_id, {"incident": incident_id})
@@ -685,7 +741,21 @@ class Runtime:
 
     def resolve_incident(self, incident_id: int, data: Mapping[str, Any] | None = None,
                          user: str | None = None) -> IncidentInfo:
-        """Complete the failed external task with data an operator supplies, skipping the handler."""
+        """Complete the failed external task with data an operator supplies, skipping the
+        handler; a calendar, script or stall incident is marked as handled."""
+        info = self.incident(incident_id)
+        if info["status"] != IncidentStatus.OPEN:
+            raise NotFound(f"no open incident {incident_id}")
+        if not info["can_resolve"]:
+            raise InvalidState(f"incident {incident_id} ({info['kind']}) cannot be resolved")
+        if info["kind"] != IncidentKind.HANDLER:
+            now = self.engine.clock.now()
+            with self.engine.db.write() as s:
+                s.execute(update(Incident).where(Incident.id == incident_id, Incident.status == IncidentStatus.OPEN)
+                          .values(status=IncidentStatus.RESOLVED, resolved_at=now, resolved_by=user))
+                s.add(HistoryEvent(instance_id=info["instance_id"], at=now, type=EventType.INCIDENT_RESOLVED,
+                                   element_id=info["element_id"], user=user, data={"incident": incident_id}))
+            return self.incident(incident_id)
         def act(ctx: UnitOfWork, t: Any, inc: Incident) -> None:
             t.data.update(data or {})
             row = ctx.session.get(Incident, incident_id)
@@ -697,10 +767,10 @@ class Runtime:
 
     def incident(self, incident_id: int) -> IncidentInfo:
         with self.engine.db.read() as s:
-            inc = s.get(Incident, incident_id)
-            if inc is None:
+            found = s.execute(_INCIDENT_ROWS.where(Incident.id == incident_id)).first()
+            if found is None:
                 raise NotFound(f"no incident {incident_id}")
-            return _incident_dict(inc)
+            return _incident_dict(*found)
 
     def overview(self) -> Overview:
         """Totals for a start page: running instances and open tasks (also per definition key),
@@ -716,14 +786,22 @@ class Runtime:
                 "running_by_key": running, "tasks_by_key": tasks}
 
     def incidents(self, instance_id: str | None = None,
-                  status: IncidentStatus | str | None = IncidentStatus.OPEN) -> list[IncidentInfo]:
+                  status: IncidentStatus | str | None = IncidentStatus.OPEN, key: str | None = None,
+                  where: ColumnElement[bool] | None = None, limit: int | None = None) -> list[IncidentInfo]:
+        """Incidents, oldest first, with their instance's process, business key and region.
+        `key`: one process; `where`: one more SQL condition on the instance (engine.access
+        narrows the list to the regions a user may see with it)."""
         with self.engine.db.read() as s:
-            q = select(Incident)
+            q = _INCIDENT_ROWS
             if instance_id:
                 q = q.where(Incident.instance_id == instance_id)
             if status:
                 q = q.where(Incident.status == status)
-            return [_incident_dict(i) for i in s.scalars(q.order_by(Incident.id))]
+            if key:
+                q = q.where(Instance.definition_key == key)
+            if where is not None:
+                q = q.where(where)
+            return [_incident_dict(*r) for r in s.execute(q.order_by(Incident.created_at, Incident.id).limit(limit))]
 
     def cancel(self, instance_id: str, user: str | None = None, reason: str | None = None) -> None:
         """Cancel a running or suspended instance: its open tasks, timers and subscriptions go
@@ -806,6 +884,22 @@ class Runtime:
 
 
 
+def _check_variable_sizes(wf: BpmnWorkflow, limit: int) -> None:
+    """Refuse a step that leaves a variable larger than `limit` (its JSON, in bytes): an
+    instance's state is read and written whole at every step, so one huge value would slow
+    every later step of the appeal (and a 100 MB value was once stored without complaint).
+    Called only when the whole state is over the limit, so the common step pays nothing."""
+    for t in [wf.task_tree, *all_tasks(wf)]:
+        for name, value in list(t.data.items()):
+            size = len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
+            if size > limit:
+                spec = t.task_spec
+                raise EngineStepError(
+                    f"变量「{name}」有 {size / 1048576:.1f} MB，超过每个变量 {limit / 1048576:g} MB 的上限"
+                    f" (variable {name!r} is {size} bytes, over the limit of {limit})",
+                    element=getattr(spec, "bpmn_id", None))
+
+
 def _calendar_cause(exc: BaseException | None) -> CalendarYearUnknown | None:
     """The CalendarYearUnknown behind an engine step error, if that is what stopped it."""
     seen: set[int] = set()
@@ -886,8 +980,20 @@ def _instance_dict(r: Instance) -> InstanceInfo:
             "started_at": r.started_at.isoformat(), "ended_at": r.ended_at.isoformat() if r.ended_at else None}
 
 
-def _incident_dict(i: Incident) -> IncidentInfo:
+_INCIDENT_ROWS = select(Incident, Instance.definition_key, Instance.business_key, Instance.region).outerjoin(
+    Instance, Instance.id == Incident.instance_id)
+# what retry and resolve mean for each kind (see IncidentKind)
+_RETRYABLE = {IncidentKind.HANDLER, IncidentKind.DELIVERY, IncidentKind.TIMER}
+_RESOLVABLE = {IncidentKind.HANDLER, IncidentKind.CALENDAR, IncidentKind.SCRIPT, IncidentKind.STALL}
+
+
+def _incident_dict(i: Incident, key: str | None = None, business_key: str | None = None,
+                   region: str | None = None) -> IncidentInfo:
+    kind = IncidentKind(i.kind or IncidentKind.HANDLER)
+    is_open = i.status == IncidentStatus.OPEN
     return {"id": i.id, "instance_id": i.instance_id, "task_id": i.task_id, "element_id": i.element_id,
-            "topic": i.topic, "error_type": i.error_type, "message": i.message, "traceback": i.traceback,
+            "topic": i.topic, "kind": kind, "error_type": i.error_type, "message": i.message, "traceback": i.traceback,
             "retries_left": i.retries_left, "status": IncidentStatus(i.status), "created_at": i.created_at.isoformat(),
-            "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None}
+            "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None, "outbox_id": i.outbox_id, "receiver": i.receiver,
+            "definition_key": key, "business_key": business_key, "region": region,
+            "can_retry": is_open and kind in _RETRYABLE, "can_resolve": is_open and kind in _RESOLVABLE}

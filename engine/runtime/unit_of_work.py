@@ -5,7 +5,8 @@ write transaction, reads (and on request locks) the instance row, loads the inst
 tree, calls `fn(uow)` with a `UnitOfWork`, then saves the tree, its inbox rows,
 subscriptions, due jobs and audit events together, and tells the listeners
 (`engine.listeners.step_saved`, ...) inside the same transaction. Everything or nothing is
-written. After the commit the messages the step threw are delivered.
+written, including the outbox rows of what the step sends beyond its instance (messages,
+webhooks); after the commit they are delivered (engine.runtime.outbox).
 
 A service built on the engine (task completion, 退单, instance migration, the appeal
 domain's listeners) works through these names only:
@@ -106,8 +107,10 @@ class UnitOfWork:
     before: Snapshot | None
     after: Snapshot | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
-    # (message name, payload, business key) thrown to other instances, delivered after commit
+    # (message name, payload, throwing element) thrown to other instances: written as outbox
+    # rows with the step (engine.runtime.outbox), delivered after it commits
     outbox: list[tuple[str, Any, str | None]] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)  # the outbox rows the step wrote
     ran: int = 0                                   # automatic steps run in this transaction
     failed: set[Any] = field(default_factory=set)  # external tasks that failed in this transaction
     done_rows: dict[str, str] = field(default_factory=dict)   # task id -> the status the caller gave it

@@ -1,4 +1,5 @@
-"""The due-job worker: claims due timers and handler retries and fires them.
+"""The due-job worker: claims due timers and handler retries and fires them, and delivers
+the outbox rows that were not delivered when their step committed.
 
 Several workers may run against one PostgreSQL: a sweep claims jobs with
 FOR UPDATE SKIP LOCKED and a lease; firing re-checks the claim inside the transaction
@@ -7,14 +8,16 @@ that changes the instance and deletes the job, so no timer fires twice.
 import logging
 import socket
 import threading
+import time
 import os
 from datetime import timedelta
 
 from sqlalchemy import case, select, update, or_
 
 from qihu.engine.errors import Conflict, InvalidState, NotFound
+from qihu.engine.runtime.stalls import StallCheck
 from qihu.engine.storage.models import Incident, Instance, Job
-from qihu.engine.types import IncidentStatus, InstanceStatus, JobKind
+from qihu.engine.types import IncidentKind, IncidentStatus, InstanceStatus, JobKind
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.batch, self.lease, self.failure_backoff = batch, lease_seconds, failure_backoff
         self._stop = threading.Event()
+        self._next_stall_check = 0.0
 
     def sweep(self):
         """Claim up to `batch` due jobs; returns their ids. One short transaction."""
@@ -45,8 +49,13 @@ class Worker:
         return ids
 
     def run_once(self):
-        """One sweep, then fire what it claimed. Returns how many jobs fired."""
+        """One sweep, then fire what it claimed; then deliver what steps sent and no one has
+        delivered yet (engine.runtime.outbox). Returns how many jobs fired and rows went out."""
         fired = 0
+        deliveries = self.engine.runtime.deliveries
+        for outbox_id in deliveries.claim(self.name, limit=self.batch):
+            if deliveries.deliver(outbox_id, self.name):
+                fired += 1
         for job_id in self.sweep():
             try:
                 if self.engine.runtime.fire_job(job_id, worker=self.name):
@@ -76,10 +85,19 @@ class Worker:
             job.due_at = now + timedelta(seconds=self.failure_backoff)
             inc = s.scalars(select(Incident).where(Incident.task_id == job.task_id, Incident.status == IncidentStatus.OPEN)).first()
             if inc is None:
-                inc = Incident(instance_id=job.instance_id, task_id=job.task_id, element_id=job.element_id,
+                inc = Incident(instance_id=job.instance_id, task_id=job.task_id, element_id=job.element_id, kind=IncidentKind.TIMER,
                                status=IncidentStatus.OPEN, created_at=now, retries_left=0)
                 s.add(inc)
             inc.error_type, inc.message = type(exc).__name__, str(exc) or type(exc).__name__
+
+    def check_stalls(self):
+        """Every stall_check_interval seconds (by the monotonic clock of this process): raise an
+        incident for each instance that can no longer move (engine.runtime.stalls)."""
+        now = time.monotonic()
+        if now < self._next_stall_check:
+            return []
+        self._next_stall_check = now + self.engine.settings.stall_check_interval
+        return StallCheck(self.engine).run()
 
     def run_forever(self, poll_interval=None):
         interval = poll_interval if poll_interval is not None else self.engine.settings.worker_poll_interval
@@ -88,6 +106,7 @@ class Worker:
             try:
                 while self.run_once() and not self._stop.is_set():
                     pass   # keep going while there is a backlog
+                self.check_stalls()
             except Exception:
                 log.exception("worker sweep failed")
             self._stop.wait(interval)

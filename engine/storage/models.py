@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-    UniqueConstraint, MetaData,
+    UniqueConstraint, MetaData, false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -146,6 +146,8 @@ class Task(Base):
     candidate_users: Mapped[str | None] = mapped_column(String(1000))
     assignee: Mapped[str | None] = mapped_column(String(100), index=True)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # due_at counted working days of a year not announced yet (暂定): re-planned when it is loaded
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     priority: Mapped[int] = mapped_column(Integer, default=50, index=True)
     sla_colour: Mapped[str | None] = mapped_column(String(10), index=True)  # green…red, None without due date
     status: Mapped[str] = mapped_column(String(20), index=True)  # ready|completed|cancelled|returned (退单)
@@ -216,6 +218,8 @@ class Job(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_by: Mapped[str | None] = mapped_column(String(100))
+    # due_at counted working days of a year not announced yet (暂定): re-planned when it is loaded
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Incident(Base):
@@ -233,6 +237,44 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
+    # what failed: handler | delivery | calendar | script | timer | stall (types.IncidentKind)
+    kind: Mapped[str] = mapped_column(String(20), default="handler", server_default="handler")
+    # a delivery incident: the outbox row that cannot be delivered (on the sender and the receiver)
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    receiver: Mapped[str | None] = mapped_column(String(300))   # ... and the process it was for (display name)
+
+
+class Outbox(Base):
+    """What a step sends beyond its own instance (a message to other instances or a message
+    start; a webhook POST), written in the step's transaction and delivered afterwards, at
+    least once, by whoever claims it (the process that committed, else a worker). A row is
+    deleted once delivered; its receipts make a redelivery harmless."""
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)     # the sender
+    element_id: Mapped[str | None] = mapped_column(String(200))          # the sending element
+    kind: Mapped[str] = mapped_column(String(10))                        # message | webhook
+    name: Mapped[str] = mapped_column(String(2000))                      # message name, or webhook URL
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(100))
+    payload: Mapped[dict | None] = mapped_column(JSONText)
+    sent_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class OutboxReceipt(Base):
+    """One receiver has taken one outbox row (in the receiver's own transaction): a second
+    delivery of the same row finds it and does nothing."""
+    __tablename__ = "outbox_receipt"
+    outbox_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    receiver: Mapped[str] = mapped_column(String(250), primary_key=True)   # instance id, or start:<key>
+    instance_id: Mapped[str | None] = mapped_column(String(36))            # the instance it reached or started
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class HistoryEvent(Base):

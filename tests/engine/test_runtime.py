@@ -291,16 +291,41 @@ def test_plain_spiffworkflow_still_has_the_depth_trap():
     assert wf.is_completed()        # ... and claims to be complete
 
 
-def test_endless_loop_is_refused_and_nothing_is_saved(make_engine, monkeypatch):
-    import qihu.engine.runtime.service as rt
-    monkeypatch.setattr(rt, "MAX_ENGINE_TASKS", 500)
-    e = make_engine()
+def test_endless_loop_is_refused_and_nothing_is_saved(make_engine):
+    e = make_engine(automatic_steps_limit=500)
     e.repository.deploy([("loop.bpmn", LOOP)])
-    with pytest.raises(EngineStepError, match="endless loop"):
+    with pytest.raises(EngineStepError, match="死循环"):
         e.runtime.start("loop", {"n": 0, "limit": 10 ** 9})
     with e.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Instance)) == 0
         assert s.scalar(select(func.count()).select_from(HistoryEvent)) == 0
+
+
+def test_a_long_automatic_run_is_stopped_by_time_and_becomes_an_incident(make_engine):
+    """Issue 13, finding 4: an automatic loop held SQLite's write lock for 11 s. Bounded in
+    time, the step is rolled back and the instance that took it shows an incident."""
+    import time
+    e = make_engine(automatic_time_limit=0.5)
+    e.repository.deploy([("gate.bpmn", GATED_LOOP)])
+    iid = e.runtime.start("gate", {"n": 0, "limit": 10 ** 9})
+    t = e.tasks.list(instance_id=iid)[0]
+    began = time.monotonic()
+    with pytest.raises(EngineStepError, match="秒仍未停下"):
+        e.tasks.complete(t["id"], "someone", {})
+    assert time.monotonic() - began < 3
+    [inc] = e.runtime.incidents(iid)
+    assert inc["kind"] == "script" and inc["can_resolve"] and "秒仍未停下" in inc["message"]
+    assert e.tasks.list(instance_id=iid)[0]["id"] == t["id"]        # rolled back: the task still waits
+
+
+GATED_LOOP = bpmn("gate", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="go" name="开始" camunda:candidateUsers="someone" />
+<bpmn:scriptTask id="inc" name="计数" scriptFormat="python"><bpmn:script>n = n + 1</bpmn:script></bpmn:scriptTask>
+<bpmn:exclusiveGateway id="g" />
+<bpmn:endEvent id="e" />
+{chain("s", "go", "inc", "g")}
+{flow("back", "g", "inc", "n < limit")}{flow("out", "g", "e", "n >= limit")}""")
 
 
 BROKEN = bpmn("broken", f"""
@@ -477,3 +502,54 @@ def test_an_instance_takes_its_region_from_the_start_or_else_from_its_process(en
     assert eng.runtime.get(given)["region"] == "舟山市普陀区"
     assert [t["region"] for t in eng.tasks.list(instance_id=own)] == ["舟山市定海区"]
     assert [t["instance_id"] for t in eng.tasks.list(region="舟山市普陀区")] == [given]
+
+
+BIG = bpmn("big", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="fill" name="填写" camunda:candidateUsers="li" />
+<bpmn:scriptTask id="grow" name="拼接" scriptFormat="python"><bpmn:script>blob = text * times</bpmn:script></bpmn:scriptTask>
+<bpmn:userTask id="next" name="下一步" camunda:candidateUsers="li" />
+<bpmn:endEvent id="e" />
+{chain("s", "fill", "grow", "next", "e")}""")
+
+
+def test_a_variable_over_the_size_limit_is_refused_with_its_name(make_engine):
+    """Issue 13, finding 4: a 100 MB value was stored in an instance without complaint."""
+    e = make_engine(variable_size_limit=100_000)
+    e.repository.deploy([("big.bpmn", BIG)])
+    iid = e.runtime.start("big", {"text": "企" * 1000, "times": 1})
+    [t] = e.tasks.list(instance_id=iid)
+    e.tasks.complete(t["id"], "li", {"times": 10})                   # 30 KB: fine
+    iid = e.runtime.start("big", {"text": "企" * 1000, "times": 1})
+    [t] = e.tasks.list(instance_id=iid)
+    with pytest.raises(EngineStepError, match="变量「blob」.*超过每个变量 0.0953674 MB 的上限"):
+        e.tasks.complete(t["id"], "li", {"times": 200})               # 600 KB
+    assert e.tasks.list(instance_id=iid)[0]["id"] == t["id"]         # nothing saved
+    [inc] = e.runtime.incidents(iid)
+    assert inc["kind"] == "script" and inc["element_id"] == "grow"
+
+
+HOSTILE = bpmn("hostile", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="fill" name="填写" camunda:candidateUsers="li" />
+<bpmn:scriptTask id="calc" name="测算" scriptFormat="python"><bpmn:script>x = 10**10**8</bpmn:script></bpmn:scriptTask>
+<bpmn:endEvent id="e" />
+{chain("s", "fill", "calc", "e")}""")
+
+
+def test_a_hostile_script_is_an_incident_on_its_instance_within_the_limit(engine):
+    """Issue 13, finding 4: `10**10**8` held the server for over a minute. Refused before it
+    runs, the step is rolled back, and the instance shows why."""
+    import time
+    engine.repository.deploy([("hostile.bpmn", HOSTILE)])
+    iid = engine.runtime.start("hostile")
+    [t] = engine.tasks.list(instance_id=iid)
+    began = time.monotonic()
+    with pytest.raises(EngineStepError, match="乘方结果过大"):
+        engine.tasks.complete(t["id"], "li", {})
+    assert time.monotonic() - began < 2
+    [inc] = engine.runtime.incidents(iid)
+    assert (inc["kind"], inc["element_id"]) == ("script", "calc") and "乘方结果过大" in inc["message"]
+    with pytest.raises(EngineStepError):
+        engine.tasks.complete(t["id"], "li", {})               # tried again: still one open incident
+    assert len(engine.runtime.incidents(iid)) == 1

@@ -556,3 +556,35 @@ def test_nine_boards_plus_the_fallback_board():
     assert len(names) == 10 and names[-1] == "兜底板块"
     assert {"科创板块", "金融板块", "综合板块", "企业项目投资专区"} <= set(names)   # named in the seed
     assert sum(n.endswith("专区") for n in names) == 3 and sum(n.endswith("板块") for n in names[:-1]) == 6
+
+
+def test_say_no_that_cannot_be_delivered_is_an_incident_and_resumes_when_the_year_is_loaded(make_engine, clock):
+    """Issue 13, finding 2: late in December with next year's calendar not loaded (and
+    provisional calendars switched off), 不能办 used to show an error naming another diagram
+    while the Huzhou step went on and no 说"不" review was created. Now the Huzhou step is
+    done, the hand-off waits in the outbox, becomes an incident naming the Luqiao process and
+    the calendar, and is delivered once the year is loaded."""
+    from qihu.engine.runtime.worker import Worker
+    e = make_engine(calendar_provisional=False, delivery_retries=2)
+    sc = Scenario(e, clock, BPMN, DMN, "bpmn/luqiao_say_no_review.bpmn")
+    for user, groups in STAFF.items():
+        sc.member(user, *groups)
+    clock.set(datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc))
+    iid = register(sc, "innovation", bk="HZ-2026-099")
+    to_meeting(sc, iid)
+    sc.complete(iid, "Task_joint_meeting", "shi", {**MEETING, "city_can_solve": False})
+    clock.set(datetime(2026, 12, 28, 1, 0, tzinfo=timezone.utc))
+    sc.complete(iid, "Task_province_answer", "zhou", {"province_result": "cannot", "province_reply": "不能办"})
+    assert sc.ready(iid) == ["Task_reply"]                                  # the Huzhou step is done
+    assert [i for i in sc.instances("luqiao_say_no_review")] == []          # not delivered yet ...
+    clock.advance(seconds=11)
+    Worker(e).run_once()
+    [inc] = e.runtime.incidents(iid)                                        # ... and visible
+    assert inc["kind"] == "delivery" and "路桥" in inc["message"] and "2027" in inc["message"]
+    assert "an_four_ways" not in inc["message"]
+    e.calendar.load_year(2027, holidays=[datetime(2027, 1, 1).date()], workdays=[], user="admin")
+    clock.advance(seconds=400)
+    Worker(e).run_once()
+    [review] = sc.instances("luqiao_say_no_review")
+    assert review["business_key"] == "HZ-2026-099"
+    assert e.runtime.incidents(iid) == []

@@ -150,7 +150,7 @@ def text(response):
 
 def board(html):
     """{business key: colour} of the warning board's rows."""
-    rows = re.findall(r'<tr data-open-item="[^"]+" data-colour="(\w+)">\s*<td>.*?</td>\s*<td>(?:<a [^>]*>)?([^<]+)<',
+    rows = re.findall(r'<tr data-open-item="[^"]+" data-colour="(\w+)"[^>]*>\s*<td>.*?</td>\s*<td[^>]*>(?:<a [^>]*>)?([^<]+)<',
                       html, re.S)
     return {bk.strip(): colour for colour, bk in rows}
 

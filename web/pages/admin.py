@@ -41,15 +41,21 @@ def admin_nav():
     return {"qihu_is_admin": qihu_is_admin}
 
 
-def admin_only(view):
-    """A signed-in administrator's view (gets `user`); anyone else signed in: 403."""
-    @ui.signed_in
-    @wraps(view)
-    def wrapper(*args, user, **kwargs):
-        if not current_engine().access.is_admin(user):
-            raise Forbidden(f"{user} may not manage processes: administrators only")
-        return view(*args, user=user, **kwargs)
-    return wrapper
+def admin_only_to(what):
+    """A decorator: a signed-in administrator's view (gets `user`); anyone else signed in
+    gets 403 saying they may not `what`."""
+    def decorate(view):
+        @ui.signed_in
+        @wraps(view)
+        def wrapper(*args, user, **kwargs):
+            if not current_engine().access.is_admin(user):
+                raise Forbidden(f"{user} may not {what}: administrators only")
+            return view(*args, user=user, **kwargs)
+        return wrapper
+    return decorate
+
+
+admin_only = admin_only_to("manage processes")
 
 
 def _processes_page(problems=None, form=None, status=200):
@@ -57,9 +63,10 @@ def _processes_page(problems=None, form=None, status=200):
     definitions = engine.repository.definitions()
     for d in definitions:
         d["region"] = engine.repository.region_of(engine.db_get_definition(d["id"]))
+    # from 1 November, next year's holidays not loaded yet: the engine says so, the page shows it
     return render_template("qihu/admin_processes.html", definitions=definitions, problems=problems,
                            form=form or {"name": "", "activate": True, "region": ""},
-                           allowed=", ".join(ALLOWED)), status
+                           allowed=", ".join(ALLOWED), year_to_load=engine.calendar.year_to_load()), status
 
 
 @blueprint.get("/admin/processes")

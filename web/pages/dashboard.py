@@ -1,5 +1,5 @@
 """The 晾晒评价 dashboard: a month's figures (cards), the ranking of departments (晾晒排名), the
-warning board of open appeals by colour (预警看板), trends over twelve months (ECharts, vendored)
+warning board of open appeals (预警看板: stalled ones first, with the reason the domain gives, then by colour), trends over twelve months (ECharts, vendored)
 and the definitions of every rate; and the Excel exports of the ledger (台账) and of the monthly
 figures, with the page's filters. Only calls the engine (engine.figures, engine.reports).
 
@@ -155,7 +155,8 @@ def dashboard(user, scope):
         board_colours=BOARD_COLOURS, ranking=_figures().ranking(scope, f["month"], region=f["region"]),
         trend=_trend(scope, f), definitions=_figures().DEFINITIONS, scope=scope, link=link,
         ledger_url=export("qihu_dashboard.ledger_xlsx"), figures_url=export("qihu_dashboard.figures_xlsx"),
-        department_names=dict(options["departments"]), board_limit=BOARD_LIMIT)
+        department_names=dict(options["departments"]), board_limit=BOARD_LIMIT,
+        stalled=_figures().stalled_count(scope, **_narrow(f)))
 
 
 def _mark_visible(items, user, scope):

@@ -13,11 +13,13 @@ from flask import Response, jsonify, render_template, request
 from qihu.engine.errors import Forbidden, NotFound, QihuError
 from qihu.appeals.trail import STATUS_NAMES
 from qihu.appeals import headline
+from qihu.appeals.incidents import STATUS_NAMES as INCIDENT_STATUS_NAMES
 
 from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web.pages.incidents import describe
 from qihu.web.context import current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_instance", __name__)
@@ -53,11 +55,23 @@ def instance(instance_id, user):
         "qihu/instance.html", instance=inst, definition=definition, about=about, tasks=tasks,
         trail=current_appeals().trail(instance_id), attachments=engine.uploads.list(instance_id),
         ledger=records["ledger"], notifications=records["notifications"],
-        incidents=[i for i in engine.runtime.incidents(instance_id) if i["status"] == "open"],
+        **_incidents(instance_id, user),
         started_by=(starter or {}).get("display_name") or inst["started_by"],
         status_name=STATUS_NAMES.get(inst["status"], inst["status"]), kind_names=KIND_NAMES,
         related=related,
-        status_names=STATUS_NAMES)
+        status_names=STATUS_NAMES, incident_status_names=INCIDENT_STATUS_NAMES)
+
+
+def _incidents(instance_id: str, user: str) -> dict:
+    """The instance's incidents as the page shows them: the open ones said in Chinese (with
+    the actions where `user` may act on them: engine.access), and those handled before."""
+    engine = current_engine()
+    every = describe(engine.runtime.incidents(instance_id, status=None))
+    actionable = {i["id"] for i in engine.access.incidents(user, instance_id=instance_id)}
+    for i in every:
+        i["actionable"] = i["id"] in actionable
+    return {"incidents": [i for i in every if i["status"] == "open"],
+            "past_incidents": [i for i in every if i["status"] != "open"]}
 
 
 @blueprint.get("/instances/<instance_id>/diagram.json")

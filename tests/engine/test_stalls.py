@@ -1,0 +1,98 @@
+"""Issue 13: stall detection. The worker checks, at least every minute, for appeals that can
+no longer move, and raises an incident and a notification to the administrators for each."""
+from sqlalchemy import select
+
+from qihu.engine.runtime.stalls import StallCheck
+from qihu.engine.runtime.worker import Worker
+from qihu.engine.storage.models import Notification, Outbox
+from tests.bpmn_util import bpmn, chain
+
+# After 办理 the instance waits for a signal nobody in qihu can send (signals are not
+# correlated like messages: there is no subscription row for them): it waits for ever, with no
+# task, timer or message a person could see.
+DEAD_WAIT = bpmn("dead_wait", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="work" name="办理" camunda:candidateGroups="clerks" />
+<bpmn:intermediateCatchEvent id="wait" name="等信号"><bpmn:signalEventDefinition signalRef="sig" /></bpmn:intermediateCatchEvent>
+<bpmn:endEvent id="e" />
+{chain("s", "work", "wait", "e")}""", name="走不通的流程", extra='  <bpmn:signal id="sig" name="go" />\n')
+
+
+ONE_STEP = bpmn("one_step", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="work" name="办理" camunda:candidateGroups="ghosts" />
+<bpmn:endEvent id="e" />
+{chain("s", "work", "e")}""", name="一步")
+
+
+def stall_incidents(e, iid):
+    return [i for i in e.runtime.incidents(iid) if i["kind"] == "stall"]
+
+
+def admin_notes(e):
+    with e.db.read() as s:
+        return [(n.title, n.body) for n in s.scalars(select(Notification).where(Notification.recipient == "admin"))]
+
+
+def test_an_instance_with_nothing_to_wait_for_is_a_stall(engine):
+    engine.tasks.add_member("li", "clerks")
+    engine.repository.deploy([("dead_wait.bpmn", DEAD_WAIT)])
+    iid = engine.runtime.start("dead_wait", business_key="QH-1")
+    assert StallCheck(engine).run() == []                        # it has a task: fine
+    [t] = engine.tasks.list(instance_id=iid)
+    engine.tasks.complete(t["id"], "li", {})
+    assert engine.runtime.get(iid)["status"] == "running"         # waits for the signal
+    [new] = StallCheck(engine).run()
+    [inc] = stall_incidents(engine, iid)
+    assert inc["id"] == new and "没有待办任务" in inc["message"] and inc["can_resolve"]
+    [(title, body)] = admin_notes(engine)
+    assert title == "案件停滞：QH-1" and "没有待办任务" in body
+    assert StallCheck(engine).run() == []                          # raised once, not every minute
+    assert len(stall_incidents(engine, iid)) == 1
+
+
+def test_a_task_nobody_can_see_is_a_stall_until_someone_joins_the_group(engine):
+    engine.repository.deploy([("one_step.bpmn", ONE_STEP)])
+    iid = engine.runtime.start("one_step", business_key="QH-2")
+    StallCheck(engine).run()
+    [inc] = stall_incidents(engine, iid)
+    assert inc["element_id"] == "work" and "ghosts" in inc["message"] and "没有在岗成员" in inc["message"]
+    engine.tasks.add_member("wang", "ghosts")
+    StallCheck(engine).run()
+    assert stall_incidents(engine, iid) == []                      # the cause went: resolved by the check
+
+
+def test_a_disabled_member_does_not_count(engine):
+    engine.repository.deploy([("one_step.bpmn", ONE_STEP)])
+    engine.accounts.add_user("wang", "Qihu-test-pass-1", groups=["ghosts"])
+    iid = engine.runtime.start("one_step", business_key="QH-3")
+    assert StallCheck(engine).run() == []
+    engine.accounts.set_active("wang", False)
+    StallCheck(engine).run()
+    assert len(stall_incidents(engine, iid)) == 1
+
+
+def test_a_delivery_retrying_for_more_than_an_hour_is_a_stall(make_engine, clock):
+    from tests.engine.test_outbox import SENDER, receiver
+    e = make_engine(delivery_retries=100)                          # no delivery incident yet
+    e.tasks.add_member("li", "clerks")
+    e.repository.deploy([("sender.bpmn", SENDER), ("receiver.bpmn", receiver("n = nope"))])
+    iid = e.runtime.start("sender", business_key="QH-4")
+    assert StallCheck(e).run() == []
+    clock.advance(minutes=61)
+    [new] = StallCheck(e).run()
+    [inc] = stall_incidents(e, iid)
+    with e.db.read() as s:
+        [row] = s.scalars(select(Outbox)).all()
+    assert inc["outbox_id"] == row.id and "超过 1 小时" in inc["message"] and "nope" in inc["message"]
+
+
+def test_the_worker_checks_at_most_every_interval(make_engine):
+    e = make_engine(stall_check_interval=3600)
+    e.repository.deploy([("one_step.bpmn", ONE_STEP)])
+    iid = e.runtime.start("one_step")
+    w = Worker(e)
+    assert len(w.check_stalls()) == 1
+    e.runtime.start("one_step")
+    assert w.check_stalls() == []                                  # not yet: an hour between checks
+    assert len(stall_incidents(e, iid)) == 1
