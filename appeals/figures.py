@@ -449,9 +449,12 @@ class Figures:
                        A.c.instance_id).limit(int(limit))
         with self.engine.db.read() as s:
             rows = [dict(r._mapping) for r in s.execute(q)]
+        calendar = self.engine.calendar
         for r in rows:
             r["mechanism"] = r["definition_key"]
             r["stalled"] = bool(r["stalled"])
+            # a deadline in a year not announced yet is 暂定 (re-planned when the year is loaded)
+            r["deadline_provisional"] = bool(r["deadline"]) and calendar.is_provisional(r["deadline"], r["region"])
         self._stall_reasons([r for r in rows if r["stalled"]])
         return rows
 

@@ -336,7 +336,7 @@ class Portal:
             t = engine.tasks.get(task_id)
             result["my_tasks"].append({"id": t["id"], "name": t["name"], "form": t["form"],
                                        "process": names.get(t["definition_key"], t["definition_key"]),
-                                       "due_at": local_text(t["due_at"]),
+                                       "due_at": local_text(t["due_at"]), "due_provisional": t["due_provisional"],
                                        "workdays_left": engine.tasks.workdays_left(t["due_at"], region=t["region"])})
         # reopened: the enterprise's last rating was bad and the appeal goes on (二次督办)
         rated = [st for st in result["steps"] if st.get("rating") is not None]
@@ -396,10 +396,11 @@ class Portal:
     def _current(self, instance_id, user):
         engine = self.engine
         with engine.db.read() as s:
-            rows = s.execute(select(Task.id, Task.name, Task.element_id, Task.due_at, Task.assignee, Task.region)
+            rows = s.execute(select(Task.id, Task.name, Task.element_id, Task.due_at, Task.due_provisional, Task.assignee,
+                                    Task.region)
                              .where(Task.instance_id == instance_id, Task.status == "ready")
                              .order_by(Task.created_at, Task.id)).all()
-        return [{"name": r.name or r.element_id, "due_at": local_text(r.due_at),
+        return [{"name": r.name or r.element_id, "due_at": local_text(r.due_at), "due_provisional": r.due_provisional,
                  "workdays_left": engine.tasks.workdays_left(r.due_at, region=r.region), "mine": r.assignee == user}
                 for r in rows]
 

@@ -308,6 +308,8 @@ class TaskInfo(TypedDict):
     candidate_users: list[str]
     assignee: str | None
     due_at: IsoDateTime | None
+    # due_at counted working days of a year not announced yet: show it as 暂定 (re-planned on load)
+    due_provisional: bool
     priority: int
     sla_colour: SlaColour | None       # None without a due date
     status: TaskStatus

@@ -194,6 +194,10 @@ EN = {
         "The files add up to more than {n} MB; the appeal was not submitted. Go back, compress or remove files, "
         "choose them again and submit.",
     "企业诉求在线提交": "Submit an appeal online",
+    # a deadline in a year not announced yet (inbox, task, instance, board, portal)
+    "暂定": "provisional",
+    "所在年份节假日安排尚未公布，按法定节假日暂定计算": "The holidays of its year are not announced yet: counted "
+        "provisionally on the statutory holidays",
     # administrator pages (web/pages/admin.py, templates admin_*.html)
     "流程管理": "Processes", "共 {n} 个流程": "{n} processes",
     "{year} 年节假日安排尚未导入：截止期限按法定节假日暂定计算，国务院公布后请用 qihu calendar load 导入":

@@ -38,6 +38,7 @@ def task_dict(r: Task) -> TaskInfo:
             "candidate_groups": r.candidate_groups.split(",") if r.candidate_groups else [],
             "candidate_users": r.candidate_users.split(",") if r.candidate_users else [],
             "assignee": r.assignee, "due_at": r.due_at.isoformat() if r.due_at else None,
+            "due_provisional": bool(r.due_provisional),
             "priority": r.priority, "sla_colour": SlaColour(r.sla_colour) if r.sla_colour else None,
             "status": TaskStatus(r.status),
             "created_at": r.created_at.isoformat(),

@@ -333,7 +333,7 @@ def test_progress_shows_steps_replies_and_deadlines_but_nothing_internal(portal,
     assert (p["tracking_no"], p["status_text"], p["finished"], p["reopened"]) == (made["tracking_no"], "办理中", False,
                                                                                  False)
     assert [s["name"] for s in p["steps"]] == ["企业提交诉求"]
-    assert p["current"] == [{"name": "受理登记", "due_at": "", "workdays_left": None, "mine": False}]
+    assert p["current"] == [{"name": "受理登记", "due_at": "", "due_provisional": False, "workdays_left": None, "mine": False}]
     iid = made["instance_id"]
     t = one_task(engine, iid)
     engine.tasks.complete(t["id"], "li", {"category": "policy", "summary": "用地指标未落实"})
@@ -365,7 +365,7 @@ def test_progress_shows_deadlines_in_working_days(engine, clock):
 {chain("s", "t", "e")}""", name="限期流程").replace(b'isExecutable="true"', ENTERPRISE_STARTS))])
     made = submit(engine, definition="timed_portal", category="用地")        # no category enum: free text
     p = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(made["token"]))
-    assert p["current"] == [{"name": "限期办理", "due_at": "2026-11-09 09:00", "workdays_left": 5.0, "mine": False}]
+    assert p["current"] == [{"name": "限期办理", "due_at": "2026-11-09 09:00", "due_provisional": False, "workdays_left": 5.0, "mine": False}]
 
 
 LISTENER = bpmn("portal_review", f"""

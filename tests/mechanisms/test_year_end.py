@@ -122,3 +122,18 @@ def test_loading_2027_replans_audits_and_the_appeals_walk_on(engine, clock, star
         assert engine.runtime.incidents(iid) == [], key
         assert engine.runtime.get(iid)["status"] in ("running", "completed"), key
 
+
+
+def test_a_provisional_deadline_is_shown_as_such_and_no_longer_once_loaded(engine, clock, started):
+    """Wherever a deadline is shown (task rows, inbox, task and instance pages, the board, the
+    enterprise's tracking page) a 暂定 one says so, until the year is loaded."""
+    from qihu.appeals import of as appeals_of
+    provisional = [t for t in engine.tasks.list() if t["due_provisional"]]
+    assert provisional and all(engine.calendar.is_provisional(t["due_at"]) for t in provisional)
+    board = appeals_of(engine).figures.open_items(appeals_of(engine).dashboard_scope("admin"))
+    assert any(item["deadline_provisional"] for item in board)
+    clock.set(datetime(2026, 12, 31, 16, tzinfo=BJ))
+    engine.calendar.load_year(2027, HOLIDAYS_2027, WORKDAYS_2027, user="admin")
+    assert not [t for t in engine.tasks.list() if t["due_provisional"] and t["due_at"] < "2028"]
+    board = appeals_of(engine).figures.open_items(appeals_of(engine).dashboard_scope("admin"))
+    assert not any(item["deadline_provisional"] for item in board)

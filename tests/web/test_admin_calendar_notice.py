@@ -29,3 +29,20 @@ def test_without_provisional_years_the_warning_says_deadlines_fail(make_engine, 
     assert sign_in(c, "admin").status_code == 302
     page = text(c.get("/admin/processes"))
     assert "2027 年节假日安排尚未导入：涉及该年的截止期限无法计算" in page
+
+
+def test_a_provisional_deadline_says_暂定_in_the_inbox_and_on_the_task_page(admin, engine, clock):  # noqa: F811
+    from tests.bpmn_util import bpmn, chain
+    engine.repository.deploy([("due.bpmn", bpmn("due", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="work" name="办理" camunda:candidateGroups="admin" camunda:dueDate="${{workdays(5)}}" />
+<bpmn:endEvent id="e" />
+{chain("s", "work", "e")}"""))])
+    clock.set(datetime(2026, 12, 28, 9, tzinfo=BJ))
+    iid = engine.runtime.start("due")
+    [t] = engine.tasks.list(instance_id=iid)
+    assert t["due_provisional"]
+    assert "暂定" in text(admin.get("/inbox")) and "暂定" in text(admin.get(f"/tasks/{t['id']}"))
+    engine.calendar.load_year(2027, [date(2027, 1, 1)], [])
+    assert not engine.tasks.get(t["id"])["due_provisional"]
+    assert "暂定" not in text(admin.get(f"/tasks/{t['id']}"))
