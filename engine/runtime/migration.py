@@ -32,7 +32,6 @@ rows, jobs and subscriptions follow the tree), with the instance row's definitio
 and an `instance_migrated` audit event; a refused instance is not written at all. The new
 state is checked to load against the new version before it is committed.
 """
-from lxml import etree
 from sqlalchemy import select, update
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
 from SpiffWorkflow.util.task import TaskState
@@ -41,6 +40,7 @@ from qihu.engine.dialect import state as state_mod
 from qihu.engine.errors import NotFound, QihuError, ValidationFailed
 from qihu.engine.history.service import COMPLETION
 from qihu.engine.storage.models import Definition, HistoryEvent, Instance, Task
+from qihu.engine.dialect.meaning import meaning
 from qihu.engine.dialect.parser import B
 from qihu.engine.dialect.state import all_tasks, forget_dropped, rekey
 from qihu.engine.dialect.xmlsafe import load_xml
@@ -67,8 +67,9 @@ def _reason(zh, en, element=None):
 def _signatures(resources):
     """(file name, element id) -> what the element does, for every element of the bundle's BPMN files.
 
-    The element as canonical XML without its id, its incoming/outgoing flow references and
-    nested elements that have ids of their own; plus the ids of the boundary events attached."""
+    What the element says (engine.dialect.meaning: without its id, its incoming/outgoing flow
+    references and nested elements that have ids of their own, whatever tool wrote the XML);
+    plus the ids of the boundary events attached."""
     out = {}
     for name, content in resources:
         if not name.lower().endswith(".bpmn"):
@@ -80,16 +81,7 @@ def _signatures(resources):
         for el in root.iter():
             if not isinstance(el.tag, str) or not el.get("id"):
                 continue
-            copy = etree.fromstring(etree.tostring(el))
-            copy.attrib.pop("id", None)
-            for child in list(copy):
-                if isinstance(child.tag, str) and (child.get("id") or child.tag in (B + "incoming", B + "outgoing")):
-                    copy.remove(child)
-            for e in copy.iter():
-                e.text = (e.text or "").strip() or None
-                e.tail = (e.tail or "").strip() or None
-            out[(name, el.get("id"))] = (etree.tostring(copy, method="c14n"),
-                                         tuple(sorted(attached.get(el.get("id"), ()))))
+            out[(name, el.get("id"))] = (meaning(el), tuple(sorted(attached.get(el.get("id"), ()))))
     return out
 
 

@@ -154,3 +154,60 @@ def test_api_versions_activate_diff_and_staged_deploy(engine):
     assert "from and to" in c.get("/api/definitions/variant/diff?from=1", headers=li).get_json()["error"]
     assert c.get("/api/definitions/variant/diff?from=1&to=x", headers=li).status_code == 400
     assert c.get("/api/definitions/nothing/versions", headers=li).status_code == 404
+
+
+def test_an_elements_meaning_ignores_how_the_xml_was_written():
+    """bpmn-js writes a form field's validation before its values, drops or adds namespace
+    declarations and may use other prefixes: none of that is a change. The order of the
+    values themselves is."""
+    from lxml import etree
+    from qihu.engine.dialect.meaning import meaning
+
+    def task(xml):
+        return etree.fromstring(xml).find(".//{http://www.omg.org/spec/BPMN/20100524/MODEL}userTask")
+
+    head = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+            'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"{extra}><bpmn:process id="p">{body}</bpmn:process>'
+            '</bpmn:definitions>')
+    values = '<camunda:value id="a" name="甲" /><camunda:value id="b" name="乙" />'
+    rule = '<camunda:validation><camunda:constraint name="required" /></camunda:validation>'
+
+    def field(inner):
+        return ('<bpmn:userTask id="t" name="办理" camunda:assignee="li"><bpmn:extensionElements><camunda:formData>'
+                f'<camunda:formField id="k" type="enum">{inner}</camunda:formField></camunda:formData>'
+                '</bpmn:extensionElements><bpmn:incoming>f1</bpmn:incoming></bpmn:userTask>')
+    saved_by_modeler = task(head.format(extra="", body=field(values + rule)))
+    saved_by_bpmn_js = task(head.format(extra=' xmlns:modeler="http://camunda.org/schema/modeler/1.0"',
+                                        body=field(rule + values).replace("<bpmn:incoming>f1</bpmn:incoming>",
+                                                                          "<bpmn:incoming>f9</bpmn:incoming>")))
+    other_prefix = task(head.replace("bpmn:", "bpmn2:").replace("xmlns:bpmn=", "xmlns:bpmn2=")
+                        .format(extra="", body=field(values + rule).replace("bpmn:", "bpmn2:")))
+    assert meaning(saved_by_modeler) == meaning(saved_by_bpmn_js) == meaning(other_prefix)
+    swapped = task(head.format(extra="", body=field(values.replace('"a" name="甲"', '"x"').replace(
+        '"b" name="乙"', '"a" name="甲"').replace('"x"', '"b" name="乙"') + rule)))
+    assert meaning(swapped) != meaning(saved_by_modeler)            # the enum's order is its meaning
+
+
+def test_a_changed_timer_or_form_field_is_a_change_of_its_element_even_with_ids_of_their_own(engine):
+    """Camunda Modeler gives event definitions and form fields ids: they are parts of their
+    element, so changing a timer's duration or an enum's values changes that element."""
+    from tests.bpmn_util import bpmn, chain
+
+    def doc(duration, label):
+        return bpmn("parts", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="fill" name="填写" camunda:candidateGroups="clerks">
+  <bpmn:extensionElements><camunda:formData>
+    <camunda:formField id="kind" label="{label}" type="string" />
+  </camunda:formData></bpmn:extensionElements>
+</bpmn:userTask>
+<bpmn:intermediateCatchEvent id="wait" name="等待">
+  <bpmn:timerEventDefinition id="TimerEventDefinition_1"><bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>
+</bpmn:intermediateCatchEvent>
+<bpmn:endEvent id="e" />
+{chain("s", "fill", "wait", "e")}""")
+    engine.repository.deploy([("parts.bpmn", doc("PT1H", "类别"))])
+    engine.repository.deploy([("parts.bpmn", doc("PT2H", "类别"))])
+    engine.repository.deploy([("parts.bpmn", doc("PT2H", "种类"))])
+    assert [c["id"] for c in engine.repository.diff("parts", 1, 2)["changed"]] == ["wait"]
+    assert [c["id"] for c in engine.repository.diff("parts", 2, 3)["changed"]] == ["fill"]
