@@ -9,7 +9,7 @@ SYSTEM = "系统"
 # Steps the engine takes on its own: their events carry the user whose action set them off, but
 # the trail names the engine as the one who did them.
 ENGINE_STEPS = {"task_created", "task_cancelled", "element_completed", "handler_called", "timer_fired",
-                "message_thrown", "incident", "incident_cancelled", "sla_changed", "instance_completed"}
+                "message_thrown", "signal_thrown", "bpmn_error", "escalation", "incident", "incident_cancelled", "sla_changed", "instance_completed"}
 
 
 def trail(engine, instance_id):
@@ -52,7 +52,7 @@ def _say(e, g, person):
     if t == "task_created":
         to = person(data["assignee"]) if data.get("assignee") else g.lanes.get(el) or "、".join(data.get("groups") or [])
         due = f"，期限 {local_text(data['due_at'])}" if data.get("due_at") else ""
-        return f"「{data.get('name') or g.name(el)}」待{to or '办理人'}办理{due}"
+        return f"「{data.get('name') or g.name(el)}」" + (f"待{to}办理" if to else "待分派") + due   # nobody named: 待分派
     simple = {"task_claimed": f"认领{step}", "task_unclaimed": f"取消认领{step}", "task_completed": f"办结{step}",
               "task_cancelled": f"{step}已撤销", "timer_fired": f"{step}定时到期", "handler_called": f"完成{step}",
               "incident_retried": f"重试{step}", "instance_completed": "流程办结", "instance_suspended": "暂停流程",
@@ -72,6 +72,17 @@ def _say(e, g, person):
     if t in ("message_thrown", "message_received"):
         verb = "发出" if t == "message_thrown" else "收到"
         return f"{verb}消息「{data.get('message')}」"
+    if t in ("signal_thrown", "signal_received"):
+        verb = "发出" if t == "signal_thrown" else "收到"
+        return f"{verb}信号「{data.get('signal')}」"
+    if t in ("bpmn_error", "escalation"):   # a handler reported a business outcome (BpmnError / Escalation)
+        what = "业务异常" if t == "bpmn_error" else "升级"
+        said = f"：{data['message']}" if data.get("message") else ""
+        caught = "，转入相应处理" if data.get("caught_by") else ""
+        return f"{step}报告{what}「{data.get('code')}」{said}{caught}"
+    if t == "variables_set":
+        names = "、".join(sorted((data.get("variables") or {}).keys()))
+        return f"修改流程数据（{names}）" if names else "修改流程数据"
     if t == "incident":
         # "RuntimeError: 省平台无响应" as people say it (the technical detail is on the incident)
         return f"{step}出错：{incidents.plain(data['error'])}" if data.get("error") else f"{step}出错"
@@ -88,6 +99,11 @@ def _say(e, g, person):
     if t == "task_reassigned":
         to = f"转交{person(data['to'])}" if data.get("to") else "转交他人"
         return f"将{step}{to}" + (f"，说明：{data['note']}" if data.get("note") else "")
+    if t == "task_assigned":         # a 待分派 task given to a person (engine.tasks.assign)
+        return f"将{step}指派给{person(data.get('to'))}" + (f"，说明：{data['note']}" if data.get("note") else "")
+    if t == "task_offered":          # a 待分派 task offered to groups / users (engine.tasks.offer)
+        to = "、".join([*(data.get("groups") or []), *(person(u) for u in data.get("users") or [])])
+        return f"将{step}分派给{to}" + (f"，说明：{data['note']}" if data.get("note") else "")
     if t == "comment_added":
         where = f"在{step}" if el else ""
         return f"{where}发表意见" + ("（企业可见）" if data.get("public") else "")

@@ -48,6 +48,9 @@ class Settings:
     calendar_provisional: bool = True
     # Seconds between checks for a calendar changed by another process (QIHU_CALENDAR_REFRESH)
     calendar_refresh: float = 30.0
+    # The group whose members, besides the administrators, see the 待分派 queue (user tasks that
+    # name nobody) and assign or offer its tasks within their region (QIHU_DISPATCHER_GROUP)
+    dispatcher_group: str = "dispatcher"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -57,6 +60,8 @@ class Settings:
             s.database_url = env["QIHU_DATABASE_URL"]
         if env.get("QIHU_NOTIFY_WEBHOOK"):
             s.notify_webhook = env["QIHU_NOTIFY_WEBHOOK"]
+        if env.get("QIHU_DISPATCHER_GROUP", "").strip():
+            s.dispatcher_group = env["QIHU_DISPATCHER_GROUP"].strip()
         if env.get("QIHU_NOW"):
             from datetime import datetime
             try:

@@ -39,6 +39,49 @@ def topic(name: str) -> Callable[[F], F]:
     return mark
 
 
+class BpmnError(Exception):
+    """A business error a handler reports instead of a result (Camunda's `handleBpmnError`).
+
+    `raise BpmnError("INVALID", "材料不全", variables={"missing": ["营业执照"]})` ends the external
+    task and throws a BPMN error from it: an error boundary event on the task, on an enclosing
+    sub-process or call activity, or an error event sub-process catches it when its error's
+    `errorCode` is `code` (one without `errorRef` catches every code). `variables` are set
+    before the catching path runs; the catching event's `camunda:errorCodeVariable` /
+    `camunda:errorMessageVariable` receive the code and message. Uncaught, it ends the path
+    of the task as Camunda 7 does (none end event semantics) and the trail records it.
+
+    A technical failure (a timeout, a bug) should raise anything else: that is an incident
+    with retries, as before.
+    """
+
+    kind = "error"
+
+    def __init__(self, code: str, message: str | None = None, variables: Mapping[str, Any] | None = None) -> None:
+        if not code or not isinstance(code, str):
+            raise ValueError("a BPMN error needs its errorCode (the text the diagram's error names)")
+        super().__init__(message or code)
+        self.code, self.message, self.variables = code, message, dict(variables or {})
+
+
+class Escalation(Exception):
+    """An escalation a handler reports (`escalationCode`), non-critical by BPMN's rules.
+
+    `raise Escalation("OVERDUE", "超期未办", variables={...})` throws an escalation from the
+    external task. An interrupting escalation boundary event (or event sub-process) that
+    catches `code` ends the task and takes its own path; a non-interrupting one starts its
+    path and the task completes with `variables` as its result, as does an escalation that
+    nothing catches.
+    """
+
+    kind = "escalation"
+
+    def __init__(self, code: str, message: str | None = None, variables: Mapping[str, Any] | None = None) -> None:
+        if not code or not isinstance(code, str):
+            raise ValueError("an escalation needs its escalationCode")
+        super().__init__(message or code)
+        self.code, self.message, self.variables = code, message, dict(variables or {})
+
+
 class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}

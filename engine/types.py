@@ -62,10 +62,18 @@ class IncidentKind(StrEnum):
     STALL = "stall"            # the instance can no longer move (the worker's stall check)
 
 
+class WaitKind(StrEnum):
+    """subscription.kind and message_start.kind: what an instance waits for, or a process starts on."""
+
+    MESSAGE = "message"        # correlated to the instances waiting with that name (and business key)
+    SIGNAL = "signal"          # broadcast to every instance waiting for it
+
+
 class OutboxKind(StrEnum):
     """outbox.kind"""
 
     MESSAGE = "message"        # to instances waiting for it, or starting the processes it starts
+    SIGNAL = "signal"          # to every instance waiting for it (but the sender), and the processes it starts
     WEBHOOK = "webhook"        # a POST of a notification to settings.notify_webhook
 
 
@@ -118,15 +126,22 @@ class EventType(StrEnum):
     TASK_CANCELLED = "task_cancelled"
     TASK_REASSIGNED = "task_reassigned"
     TASK_RETURNED = "task_returned"
+    TASK_ASSIGNED = "task_assigned"     # a 待分派 task given to a person by a dispatcher or administrator
+    TASK_OFFERED = "task_offered"       # a 待分派 task offered to candidate groups / users by one of them
     ELEMENT_COMPLETED = "element_completed"
     TIMER_FIRED = "timer_fired"
     HANDLER_CALLED = "handler_called"
+    BPMN_ERROR = "bpmn_error"           # a handler raised BpmnError (data: code, message, caught_by)
+    ESCALATION = "escalation"           # a handler raised Escalation (data: code, message, caught_by)
     INCIDENT = "incident"
     INCIDENT_RESOLVED = "incident_resolved"
     INCIDENT_RETRIED = "incident_retried"
     INCIDENT_CANCELLED = "incident_cancelled"
     MESSAGE_THROWN = "message_thrown"
     MESSAGE_RECEIVED = "message_received"
+    SIGNAL_THROWN = "signal_thrown"
+    VARIABLES_SET = "variables_set"
+    SIGNAL_RECEIVED = "signal_received"
     SLA_CHANGED = "sla_changed"
     DEADLINE_REPLANNED = "deadline_replanned"   # a provisional (暂定) due re-planned on its loaded year
     COMMENT_ADDED = "comment_added"
@@ -168,6 +183,15 @@ class DeployedDefinition(ProcessVersion):
     new: bool
 
 
+class ProblemInfo(TypedDict):
+    """A problem found in a deployed file (engine.errors.Problem.as_dict)."""
+
+    file: str | None
+    element: str | None
+    line: int | None
+    message: str
+
+
 @dataclass
 class DeployResult:
     """What engine.repository.deploy returns (a dataclass; the REST API sends asdict of it)."""
@@ -175,6 +199,8 @@ class DeployResult:
     deployment_id: int
     created: bool                      # False: identical content was already deployed
     definitions: list[DeployedDefinition] = field(default_factory=list)
+    # accepted, but worth the administrator's eye: e.g. a user task naming nobody (待分派)
+    warnings: list[ProblemInfo] = field(default_factory=list)
 
 
 DeploymentResult = DeployResult
@@ -222,15 +248,6 @@ class DefinitionFile(TypedDict):
     region: str | None
     deployment_id: int
     resource_name: str
-
-
-class ProblemInfo(TypedDict):
-    """A problem found in a deployed file (engine.errors.Problem.as_dict)."""
-
-    file: str | None
-    element: str | None
-    line: int | None
-    message: str
 
 
 # -- runtime -------------------------------------------------------------------------------------
@@ -365,6 +382,26 @@ class InboxPage(TypedDict):
     regions: dict[str, int]
 
 
+class UnassignedPage(TypedDict):
+    """engine.tasks.unassigned: one page of the 待分派 queue (open user tasks naming nobody:
+    no assignee, no candidate group or user) that the caller may dispatch, and how many in all."""
+
+    tasks: list[InboxTask]
+    total: int
+
+
+class Person(TypedDict):
+    name: str
+    display_name: str
+
+
+class DispatchTargets(TypedDict):
+    """engine.tasks.dispatch_targets: whom a 待分派 task may be assigned or offered to."""
+
+    users: list[Person]
+    groups: list[str]
+
+
 # -- history -------------------------------------------------------------------------------------
 class HistoryEventInfo(TypedDict):
     """An audit event (engine.history.events); type: an EventType for the engine's own events."""
@@ -435,6 +472,7 @@ __all__ = [
     "DefinitionInfo", "DeployedDefinition", "DeployResult", "DeploymentResult", "VersionInfo", "ElementChange",
     "VersionDiff", "DefinitionFile", "ProblemInfo",
     "InstanceInfo", "IncidentInfo", "Correlated", "Overview",
-    "TaskInfo", "FormOption", "FormField", "FormInfo", "TaskDetail", "InboxTask", "InboxPage",
+    "TaskInfo", "FormOption", "FormField", "FormInfo", "TaskDetail", "InboxTask", "InboxPage", "UnassignedPage",
+    "Person", "DispatchTargets",
     "HistoryEventInfo", "AttachmentRecord", "NotificationRecord", "InstanceRecords", "DiagramIncident", "Diagram",
 ]

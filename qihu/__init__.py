@@ -4,10 +4,11 @@ The library's front door. The engine (qihu.engine) knows no appeal, Flask or Exc
 enterprise-appeal domain (qihu.appeals) installs itself on an engine; the web extension
 (qihu.web) and the command line (qihu.cli) compose the two for an application.
 
-    from qihu import Engine, topic
+    from qihu import Engine, topic, BpmnError, Escalation
 """
 from qihu.engine import (Conflict, DeployError, Forbidden, HandlerRegistry, InvalidState, ManualClock, NotFound,
                          Problem, QihuError, SystemClock, ValidationFailed, topic)
+from qihu.engine.topics import BpmnError, Escalation
 
 
 def __getattr__(name):
@@ -18,5 +19,5 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["Engine", "topic", "HandlerRegistry", "QihuError", "NotFound", "Conflict", "InvalidState", "Forbidden",
+__all__ = ["Engine", "topic", "BpmnError", "Escalation", "HandlerRegistry", "QihuError", "NotFound", "Conflict", "InvalidState", "Forbidden",
            "ValidationFailed", "DeployError", "Problem", "SystemClock", "ManualClock"]

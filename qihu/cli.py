@@ -76,6 +76,9 @@ def main(verbose):
 def deploy(files, name, user, activate, region):
     """Deploy .bpmn/.dmn files (or folders or zips of them) as one bundle."""
     r = _engine().repository.deploy(list(files), name=name, user=user, activate=activate, region=region)
+    for w in r.warnings:        # accepted, but worth a look: e.g. a user task naming nobody (待分派)
+        where = ":".join(str(x) for x in (w["file"], w["line"]) if x)
+        click.echo(f"warning: {where} [{w['element']}]: {w['message']}", err=True)
     if not r.created:
         click.echo("unchanged: identical content is already deployed")
     for d in r.definitions:
@@ -229,6 +232,46 @@ def claim(task_id, user):
 
 
 @main.command()
+@click.option("--user", help="list it as this administrator or dispatcher sees it (their region); default: all")
+@click.option("--json", "as_json", is_flag=True)
+def unassigned(user, as_json):
+    """List the 待分派 queue: open user tasks that name nobody, to `qihu assign` or `qihu offer`."""
+    e = _engine()
+    rows = e.tasks.unassigned(user, limit=500, check=user is not None)["tasks"]
+    if as_json:
+        return _out(rows)
+    for t in rows:
+        ref = f"{t['business_key']}/{t['element_id']}" if t["business_key"] else t["element_id"]
+        due = local_text(t["due_at"]) or "-"
+        click.echo(f"{t['id']}\t{ref}\t{t['name']}\t{t['region'] or '-'}\tdue {due}")
+
+
+@main.command()
+@click.argument("task_id", metavar="TASK")
+@click.argument("to_user", metavar="PERSON")
+@click.option("--user", required=True, help="who assigns: an administrator or dispatcher (audited)")
+@click.option("--note", help="a note for the person")
+def assign(task_id, to_user, user, note):
+    """Give TASK of the 待分派 queue (a task id, or BUSINESS_KEY/ELEMENT_ID) to PERSON."""
+    e = _engine()
+    e.tasks.assign(e.tasks.resolve(task_id), user, to_user, note=note)
+    click.echo(f"assigned to {to_user}")
+
+
+@main.command()
+@click.argument("task_id", metavar="TASK")
+@click.option("--group", "groups", multiple=True, help="a candidate group (repeatable)")
+@click.option("--to-user", "users", multiple=True, help="a candidate user (repeatable)")
+@click.option("--user", required=True, help="who offers: an administrator or dispatcher (audited)")
+@click.option("--note", help="a note for the candidates")
+def offer(task_id, groups, users, user, note):
+    """Offer TASK of the 待分派 queue to candidate groups and/or users, who claim it."""
+    e = _engine()
+    e.tasks.offer(e.tasks.resolve(task_id), user, groups=list(groups), users=list(users), note=note)
+    click.echo("offered to " + ", ".join([*groups, *users]))
+
+
+@main.command()
 @click.argument("task_id")
 @click.option("--user", required=True)
 def unclaim(task_id, user):
@@ -248,6 +291,25 @@ def message(name, business_key, correlation, data, to_all):
     """Correlate a message to waiting instances (or start the definition it starts)."""
     _out(_engine().runtime.correlate(name, business_key=business_key, correlation=_json_arg(correlation, "--correlation"),
                                      payload=_json_arg(data, "--data"), all=to_all))
+
+
+@main.command()
+@click.argument("name")
+@click.option("--data", help="variables for what catches it, a JSON object")
+def signal(name, data):
+    """Broadcast a signal to every waiting instance (and start the processes it starts)."""
+    _out(_engine().runtime.signal(name, _json_arg(data, "--data")))
+
+
+@main.command("set-variables")
+@click.argument("instance")
+@click.option("--data", required=True, help="the variables, a JSON object")
+def set_variables(instance, data):
+    """Set variables on a running instance (id or business key); conditional events look again."""
+    e = _engine()
+    iid = _instance_ref(e, instance)
+    e.runtime.set_variables(iid, _json_arg(data, "--data") or {})
+    _out(e.runtime.get(iid))
 
 
 @main.command()

@@ -73,6 +73,8 @@ class Qihu:
             app.register_blueprint(admin_pages.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import incidents as incident_pages  # 异常处理: open incidents, retry, resolve (administrators)
             app.register_blueprint(incident_pages.blueprint, url_prefix=self.url_prefix or None)
+            from qihu.web.pages import unassigned  # 待分派: tasks naming nobody, assigned or offered by dispatchers
+            app.register_blueprint(unassigned.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import dashboard  # 晾晒评价: figures, ranking, warning board, Excel exports
             app.register_blueprint(dashboard.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import modeler as modeler_page  # 在浏览器中编辑: bpmn-js modeler, lint, deploy (administrators)

@@ -334,6 +334,25 @@ EN = {
     "不是有效的月份（YYYY-MM）": "is not a month (YYYY-MM)", "不在您可查看的范围内": "is outside what you may see",
     "一次最多导出 {n} 个月": "At most {n} months per export",
     "晾晒评价仅限领导、督查和承办部门查看。": "The performance figures are for leaders, supervisors and departments only.",
+    # 待分派: user tasks naming nobody (web/pages/unassigned.py, templates/unassigned.html) and deploy warnings
+    "待分派": "Unassigned", "等待分派的任务": "Tasks waiting to be assigned", "分派": "Dispatch",
+    "流程图中没有指定办理人的任务在此等待分派，共 {n} 项":
+        "Tasks whose diagram names nobody wait here to be assigned: {n} in all",
+    "指派给个人": "Assign to a person", "说明（选填）": "Note (optional)", "确认指派": "Assign",
+    "分派给候选组": "Offer to groups", "多个用逗号分隔": "separate several with commas",
+    "候选人（选填）": "Candidate users (optional)", "确认分派": "Offer",
+    "没有符合条件的待分派任务。": "No unassigned tasks match.",
+    "没有待分派的任务：每项待办都有办理人或候选组。": "No unassigned tasks: every open task has an assignee or candidates.",
+    "待分派队列仅管理员和分派组（{group}）成员可见，各自只看本地区的任务。":
+        "Only administrators and members of the dispatcher group ({group}) see this queue, each for their own region.",
+    "已将「{task}」指派给 {who}": "“{task}” assigned to {who}",
+    "已将「{task}」分派给 {who}，待其认领": "“{task}” offered to {who}, for them to claim",
+    "分派未完成": "Not dispatched",
+    "分派未完成：该任务已被他人分派或已办结，请刷新后查看":
+        "Not dispatched: someone else dispatched or completed the task meanwhile; reload to see it",
+    "分派未完成：没有找到该任务": "Not dispatched: no such task",
+    "待分派任务仅限管理员和分派员处理。": "Unassigned tasks are for administrators and dispatchers only.",
+    "部署提醒": "Deploy warning", "另有 {n} 条部署提醒未显示": "{n} more deploy warnings not shown",
 }
 
 

@@ -4,14 +4,18 @@ Everything that will run is compiled through the sandbox here, so an unsafe or b
 script is refused at deploy time with its element and line, not found at run time.
 """
 import ast
+from collections.abc import Collection
+import re
+from datetime import date, datetime, timedelta, timezone
 
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from qihu.engine.errors import Problem
 from qihu.engine.listeners import Listeners
-from qihu.engine.dialect.sandbox import SandboxEnvironment, check_source
-from qihu.engine.dialect.specs import ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of
+from qihu.engine.dialect.sandbox import _BUILTINS, SandboxEnvironment, check_source
+from qihu.engine.dialect.specs import (ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of,
+                                       QihuCallActivity)
 from qihu.engine.runtime import sla
 from qihu.engine.dialect import timers
 
@@ -28,8 +32,11 @@ def _event_definitions(ts):
     return list(getattr(d, "event_definitions", None) or [d])
 
 
-def check_bundle(bundle, handlers, listeners=None):
-    """Every problem of a parsed bundle; `listeners.definition_checked` add their own per process."""
+def check_bundle(bundle, handlers, listeners=None, functions=None):
+    """Every problem of a parsed bundle; `listeners.definition_checked` add their own per process.
+
+    `functions`: the names of the script engine's helpers (workdays, now …); given, an
+    expression calling any other function (a JUEL bean call such as `${dateTime()}`) is refused."""
     problems = []
     seen = set()
 
@@ -39,11 +46,23 @@ def check_bundle(bundle, handlers, listeners=None):
             message = f"line {offset} of the expression: {message}"
         problems.append(Problem(message, file=file, element=element, line=line))
 
-    def code(element, source, mode, what):
+    def checked(element, source, mode, what, idioms):
         if source is None or not str(source).strip():
             return
-        for line, msg in check_source(str(source), mode):
+        found = check_source(str(source), mode)
+        for line, msg in found:
             problem(element, f"{what}: {msg}", offset=line if mode == "exec" else None)
+        if idioms and not found:
+            for msg in camunda_idioms(str(source), mode, functions):
+                problem(element, f"{what}: {msg}")
+
+    def code(element, source, mode, what):
+        # the diagram's own expressions and scripts: Python, and no Java/JUEL bean idioms
+        checked(element, source, mode, what, True)
+
+    def listener_code(element, source, mode, what):
+        # what a listener checks (figure.* properties) has helpers of its own, such as var()
+        checked(element, source, mode, what, False)
 
     problems.extend(check_dmn(bundle))
     problems.extend(check_returns(bundle))
@@ -55,7 +74,8 @@ def check_bundle(bundle, handlers, listeners=None):
         except ValueError as e:
             problem(info.key, f"SLA colour scheme (slaScheme / slaThresholds property): {e}")
         if listeners is not None:
-            Listeners.call(listeners.definition_checked, info, problem, code)   # e.g. the 晾晒 figure.* properties
+            # e.g. the 晾晒 figure.* properties
+            Listeners.call(listeners.definition_checked, info, problem, listener_code)
         for spec in _all_specs(info):
             for ts in spec.task_specs.values():
                 element = getattr(ts, "bpmn_id", None) or ts.name
@@ -72,18 +92,19 @@ def check_bundle(bundle, handlers, listeners=None):
                     if isinstance(value, str):
                         code(element, value, "eval", attr)
                 if isinstance(ts, ExternalTask):
-                    if ts.topic not in handlers:
+                    if ts.topic is not None and ts.topic not in handlers:   # None: refused by the parser
                         known = ", ".join(handlers.topics()) or "none"
                         problem(element, f"no handler is registered for topic {ts.topic!r} (known: {known})")
                 if isinstance(ts, (ExternalTask, QihuUserTask)):
                     for name, p in list(ts.in_params) + list(ts.out_params):
                         for expr in p.expressions():
                             code(element, expr, "eval", f"parameter {name}")
+                if isinstance(ts, QihuCallActivity):
+                    for what, expr in ts.expressions():
+                        code(element, expr, "eval", what)
                 if isinstance(ts, QihuUserTask):
-                    if not any(ts.assignment.get(a) for a in ("assignee", "candidateGroups", "candidateUsers")) \
-                            and not ts.lane:
-                        problem(element, "user task has no camunda:candidateGroups, candidateUsers or assignee "
-                                         "and is in no lane: nobody would ever see it in an inbox")
+                    # A user task naming nobody is not refused (Camunda runs it): it waits in the
+                    # 待分派 queue, and bundle_warnings() says so in the deploy result.
                     for attr, raw in ts.assignment.items():
                         expr = expression_of(raw)
                         if expr is not None:
@@ -103,6 +124,85 @@ def check_bundle(bundle, handlers, listeners=None):
     return problems
 
 
+def names_nobody(ts) -> bool:
+    """A user task with no assignee, candidate group or candidate user and in no lane: at run
+    time it waits unassigned (待分派) until an administrator or dispatcher assigns or offers it."""
+    return isinstance(ts, QihuUserTask) and not ts.lane and \
+        not any((ts.assignment.get(a) or "").strip() for a in ("assignee", "candidateGroups", "candidateUsers"))
+
+
+def bundle_warnings(bundle) -> list[Problem]:
+    """What a deploy accepts but the administrator should know (DeployResult.warnings): today
+    the user tasks that name nobody, with file, line and element."""
+    warnings = []
+    seen = set()
+    for info in bundle.processes.values():
+        for spec in _all_specs(info):
+            for ts in spec.task_specs.values():
+                if (spec.name, ts.name) in seen or not names_nobody(ts):
+                    continue
+                seen.add((spec.name, ts.name))
+                element = getattr(ts, "bpmn_id", None) or ts.name
+                file, line = bundle.where(element)
+                name = " ".join((getattr(ts, "bpmn_name", None) or "").split())   # a Modeler name may hold line breaks
+                label = f"「{name}」" if name else element
+                warnings.append(Problem(
+                    f"用户任务{label}没有指定办理人、候选组或候选人，也不在泳道中：运行时进入待分派队列，"
+                    "由管理员或分派员指派或分派"
+                    f"（user task {element} names no assignee, candidate group or candidate user and is in no "
+                    "lane: it waits in the unassigned queue until an administrator or dispatcher assigns it）",
+                    file=file, element=element, line=line))
+    return warnings
+
+
+# Every attribute and method of the values process data and helpers hold (text, numbers,
+# lists, dicts, dates): any other `.name` in an expression is a Java bean or method.
+_PYTHON_ATTRIBUTES = frozenset(
+    n for t in (str, int, float, bool, list, dict, set, tuple, datetime, date, timedelta, timezone)
+    for n in dir(t) if not n.startswith("_"))
+_BEAN_HINT = "qihu 不运行 Java bean 和 JUEL 方法调用，请用 Python 写，或改用外部任务"
+
+
+def camunda_idioms(source: str, mode: str, functions: Collection[str] | None = None) -> list[str]:
+    """What a Camunda designer writes that compiles as Python but cannot run in qihu, found
+    at deploy instead of failing with NameError / AttributeError at run time: Camunda's
+    `execution` object, calls of functions that are neither Python builtins nor the engine's
+    helpers (`${dateTime()}`, `${myBean.method()}`), and Java methods or bean properties
+    (`${order.getAmount()}`, `${list.size()}`). Each message is Chinese with the English
+    in brackets. Scripts (exec) are only checked for `execution`: they may define functions."""
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError:
+        return []
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
+              for a in n.posonlyargs + n.args + n.kwonlyargs + [x for x in (n.vararg, n.kwarg) if x]}
+    bound |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    out = []
+
+    def say(msg):
+        if msg not in out:
+            out.append(msg)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "execution" and "execution" not in bound:
+            say("Camunda 的 execution 对象在 qihu 中不存在：直接读写流程变量，例如 amount 或 amount = 1"
+                "（Camunda's execution object does not exist in qihu: read and set process variables by name）")
+        if mode != "eval":
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if functions is not None and name not in bound and name not in _BUILTINS and name not in functions \
+                    and name != "execution":
+                say(f"调用了未知函数 {name}()：{_BEAN_HINT}"
+                    f"（{name}() is neither a Python builtin nor an engine helper: bean calls are not run）")
+        elif isinstance(node, ast.Attribute) and node.attr not in _PYTHON_ATTRIBUTES \
+                and not (isinstance(node.value, ast.Name) and node.value.id == "execution"):
+            target = ast.unparse(node)
+            say(f"{target} 不是 Python 的方法或属性：{_BEAN_HINT}；读取字典中的值请写 x[\"key\"]"
+                f"（{target} is a Java method or bean property, not Python: bean calls are not run）")
+    return out
+
+
 SUPPORTED_HIT_POLICIES = ("UNIQUE", "FIRST", "ANY", "COLLECT")
 
 
@@ -119,6 +219,9 @@ def check_dmn(bundle):
             problem(element, f"{what} {text!r}: " + "; ".join(msg for _, msg in found))
 
     def refused(text):
+        # `?` is SpiffWorkflow's placeholder for the input (FEEL lists and intervals are read so,
+        # engine/dialect/dmn.py): checked as a name, as the DMN engine replaces it outside strings
+        text = re.sub(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""", "v", text)
         found = check_source(text, "eval")
         if any(msg.startswith("SyntaxError") for _, msg in found):
             found = check_source(f"v {text}", "eval")   # a unary test: the engine puts the input on the left
@@ -162,6 +265,12 @@ def _check_timer(d, element, problem, code):
             timers.validate_literal(d, literal)
         except timers.CycleTooShort as e:
             problem(element, str(e))
+        except ValueError as e:
+            if timers.is_cron(literal):   # Quartz cron: cron_of says which field is wrong, in Chinese
+                problem(element, str(e))
+            else:
+                problem(element, f"timer {getattr(d, 'raw', literal)!r} is not a valid ISO 8601 "
+                                 "date, duration or cycle (e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")
         except Exception:
             problem(element, f"timer {getattr(d, 'raw', literal)!r} is not a valid ISO 8601 "
                              "date, duration or cycle (e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")

@@ -5,7 +5,9 @@ assignment attributes, designer-style timer text (bare `PT5M`), Camunda message
 semantics, refusal of elements qihu does not run, and one list of problems with
 file, element id and line for a whole bundle.
 """
+import keyword
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,20 +16,33 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     StartEventParser, EndEventParser, IntermediateCatchEventParser,
-    IntermediateThrowEventParser, BoundaryEventParser,
+    IntermediateThrowEventParser, BoundaryEventParser, ReceiveTaskParser,
 )
 from SpiffWorkflow.bpmn.specs.defaults import (
-    StartEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, BoundaryEvent,
+    StartEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, BoundaryEvent, ReceiveTask,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
-from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskParser, CAMUNDA_MODEL_NS
+from SpiffWorkflow.camunda.parser.task_spec import (CamundaTaskParser, UserTaskParser, CAMUNDA_MODEL_NS,
+                                                    BusinessRuleTaskParser, CallActivityParser)
+from SpiffWorkflow.bpmn.parser.task_parsers import SubprocessParser
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
+from SpiffWorkflow.bpmn.parser.event_parsers import (SendTaskParser, MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH,
+                                                     TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                                                     ESCALATION_EVENT_XPATH)
+from SpiffWorkflow.bpmn.specs.defaults import SendTask
 from SpiffWorkflow.bpmn.parser.util import one
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from lxml import etree
 
 from qihu.engine.errors import DeployError, Problem
-from qihu.engine.dialect.specs import ExternalTask, QihuUserTask, QihuMessageEventDefinition, Param, expression_of
+from qihu.engine.dialect.specs import (ExternalTask, QihuUserTask, QihuMessageEventDefinition, Param, PassThroughTask,
+                                       expression_of, CallMapping, QihuCallActivity, MULTI_INSTANCE)
 from qihu.engine.dialect.xmlsafe import load_xml
+from qihu.engine.dialect import dmn
 from qihu.engine.dialect import timers
+from qihu.engine.dialect import event_subprocess
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 C = "{%s}" % CAMUNDA_MODEL_NS
@@ -45,7 +60,13 @@ NON_FLOW = {
     "sequenceFlow", "laneSet", "dataObject", "dataObjectReference", "dataStoreReference",
     "textAnnotation", "association", "extensionElements", "documentation", "ioSpecification",
     "property", "group", "category", "dataInputAssociation", "dataOutputAssociation",
+    # a sub-process's own flows and loop, as the Modeler writes them inside it
+    "incoming", "outgoing", "multiInstanceLoopCharacteristics", "standardLoopCharacteristics",
+    "auditing", "monitoring", "categoryValueRef",
 }
+# camunda:asyncBefore / asyncAfter / exclusive / jobPriority are accepted and change nothing:
+# every step qihu runs is already its own transaction (engine.runtime.transaction), committed
+# before the next wait state, so there is no other save point to add.
 TIMEZONE = timers.TIMEZONE
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$", re.I)
@@ -107,11 +128,35 @@ class ExternalTaskParser(CamundaTaskParser):
     def create_task(self):
         kind, topic = self.attribute("type", "camunda"), self.attribute("topic", "camunda")
         if kind != "external" or not topic:
-            self.raise_validation_exception(
-                'a service task must be an external task: camunda:type="external" with a camunda:topic')
+            message = _not_external(self.node, kind)
+            deferred = getattr(self.process_parser.parser, "deferred", None)
+            if deferred is None:
+                self.raise_validation_exception(message)
+            # Reported with the bundle's other problems; the rest of the process is still read.
+            deferred.append(Problem(message, file=self.filename, element=self.bpmn_id, line=self.node.sourceline))
+            topic = None
         inputs, outputs = parse_io(self.node)
         return ExternalTask(self.spec, self.bpmn_id, topic=topic, inputs=inputs, outputs=outputs,
                             **self.bpmn_attributes)
+
+
+_JAVA_ATTRS = ("class", "delegateExpression", "expression")
+
+
+def _not_external(node, kind):
+    """Why a service task is not run, in Chinese with the English in brackets."""
+    english = 'a service task must be an external task: camunda:type="external" with a camunda:topic'
+    java = next((a for a in _JAVA_ATTRS if node.get(C + a)), None)
+    if java is not None:
+        return (f'服务任务使用 Java（camunda:{java}="{node.get(C + java)}"），qihu 不运行 Java：请改为外部任务，'
+                f'设 camunda:type="external" 并指定 camunda:topic，由 Python 处理函数完成（{english}; '
+                f'camunda:{java} is Java and is not run）')
+    if node.find(f"{B}extensionElements/{C}connector") is not None:
+        return (f'服务任务使用 Camunda 连接器（camunda:connector），qihu 不运行连接器：请改为外部任务，'
+                f'设 camunda:type="external" 并指定 camunda:topic（{english}; connectors are not run）')
+    if kind == "external":
+        return f"外部任务没有指定 camunda:topic（{english}）"
+    return f'服务任务没有实现：请设 camunda:type="external" 并指定 camunda:topic（{english}）'
 
 
 ASSIGNMENT_ATTRS = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "followUpDate", "priority")
@@ -133,7 +178,24 @@ class QihuEventDefinitionParser(CamundaEventDefinitionParser):
     def parse_timer_event(self, event):
         definition = timers.upgrade(super().parse_timer_event(event))
         definition.raw = definition.expression
-        definition.expression = timer_expression(definition.expression)
+        if isinstance(definition, CycleTimerEventDefinition) and timers.is_cron(definition.raw or ""):
+            # Camunda 7 reads such a timeCycle as Quartz cron (engine/dialect/timers.py)
+            definition.expression = repr(definition.raw.strip())
+        else:
+            definition.expression = timer_expression(definition.expression)
+        return definition
+
+    def parse_error_event(self, error_event):
+        # camunda:errorCodeVariable / errorMessageVariable: where a catching event puts what
+        # was thrown (a handler's BpmnError, engine/runtime/catching.py)
+        definition = super().parse_error_event(error_event)
+        definition.code_variable = self.attribute("errorCodeVariable", "camunda", error_event)
+        definition.message_variable = self.attribute("errorMessageVariable", "camunda", error_event)
+        return definition
+
+    def parse_escalation_event(self, escalation_event):
+        definition = super().parse_escalation_event(escalation_event)
+        definition.code_variable = self.attribute("escalationCodeVariable", "camunda", escalation_event)
         return definition
 
     def parse_message_event(self, message_event):
@@ -155,20 +217,247 @@ def _event_parser(base):
                 {"create_task": lambda self: base.create_task(self)})
 
 
+class QihuReceiveTaskParser(_event_parser(ReceiveTaskParser)):
+    """A receive task waits for its message, correlated like a message catch event (with our
+    message definition: SpiffWorkflow's own would never match a message delivered from outside).
+    Without a message Camunda waits for a trigger by execution id, which qihu does not offer:
+    refused instead of passing through."""
+
+    def create_task(self):
+        if self.node.get("messageRef") is None and not self.xpath(".//bpmn:messageEventDefinition"):
+            self.raise_validation_exception("接收任务没有指定消息（messageRef），qihu 无法触发它；请为它选择一个消息"
+                                            "（a receive task without a message cannot be triggered: choose its message）")
+        return super().create_task()
+
+
+JAVA_ATTRS = ("class", "delegateExpression", "expression")
+
+
+def _external_task(parser, owner, what, end=False, java_attrs=JAVA_ATTRS):
+    """An element Camunda implements as an external task (camunda:type="external" with a topic
+    on `owner`: the element, or its messageEventDefinition), as our ExternalTask; None if it is
+    not external. Java implementations are refused with the hint to use an external task."""
+    kind, topic = parser.attribute("type", "camunda", owner), parser.attribute("topic", "camunda", owner)
+    java = next((a for a in java_attrs if parser.attribute(a, "camunda", owner)), None)
+    if java:
+        parser.raise_validation_exception(
+            f"{what}使用 Java 实现（camunda:{java}），qihu 不运行 Java；请改为外部任务"
+            f'（camunda:type="external" 加 camunda:topic）({what} with camunda:{java}: use an external task)')
+    if kind != "external":
+        return None
+    if not topic:
+        parser.raise_validation_exception(f"{what}是外部任务但没有 camunda:topic（external {what} without a topic）")
+    inputs, outputs = parse_io(parser.node)
+    task = ExternalTask(parser.spec, parser.bpmn_id, topic=topic, inputs=inputs, outputs=outputs,
+                        **parser.bpmn_attributes)
+    if end:
+        task.connect(parser.spec.end)
+    return task
+
+
+class ExternalSendTaskParser(_event_parser(SendTaskParser)):
+    """bpmn:sendTask: Camunda 7 runs it exactly as a service task, so it needs an implementation;
+    the one qihu runs is an external task, served by its topic. A messageRef alone is refused
+    as Camunda refuses it (a message throw event sends a message)."""
+
+    def create_task(self):
+        task = _external_task(self, self.node, "发送任务")
+        if task is None:
+            self.raise_validation_exception('发送任务需要 camunda:type="external" 和 camunda:topic；要发出消息请用消息抛出事件'
+                                            "（a send task needs an external implementation with a topic; "
+                                            "to send a message use a message throw event）")
+        return task
+
+
+def _external_message_event_parser(base, end):
+    """End / intermediate throw events whose messageEventDefinition is camunda:type="external":
+    Camunda creates an external task for them; served by topic here as well."""
+    plain = _event_parser(base)
+
+    def create_task(self):
+        for med in self.xpath("./bpmn:messageEventDefinition"):
+            # camunda:expression is the message's payload here (engine/dialect/specs.py), as before
+            task = _external_task(self, med, "消息事件", end=end, java_attrs=("class", "delegateExpression"))
+            if task is not None:
+                return task
+        return base.create_task(self)
+    return type(f"QihuExternal{base.__name__}", (plain,), {"create_task": create_task})
+
+
+class QihuBusinessRuleTaskParser(BusinessRuleTaskParser):
+    """bpmn:businessRuleTask: a DMN decision (camunda:decisionRef, evaluated with the decisions
+    it requires, engine/dialect/dmn.py) or an external task served by topic."""
+
+    def create_task(self):
+        task = _external_task(self, self.node, "决策任务")
+        if task is not None:
+            return task
+        if not self.get_decision_ref(self.node):
+            self.raise_validation_exception('决策任务没有 camunda:decisionRef，也不是外部任务（camunda:type="external"）'
+                                            "(a business rule task needs a camunda:decisionRef or an external topic)")
+        return super().create_task()
+
+    @staticmethod
+    def get_decision_ref(node):
+        # SpiffWorkflow reads the attribute with [] for every business rule task of a file
+        # ("cannot read …decisionRef" for an external one)
+        return node.attrib.get("{" + CAMUNDA_MODEL_NS + "}decisionRef")
+
+
+class QihuStartEventParser(_event_parser(StartEventParser)):
+    """Start events, with the error and escalation start events of event sub-processes: as
+    SpiffWorkflow reads them they have no event, so the sub-process ran at process start."""
+
+    def create_task(self):
+        event_definition = self.get_event_definition(
+            [MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
+             ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
+        task = self._create_task(event_definition)
+        task.interrupting = self.node.get("isInterrupting", "true").lower() != "false"
+        self.spec.start.connect(task)
+        return task
+
+
+_BUSINESS_KEY = re.compile(r"^[$#]\{\s*execution\.(processBusinessKey|getProcessBusinessKey\(\s*\))\s*\}$")
+
+
+class QihuCallActivityParser(CallActivityParser):
+    """bpmn:callActivity with its camunda:in / camunda:out mappings (engine/dialect/specs.py
+    QihuCallActivity). What would run otherwise than in Camunda is refused, naming the element;
+    the file's other problems are still reported in the same pass."""
+
+    def _refuse(self, message):
+        deferred = getattr(self.process_parser.parser, "deferred", None)
+        if deferred is None:
+            self.raise_validation_exception(message)
+        deferred.append(Problem(message, file=self.filename, element=self.bpmn_id, line=self.node.sourceline))
+
+    def _mapping(self, el, kind):
+        if el.get("local", "false").strip().lower() == "true":
+            self._refuse(f'{kind} 的 local="true" 不受支持：qihu 的变量没有局部作用域，请去掉 local'
+                         f'（{kind} local="true" is not supported: qihu has no local variable scopes）')
+            return None
+        if el.get("variables") is not None:
+            if el.get("variables").strip() != "all":
+                self._refuse(f'{kind} 的 variables 只能是 "all"（{kind} variables must be "all"）')
+                return None
+            return CallMapping(all=True)
+        source, expression, target = el.get("source"), el.get("sourceExpression"), el.get("target")
+        if source is None and expression is None:
+            self._refuse(f"{kind} 既没有 source 也没有 sourceExpression（{kind} names no source or sourceExpression）")
+            return None
+        if not (target or "").strip():
+            self._refuse(f"{kind} 没有 target，不知道把值放进哪个变量（{kind} has no target variable）")
+            return None
+        if expression is not None:
+            code = expression_of(expression)
+            return CallMapping(expression=code if code is not None else expression.strip(), target=target.strip())
+        return CallMapping(source=source.strip(), target=target.strip())
+
+    def create_task(self):
+        java = next((a for a in ("variableMappingClass", "variableMappingDelegateExpression")
+                     if self.node.get(C + a)), None)
+        if java is not None:
+            self._refuse(f"调用活动使用 Java 变量映射（camunda:{java}），qihu 不运行 Java；请改用 camunda:in / camunda:out"
+                         f"（call activity with camunda:{java} is Java: use camunda:in / camunda:out）")
+        if self.node.find(f"{B}extensionElements/{C}inputOutput") is not None:
+            self._refuse("调用活动上的输入/输出参数（camunda:inputOutput）未实现，请用 camunda:in / camunda:out 传递变量"
+                         "（camunda:inputOutput on a call activity is not supported: use camunda:in / camunda:out）")
+        ins, outs = [], []
+        for el in self.node.findall(f"{B}extensionElements/*"):
+            if el.tag not in (C + "in", C + "out"):
+                continue
+            kind = "camunda:" + el.tag[len(C):]
+            key = el.get("businessKey")
+            if key is not None:
+                # The called process runs inside the caller's instance (a SpiffWorkflow
+                # subworkflow), so it has the caller's business key and no other.
+                if el.tag != C + "in" or not _BUSINESS_KEY.match(key.strip()):
+                    self._refuse(f'{kind} businessKey="{key}" 不受支持：被调用的流程在调用者的实例中运行，业务编号就是调用者的；'
+                                 '只接受 #{execution.processBusinessKey}（the called process runs inside the caller\'s '
+                                 "instance and keeps its business key: only #{execution.processBusinessKey} is accepted）")
+                continue
+            mapping = self._mapping(el, kind)
+            if mapping is not None:
+                (ins if el.tag == C + "in" else outs).append(mapping)
+        subworkflow_spec = SubprocessParser.get_call_activity_spec(self)
+        return QihuCallActivity(self.spec, self.bpmn_id, subworkflow_spec=subworkflow_spec, ins=ins, outs=outs,
+                                **self.bpmn_attributes)
+
+
+def _collection_names(root, filename, problems):
+    """camunda:collection as Camunda Modeler writes it, `${list}`, read as the variable `list`.
+    SpiffWorkflow takes the attribute as a variable name (so `${list}` failed when the
+    instance started); a computed collection it cannot read is refused, naming the element."""
+    for loop in root.iter(B + "multiInstanceLoopCharacteristics"):
+        raw = loop.get(C + "collection")
+        owner = loop.getparent()
+        if raw is None:
+            continue
+        name = raw.strip()
+        expr = expression_of(name)
+        if expr is not None:
+            name = unicodedata.normalize("NFKC", expr)    # ${continue}: engine/dialect/specs.py _keyword_names
+        if not name.isidentifier() or keyword.iskeyword(name):
+            problems.append(Problem(
+                f'多实例的 camunda:collection="{raw}" 不是一个变量：请先用脚本任务把集合算进一个变量，再写 ${{变量名}}'
+                f'（multi-instance collection must name a variable, e.g. ${{list}}: compute it in a script task first）',
+                file=filename, element=owner.get("id"), line=loop.sourceline))
+            continue
+        if not loop.get(C + "elementVariable"):
+            problems.append(Problem(
+                "多实例按集合执行时需要 camunda:elementVariable（每个实例的元素变量）"
+                "（a multi-instance over a collection needs camunda:elementVariable）",
+                file=filename, element=owner.get("id"), line=loop.sourceline))
+            continue
+        loop.set(C + "collection", name)
+
+
 class QihuParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = dict(CamundaParser.OVERRIDE_PARSER_CLASSES)
     OVERRIDE_PARSER_CLASSES.update({
         full_tag("serviceTask"): (ExternalTaskParser, ExternalTask),
         full_tag("userTask"): (QihuUserTaskParser, QihuUserTask),
-        full_tag("startEvent"): (_event_parser(StartEventParser), StartEvent),
-        full_tag("endEvent"): (_event_parser(EndEventParser), EndEvent),
+        full_tag("startEvent"): (QihuStartEventParser, StartEvent),
+        full_tag("endEvent"): (_external_message_event_parser(EndEventParser, end=True), EndEvent),
         full_tag("intermediateCatchEvent"): (_event_parser(IntermediateCatchEventParser), IntermediateCatchEvent),
-        full_tag("intermediateThrowEvent"): (_event_parser(IntermediateThrowEventParser), IntermediateThrowEvent),
+        full_tag("intermediateThrowEvent"): (_external_message_event_parser(IntermediateThrowEventParser, end=False),
+                                             IntermediateThrowEvent),
+        full_tag("sendTask"): (ExternalSendTaskParser, SendTask),
+        full_tag("businessRuleTask"): (QihuBusinessRuleTaskParser, BusinessRuleTask),
         full_tag("boundaryEvent"): (_event_parser(BoundaryEventParser), BoundaryEvent),
+        # Camunda 7 passes through an abstract task and a manual task at once
+        full_tag("task"): (CamundaTaskParser, PassThroughTask),
+        full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
+        full_tag("receiveTask"): (QihuReceiveTaskParser, ReceiveTask),
+        full_tag("callActivity"): (QihuCallActivityParser, QihuCallActivity),
     })
 
     def known_tag(self, tag):
         return tag in self.OVERRIDE_PARSER_CLASSES or tag in self.PARSER_CLASSES
+
+    def get_spec(self, process_id, required=True):
+        spec = super().get_spec(process_id, required)
+        for ts in (spec.task_specs.values() if spec is not None else ()):
+            if type(ts) in MULTI_INSTANCE:
+                # the same task spec, checking its collection before it runs (specs._check_collection)
+                ts.__class__ = MULTI_INSTANCE[type(ts)]
+        return spec
+
+    def add_bpmn_xml(self, bpmn, filename=None):
+        deferred = getattr(self, "deferred", None)
+        problems = [] if deferred is None else deferred
+        _collection_names(bpmn.getroot() if hasattr(bpmn, "getroot") else bpmn, filename, problems)
+        if deferred is None and problems:
+            raise ValidationException(problems[0].message, file_name=filename)
+        super().add_bpmn_xml(bpmn, filename)
+
+    def add_dmn_xml(self, node, filename=None):
+        # every decision of the file, not only its first (engine/dialect/dmn.py)
+        dmn.add_dmn_xml(self, node, filename)
+
+    def get_engine(self, decision_ref, node):
+        return dmn.get_engine(self, decision_ref, node)
 
 
 @dataclass
@@ -183,6 +472,8 @@ class ProcessInfo:
     # camunda:candidateStarterGroups / -Users: who may start it ("enterprise": the public portal)
     starter_groups: list = field(default_factory=list)
     starter_users: list = field(default_factory=list)
+    signal_starts: list[str] = field(default_factory=list)     # signals that start it (broadcast)
+    initiator: str | None = None      # camunda:initiator of its start event: the variable for who started it
 
 
 @dataclass
@@ -214,41 +505,198 @@ def parent_is_process(el):
 
 
 def _scan(root, filename, parser, problems):
-    """Refuse unsupported elements with their line, before SpiffWorkflow sees them."""
-    for el in root.iter():
-        if not isinstance(el.tag, str) or not el.tag.startswith(B):
+    """Refuse unsupported elements with their line, before SpiffWorkflow sees them.
+
+    Every problem names an element: its own id, or the nearest enclosing element's. A refused
+    element is then made harmless (see _neutralise), so SpiffWorkflow still reads the rest of
+    the file and the deploy checks (topics, scripts) report their problems in the same pass.
+    """
+    found, harmless = [], []
+
+    def refuse(el, message, neutralise=None):
+        owner = _owner(el)
+        found.append(Problem(message, file=filename, element=owner.get("id") if owner is not None else None,
+                             line=el.sourceline))
+        if neutralise is not None:
+            harmless.append((neutralise, el))
+
+    _accept_data_stores(root)
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag.startswith(C):
+            _scan_camunda(el, refuse)
+            continue
+        if not el.tag.startswith(B):
             continue
         local = el.tag[len(B):]
-        if local in ("conditionExpression", "condition") and el.text:
-            # `${...}` as Camunda Modeler writes it (JUEL idioms read as Python): engine/dialect/specs.py
-            el.text = expression_of(el.text) or el.text
+        if local in ("conditionExpression", "condition", "loopCardinality", "completionCondition"):
+            language = (el.get("language") or "").strip()
+            if language and language.lower() not in PYTHON_LANGUAGES:
+                refuse(el, f"条件使用 {language} 语言，qihu 只运行 Python 表达式"
+                           f"（condition language {language} is not supported: conditions are Python）", _true_text)
+            elif el.get(C + "resource"):
+                refuse(el, f"条件引用外部文件 {el.get(C + 'resource')}，qihu 只运行写在图中的 Python 表达式"
+                           f"（external condition resource {el.get(C + 'resource')} is not supported）", _true_text)
+            elif el.text:
+                # `${...}` as Camunda Modeler writes it (JUEL idioms read as Python): engine/dialect/specs.py
+                el.text = expression_of(el.text) or el.text
+        if local == "scriptTask":
+            language = (el.get("scriptFormat") or "").strip()
+            if language and language.lower() not in PYTHON_LANGUAGES:
+                refuse(el, f"脚本任务使用 {language} 语言，qihu 只运行 Python 脚本"
+                           f"（script language {language} is not supported: scripts are Python）", _empty_script)
+            elif el.get(C + "resource"):
+                refuse(el, f"脚本任务引用外部脚本文件 {el.get(C + 'resource')}，请把 Python 脚本写在图中"
+                           f"（external script resource {el.get(C + 'resource')} is not supported）", _empty_script)
+        if local == "subProcess" and el.get("triggeredByEvent") == "true":
+            for start, why in event_subprocess.refusals(el):      # issue 14 finding 3
+                refuse(start, why)
         reason = UNSUPPORTED.get(local)
         owner = el.getparent() if local.endswith("EventDefinition") else el
         if reason:
-            problems.append(Problem(reason, file=filename, element=owner.get("id"), line=owner.sourceline))
+            refuse(owner, reason, _as_plain_task)
         elif el.get("isForCompensation") == "true":
-            problems.append(Problem("compensation activities are not supported", file=filename,
-                                    element=el.get("id"), line=el.sourceline))
+            refuse(el, "compensation activities are not supported", _as_plain_task)
         if el.get("id") in RESERVED_IDS and parent_is_process(el):
-            problems.append(Problem(f"element id {el.get('id')!r} is reserved by the engine; rename it "
-                                    "(e.g. StartEvent_1)", file=filename, element=el.get("id"), line=el.sourceline))
+            refuse(el, f"element id {el.get('id')!r} is reserved by the engine; rename it (e.g. StartEvent_1)",
+                   _rename_reserved)
         if local != "userTask" and el.find(f"{B}extensionElements/{C}properties/{C}property[@name='returnTo']") \
                 is not None:   # 退单 (engine/tasks/handoff.py); the target is checked in engine/dialect/checks.py
-            problems.append(Problem("camunda:property returnTo is only allowed on user tasks", file=filename,
-                                    element=el.get("id"), line=el.sourceline))
+            refuse(el, "camunda:property returnTo is only allowed on user tasks")
         parent = el.getparent()
         if (parent is not None and parent.tag in (B + "process", B + "subProcess", B + "transaction")
                 and local not in NON_FLOW and not parser.known_tag(el.tag) and not reason):
-            problems.append(Problem(f"element bpmn:{local} is not supported", file=filename,
-                                    element=el.get("id"), line=el.sourceline))
+            refuse(el, f"不支持元素 bpmn:{local}（element bpmn:{local} is not supported）", _as_plain_task)
+    for fix, el in harmless:
+        fix(el, root)
+    problems.extend(found)
 
 
-def _problem_from(e, filename, lines, files):
-    element = getattr(e, "id", None) or None
+# Script and expression languages qihu runs: Python only (scriptFormat / language attributes).
+PYTHON_LANGUAGES = {"python", "python3", "py"}
+_LISTENERS = {"executionListener": "执行监听器", "taskListener": "任务监听器"}
+
+
+def _owner(el):
+    """The element a problem is about: `el` if it has an id, else its nearest ancestor with one."""
+    while el is not None and not el.get("id"):
+        el = el.getparent()
+    return el
+
+
+def _scan_camunda(el, refuse):
+    """camunda:* extension elements that would be accepted and then do nothing, or run another
+    language: refused, naming what to use instead."""
+    local = el.tag[len(C):]
+    if local in _LISTENERS:
+        kind = _LISTENERS[local]
+        english = "execution listener" if local == "executionListener" else "task listener"
+        java = next((a for a in ("class", "delegateExpression", "expression") if el.get(a)), None)
+        if java is not None:
+            refuse(el, f"{kind}使用 camunda:{java}=\"{el.get(java)}\"，qihu 不运行 Java 代码或 Java bean："
+                       "请改用外部任务（camunda:type=\"external\" 和 camunda:topic，由 Python 处理函数完成）"
+                       f"（{english} with camunda:{java} is Java and is not run: use an external task with a topic）",
+                   _drop)
+        else:
+            refuse(el, f"{kind}不会被运行，请把它的工作放进脚本任务或外部任务"
+                       f"（{english}s are not run: put the work in a script task or an external task）", _drop)
+    elif local == "script" and _inside_listener(el) is None:
+        language = (el.get("scriptFormat") or "").strip()
+        if language and language.lower() not in PYTHON_LANGUAGES:
+            refuse(el, f"脚本使用 {language} 语言，qihu 只运行 Python（script language {language} is not supported: "
+                       "scripts are Python）", _none_text)
+        elif el.get("resource"):
+            refuse(el, f"脚本引用外部文件 {el.get('resource')}，请把 Python 表达式写在图中"
+                       f"（external script resource {el.get('resource')} is not supported）", _none_text)
+
+
+def _inside_listener(el):
+    while el is not None:
+        if isinstance(el.tag, str) and el.tag[len(C):] in _LISTENERS and el.tag.startswith(C):
+            return el
+        el = el.getparent()
+    return None
+
+
+def _accept_data_stores(root):
+    """Data stores are documentation, as in Camunda 7: the definitions' bpmn:dataStore and the
+    data associations that read or write a bpmn:dataStoreReference are dropped before
+    SpiffWorkflow sees them (it wants an implementation for each store). The reference
+    itself stays, as a data object reference does."""
+    stores = {r.get("id") for r in root.iter(B + "dataStoreReference")}
+    for store in list(root.iter(B + "dataStore")):
+        store.getparent().remove(store)
+    for tag, ref in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
+        for assoc in list(root.iter(B + tag)):
+            if any((r.text or "").strip() in stores for r in assoc.findall(B + ref)):
+                assoc.getparent().remove(assoc)
+
+
+# How a refused element is made harmless so SpiffWorkflow can read the rest of its file. The
+# bundle is refused anyway; this only lets the other problems be found in the same pass.
+
+def _as_plain_task(el, root):
+    keep = {"id", "name"}
+    for k in [k for k in el.attrib if k not in keep]:
+        del el.attrib[k]
+    for child in [c for c in el if not (isinstance(c.tag, str) and c.tag in (B + "incoming", B + "outgoing"))]:
+        el.remove(child)
+    el.tag = B + "task"
+
+
+def _rename_reserved(el, root):
+    old, new = el.get("id"), el.get("id") + "_reserved"
+    el.set("id", new)
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for attr in ("sourceRef", "targetRef", "attachedToRef"):
+            if node.get(attr) == old:
+                node.set(attr, new)
+        if node.tag == B + "flowNodeRef" and (node.text or "").strip() == old:
+            node.text = new
+
+
+def _empty_script(el, root):
+    for k in ("scriptFormat", C + "resource"):
+        el.attrib.pop(k, None)
+    script = el.find(B + "script")
+    if script is None:
+        script = etree.SubElement(el, B + "script")
+    script.text = "pass"
+
+
+def _true_text(el, root):
+    for k in ("language", C + "resource"):
+        el.attrib.pop(k, None)
+    el.text = "True"
+
+
+def _none_text(el, root):
+    for k in ("scriptFormat", "resource"):
+        el.attrib.pop(k, None)
+    el.text = "None"
+
+
+def _drop(el, root):
+    el.getparent().remove(el)
+
+
+def _problem_from(e, filename, lines, files, default=None):
+    element = getattr(e, "id", None) or default
     fname = getattr(e, "file_name", None) or filename or files.get(element)
     line = lines.get((fname, element)) or (getattr(e, "line_number", None) or None)
     msg = str(e).split("\n")[0]
     return Problem(msg, file=fname, element=element, line=line)
+
+
+def _first_id(root):
+    """The element a whole-file problem is about: its first process (or decision), else the root."""
+    for el in root.iter(B + "process", "{*}decision"):
+        if el.get("id"):
+            return el.get("id")
+    return root.get("id")
 
 
 def parse_bundle(resources, check=None) -> ParsedBundle:
@@ -260,7 +708,9 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
     """
     problems, docs = [], []
     lines, files = {}, {}
+    refused, scanned = set(), set()   # what _scan refused: SpiffWorkflow's word on those elements is not news
     parser = QihuParser()
+    parser.deferred = []   # problems the task parsers found without stopping (ExternalTaskParser)
     for name, content in resources:
         lower = name.lower()
         if not (lower.endswith(".bpmn") or lower.endswith(".dmn") or lower.endswith(".xml")):
@@ -281,10 +731,11 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
                 problems.append(Problem("not a BPMN 2.0 or DMN document (root element is "
                                         f"{root.tag.split('}')[-1]})", file=name, line=root.sourceline))
                 continue
-            before = len(problems)
-            _scan(root, name, parser, problems)
-            if len(problems) > before:
-                continue   # SpiffWorkflow would misread it; its other files are still checked
+            found = []
+            _scan(root, name, parser, found)   # refused elements are made harmless: the rest is still read
+            problems.extend(found)
+            refused.update((name, p.element) for p in found)
+            scanned.update(id(p) for p in found)
         docs.append((name, root, is_dmn))
 
     # DMN first: business rule tasks look their decision up while the BPMN is parsed.
@@ -297,9 +748,10 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
                 parser.add_bpmn_xml(root.getroottree(), filename=name)
             added.append((name, root, is_dmn))
         except ValidationException as e:
-            problems.append(_problem_from(e, name, lines, files))
+            problems.append(_problem_from(e, name, lines, files, default=_first_id(root)))
         except Exception as e:  # SpiffWorkflow raises assorted errors on odd input
-            problems.append(Problem(f"cannot read: {e}", file=name))
+            problems.append(Problem(f"无法读取（cannot read: {e}）", file=name, element=_first_id(root),
+                                    line=root.sourceline))
 
     processes, idle = {}, []
     for name, root, is_dmn in added:
@@ -315,10 +767,10 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
                 spec = parser.get_spec(key)
                 subs = parser.get_subprocess_specs(key)
             except ValidationException as e:
-                problems.append(_problem_from(e, name, lines, files))
+                problems.append(_problem_from(e, name, lines, files, default=key))
                 continue
             except Exception as e:
-                problems.append(Problem(f"cannot build process: {e}", file=name, element=key,
+                problems.append(Problem(f"无法构建流程（cannot build process: {e}）", file=name, element=key,
                                         line=proc.sourceline))
                 continue
             starts = [ts.event_definition.name for ts in spec.task_specs.values()
@@ -328,11 +780,18 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
                 f"{B}extensionElements/{C}properties/{C}property")}
             processes[key] = ProcessInfo(key, proc.get("name"), name, spec, subs, starts, props,
                                          _names(proc.get(C + "candidateStarterGroups")),
-                                         _names(proc.get(C + "candidateStarterUsers")))
+                                         _names(proc.get(C + "candidateStarterUsers")),
+                                         [ts.event_definition.name for ts in spec.task_specs.values()
+                                          if isinstance(ts, StartEvent)
+                                          and isinstance(getattr(ts, "event_definition", None), SignalEventDefinition)],
+                                         next((e.get(C + "initiator") for e in proc.findall(f"{B}startEvent")
+                                               if e.get(C + "initiator")), None))
+    problems.extend(parser.deferred)
     if not processes and not problems:
         bpmn_files = [n for n, _, d in added if not d]
         problems.extend(idle or [Problem('no executable process (a bpmn:process with isExecutable="true")',
                                          file=", ".join(bpmn_files) or None)])
+    problems = [p for p in problems if id(p) in scanned or (p.file, p.element) not in refused]
     bundle = ParsedBundle(processes, lines, files, dict(parser.dmn_parsers))
     if check is not None and (processes or parser.dmn_parsers):
         problems.extend(check(bundle))

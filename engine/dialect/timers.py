@@ -5,6 +5,7 @@ engine, which holds the engine clock, so scenario tests can move time and the wo
 fires exactly what its due-job table says is due.
 """
 import os
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition, TimeDateEventDefinition, DurationTimerEventDefinition, CycleTimerEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
+from croniter import croniter
 
 
 # Timer dates and due dates written without an offset are local time of this zone.
@@ -93,15 +95,22 @@ class QihuCycle(CycleTimerEventDefinition):
         value = my_task._get_internal_data("event_value")
         now = _now(my_task)
         if value is None:
-            expr = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            cycles, start, duration = parse_cycle(str(expr), now)
-            value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
+            expr = str(my_task.workflow.script_engine.evaluate(my_task, self.expression))
+            if is_cron(expr):   # a Quartz cron expression, as Camunda 7 reads one in timeCycle
+                value = {"cycles": -1, "next": cron_next(expr, now).isoformat(), "cron": expr}
+            else:
+                cycles, start, duration = parse_cycle(expr, now)
+                value = {"cycles": cycles, "next": start.isoformat(), "duration": duration.total_seconds()}
         ready = False
         if value["cycles"] != 0:
             nxt = datetime.fromisoformat(value["next"])
             if nxt <= now:
-                value["next"] = (nxt + timedelta(seconds=value["duration"])).isoformat()
-                value["cycles"] -= 1
+                if "cron" in value:
+                    # As Camunda: the next firing after now; missed ones are not made up.
+                    value["next"] = cron_next(value["cron"], now).isoformat()
+                else:
+                    value["next"] = (nxt + timedelta(seconds=value["duration"])).isoformat()
+                    value["cycles"] -= 1
                 ready = True
         else:
             my_task.internal_data.pop("event_value", None)
@@ -137,6 +146,78 @@ def _parse_cycle(expression, now):
     raise ValueError("invalid recurring interval")
 
 
+# --- cron in timeCycle ----------------------------------------------------------------------
+# Camunda 7 reads a timeCycle that is not ISO 8601 as a Quartz cron expression: six or seven
+# fields, seconds first, "?" for "no specific value" in day-of-month or day-of-week, and days
+# of the week numbered 1 (Sunday) to 7 (Saturday). croniter (standard cron, Sunday = 0) runs
+# it after the translation below; the wall-clock time is that of TIMEZONE.
+_CRON_CHARS = re.compile(r"^[0-9A-Za-z*?/,#\-]+$")
+_CRON_TIME = re.compile(r"^[0-9*/,\-]+$")
+_QUARTZ_DAY = re.compile(r"\d+")
+
+
+def is_cron(text: str) -> bool:
+    """Whether timer text is meant as a (Quartz) cron expression rather than ISO 8601."""
+    fields = str(text).split()
+    # seconds, minutes and hours are numbers or * (never a Python word such as `if`)
+    return (len(fields) in (6, 7) and all(_CRON_CHARS.match(f) for f in fields)
+            and all(_CRON_TIME.match(f) for f in fields[:3]))
+
+
+def _day_of_week(field: str) -> str:
+    """Quartz's day-of-week (1 = Sunday … 7 = Saturday) as cron's (0 = Sunday … 6 = Saturday)."""
+    if "L" in field.upper():
+        raise ValueError("星期字段中的 L（某月最后一个星期几）不受支持"
+                         "（L in the day-of-week field is not supported）")
+    out = []
+    for part in field.split(","):
+        base, slash, step = part.partition("/")
+        base, hash_, nth = base.partition("#")
+        base = _QUARTZ_DAY.sub(lambda m: str(int(m.group(0)) - 1) if 1 <= int(m.group(0)) <= 7 else "x", base)
+        if "x" in base:
+            raise ValueError(f"星期字段 {field!r} 的数字应在 1（星期日）到 7（星期六）之间"
+                             f"（day of week must be 1-7, Sunday = 1）")
+        out.append(base + hash_ + nth + slash + step)
+    return ",".join(out)
+
+
+def cron_of(text: str) -> str:
+    """A Quartz cron expression as croniter reads it (seconds first); ValueError, in words a
+    designer understands, for what is refused: L in day-of-week, L-n or LW in day-of-month,
+    both day fields given, and more than one firing a minute (see MIN_CYCLE_INTERVAL)."""
+    fields = str(text).split()
+    if len(fields) not in (6, 7):
+        raise ValueError(f"cron 表达式 {text!r} 应有 6 或 7 个字段（秒 分 时 日 月 星期 [年]）"
+                         "（a Quartz cron expression has 6 or 7 fields: s min h day month weekday [year]）")
+    second, minute, hour, dom, month, dow = fields[:6]
+    year = fields[6] if len(fields) == 7 else "*"
+    if "?" in (second + minute + hour + month + year):
+        raise ValueError(f"cron 表达式 {text!r}：? 只能用于日或星期字段（? is only allowed in day fields）")
+    if dom not in ("?", "*") and dow not in ("?", "*"):
+        raise ValueError(f"cron 表达式 {text!r} 同时指定了日和星期，其中一个应为 ? "
+                         "（give day-of-month or day-of-week, the other as ?）")
+    if not second.isdigit() or int(second) > 59:
+        limit = int(MIN_CYCLE_INTERVAL.total_seconds())
+        raise CycleTooShort(f"cron 表达式 {text!r} 的秒字段应为 0 到 59 之间的一个数：每分钟最多触发一次"
+                            f"（间隔至少 {limit} 秒），触发过于频繁会占住引擎"
+                            f"（the seconds field must be one number: at most one firing a minute）")
+    upper = dom.upper()
+    if "L" in upper and upper != "L":
+        raise ValueError(f"日字段 {dom!r} 不受支持，可用 L 表示月末（day-of-month {dom!r} is not supported; L is）")
+    dom = "*" if dom == "?" else dom
+    dow = "*" if dow == "?" else _day_of_week(dow)
+    expr = " ".join([second, minute, hour, dom, month, dow] + ([year] if year != "*" else []))
+    if not croniter.is_valid(expr, second_at_beginning=True):
+        raise ValueError(f"cron 表达式 {text!r} 无法解析（not a valid Quartz cron expression）")
+    return expr
+
+
+def cron_next(text: str, after: datetime) -> datetime:
+    """The first firing of a Quartz cron expression after `after`, in TIMEZONE's wall clock."""
+    start = after.astimezone(TIMEZONE)
+    return croniter(cron_of(text), start, second_at_beginning=True).get_next(datetime)
+
+
 REPLACEMENTS = {
     TimeDateEventDefinition: QihuTimeDate,
     DurationTimerEventDefinition: QihuDuration,
@@ -156,7 +237,10 @@ def validate_literal(definition, text):
     """Raise ValueError if ISO timer text does not parse (checked at deploy time)."""
     now = datetime.now(timezone.utc)
     if isinstance(definition, CycleTimerEventDefinition):
-        parse_cycle(text, now)
+        if is_cron(text):
+            cron_next(text, now)
+        else:
+            parse_cycle(text, now)
     elif isinstance(definition, DurationTimerEventDefinition):
         TimerEventDefinition.parse_iso_duration(text)
     else:

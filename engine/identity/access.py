@@ -10,6 +10,10 @@
 - A process declares who may start it with camunda:candidateStarterGroups/-Users; one
   that declares nobody may be started by any signed-in user.
 
+- The 待分派 queue (user tasks that name nobody) is for administrators and members of the
+  dispatcher group (Settings.dispatcher_group, QIHU_DISPATCHER_GROUP, default "dispatcher"):
+  they assign or offer its tasks, within their region as everywhere else.
+
 - Staff whose account names a region (UserAccount.region, e.g. 湖州市) see and act on that
   region's work only (and region-less work): the same candidate groups serve every
   county's variant of a process, so groups alone do not keep counties apart. An account
@@ -67,6 +71,58 @@ class Access:
         if row is None or row.is_admin or not row.region:
             return None
         return row.region
+
+    # -- the 待分派 queue: who may assign or offer a task that names nobody ----------------------
+    @property
+    def dispatcher_group(self) -> str:
+        return self.engine.settings.dispatcher_group
+
+    def is_dispatcher(self, user, session=None) -> bool:
+        """An administrator, or a member of the dispatcher group whose account (if any) is active."""
+        if not user:
+            return False
+        if session is None:
+            with self.engine.db.read() as s:
+                return self.is_dispatcher(user, s)
+        if self._is_admin(session, user):
+            return True
+        account = session.execute(select(UserAccount.is_active).where(UserAccount.name == user)).first()
+        if account is not None and not account.is_active:
+            return False
+        return session.scalar(select(Membership.user).where(
+            Membership.user == user, Membership.group == self.dispatcher_group)) is not None
+
+    def dispatch_scope(self, user, session):
+        """SQL condition on Task for the tasks `user` may dispatch: None for every region, a
+        region condition for one bound to a region, False for someone who is no dispatcher."""
+        if not self.is_dispatcher(user, session):
+            return False
+        region = self.user_region(user, session)
+        if region:
+            return or_(Task.region == region, Task.region.is_(None))
+        return None
+
+    def require_dispatch(self, user, region, session):
+        """Forbidden unless `user` may assign or offer a task of `region` (None: region-less)."""
+        if not self.is_dispatcher(user, session):
+            raise Forbidden(f"仅管理员和分派员（{self.dispatcher_group} 组）可以分派任务 "
+                            f"({user or 'anonymous'} may not assign or offer tasks: administrators and "
+                            f"members of the {self.dispatcher_group} group only)")
+        mine = self.user_region(user, session)
+        if region and mine and region != mine:
+            raise Forbidden(f"该任务属于 {region}，{user} 只分派 {mine} 的任务 "
+                            f"({user} dispatches for {mine}; the task belongs to {region})")
+
+    def dispatchers_for(self, task_region):
+        """SQL condition: some active administrator or dispatcher may dispatch a task of the
+        region `task_region` (a column): the 待分派 queue shows it to someone (the stall check)."""
+        admin_account = exists().where(UserAccount.is_admin.is_(True), UserAccount.is_active.is_(True))
+        excluded = exists().where(UserAccount.name == Membership.user, or_(
+            UserAccount.is_active.is_(False),
+            and_(UserAccount.is_admin.is_(False), UserAccount.region.is_not(None), task_region.is_not(None),
+                 UserAccount.region != task_region)))
+        member = exists().where(Membership.group.in_([ADMIN_GROUP, self.dispatcher_group]), ~excluded)
+        return or_(admin_account, member)
 
     def require_admin(self, user, what):
         if not self.is_admin(user):

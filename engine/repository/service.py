@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import Select, select, func
 from sqlalchemy.orm import Session
 
-from qihu.engine.dialect.checks import check_bundle
+from qihu.engine.dialect.checks import bundle_warnings, check_bundle
 from qihu.engine.errors import DeployError, NotFound, Problem, QihuError, ValidationFailed
 from qihu.engine.storage.models import ActiveVersion, Definition, Deployment, Instance, MessageStart, Resource
 from qihu.engine.dialect.parser import ParsedBundle, ProcessInfo, parse_bundle
 from qihu.engine.types import (LIVE_INSTANCE, DefinitionFile, DefinitionInfo, DeployedDefinition, DeployResult,
-                               VersionDiff, VersionInfo)
+                               ProblemInfo, VersionDiff, VersionInfo, WaitKind)
 
 if TYPE_CHECKING:   # the types of the engine's parts (RepositoryEngine)
     from qihu.engine.clock import Clock
+    from qihu.engine.dialect.sandbox import SandboxScriptEngine
     from qihu.engine.listeners import Listeners
     from qihu.engine.storage.db import Database
     from qihu.engine.topics import HandlerRegistry
@@ -142,6 +143,9 @@ class RepositoryEngine(Protocol):
     @property
     def handlers(self) -> HandlerRegistry: ...
 
+    @property
+    def script_engine(self) -> SandboxScriptEngine: ...   # its helpers: what deploy lets expressions call
+
 
 class Repository:
     def __init__(self, engine: RepositoryEngine) -> None:
@@ -153,7 +157,15 @@ class Repository:
     def check(self, items: Iterable[Item]) -> ParsedBundle:
         """Parse and check without storing; returns the ParsedBundle or raises DeployError."""
         resources = read_resources(items)
-        return parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers, self.engine.listeners))
+        return parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers, self.engine.listeners,
+                                                             functions=self.engine.script_engine.environment.globals))
+
+    @staticmethod
+    def warnings(bundle: ParsedBundle) -> list[ProblemInfo]:
+        """What a bundle deploys with but its administrator should see (file, line, element and
+        a Chinese message with the English in brackets): the user tasks that name nobody and
+        so wait in the 待分派 queue."""
+        return [p.as_dict() for p in bundle_warnings(bundle)]
 
     def deploy(self, items: Iterable[Item], name: str | None = None, user: str | None = None, activate: bool = True,
                region: str | None = None) -> DeployResult:
@@ -165,10 +177,12 @@ class Repository:
         carries that region (else its own `region` property), and so do its instances. A
         process key belongs to one region: deploying it for another is refused (the variant
         needs its own process id), so one region's rollout never replaces another's.
+        The result's `warnings` list what was accepted but needs an eye (Repository.warnings).
         """
         region = _region_arg(region)
         resources = read_resources(items)
-        bundle = parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers, self.engine.listeners))
+        bundle = parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers, self.engine.listeners,
+                                                             functions=self.engine.script_engine.environment.globals))
         shas = {n: _sha(c) for n, c in resources}
         bundle_sha = _sha("\n".join([*(f"{n}:{shas[n]}" for n in sorted(shas)), f"region:{region or ''}"]).encode())
         dmn_shas = sorted(s for n, s in shas.items() if n.lower().endswith(".dmn"))
@@ -176,7 +190,9 @@ class Repository:
         try:
             result = self._store(resources, bundle, shas, bundle_sha, dmn_shas, name, user, activate, region)
         except _NothingNew as e:
+            e.result.warnings = self.warnings(bundle)
             return e.result
+        result.warnings = self.warnings(bundle)
         if result.created:
             with self._lock:
                 self._bundles[result.deployment_id] = bundle
@@ -212,7 +228,8 @@ class Repository:
                                region=_process_region(info, region), created_at=self.engine.clock.now())
                 s.add(d)
                 s.flush()
-                s.add_all(MessageStart(message_name=m, definition_id=d.id) for m in info.message_starts)
+                s.add_all(MessageStart(message_name=m, definition_id=d.id, kind=WaitKind.MESSAGE) for m in info.message_starts)
+                s.add_all(MessageStart(message_name=m, definition_id=d.id, kind=WaitKind.SIGNAL) for m in info.signal_starts)
                 self._after_new_version(s, d, latest, activate, user)
                 result.definitions.append(self._def_dict(d, True))
                 created += 1

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from qihu.engine.errors import Conflict, InvalidState, NotFound
 from qihu.engine.storage.models import (Definition, HistoryEvent, Incident, Instance, MessageStart, Outbox,
                                         OutboxReceipt, Subscription)
-from qihu.engine.types import EventType, IncidentKind, IncidentStatus, OutboxKind
+from qihu.engine.types import EventType, IncidentKind, IncidentStatus, OutboxKind, WaitKind
 
 if TYPE_CHECKING:   # (not the Runtime: topics writes rows here, and the runtime imports topics)
     from qihu.engine.runtime.unit_of_work import UnitOfWork
@@ -134,21 +134,28 @@ class Deliveries:
 
     def _message(self, row: Outbox) -> None:
         rt = self.runtime
+        signal = row.kind == OutboxKind.SIGNAL
+        kind = WaitKind.SIGNAL if signal else WaitKind.MESSAGE
         with self.engine.db.read() as s:
-            q = select(Subscription.instance_id, Subscription.task_id).where(Subscription.message_name == row.name)
-            if row.business_key is not None:    # an appeal keeps its number across mechanisms
+            q = select(Subscription.instance_id, Subscription.task_id).where(Subscription.message_name == row.name,
+                                                                             Subscription.kind == kind)
+            if signal:          # broadcast: every instance waiting for it but the sender (it caught it itself)
+                q = q.where(Subscription.instance_id != row.instance_id)
+            elif row.business_key is not None:    # an appeal keeps its number across mechanisms
                 q = q.where(Subscription.business_key == row.business_key)
             hits = s.execute(q.order_by(Subscription.id)).all()
-            starts = [] if hits else list(s.scalars(
+            # a message starts a process when nobody waits for it; a signal starts them anyway
+            starts = [] if hits and not signal else list(s.scalars(
                 select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
-                .where(MessageStart.message_name == row.name, Definition.id.in_(self.engine.repository.current_ids()))
+                .where(MessageStart.message_name == row.name, MessageStart.kind == kind,
+                       Definition.id.in_(self.engine.repository.current_ids()))
                 .order_by(Definition.key)))
         for iid in dict.fromkeys(h.instance_id for h in hits):
             def catch(uow: UnitOfWork, iid: str = iid) -> None:
                 if uow.session.get(OutboxReceipt, (row.id, iid)) is not None:
                     raise _Skip
                 uow.session.add(OutboxReceipt(outbox_id=row.id, receiver=iid, instance_id=iid, at=uow.now))
-                rt._deliver(uow, row.name, row.payload)
+                rt._deliver(uow, row.name, row.payload, kind, row.result_var)
             try:
                 rt.transaction(iid, catch, user=row.sent_by, incident_on_error=False)
             except (_Skip, NotFound):
@@ -167,8 +174,8 @@ class Deliveries:
                 s.add(OutboxReceipt(outbox_id=row.id, receiver=receiver, instance_id=new_id,
                                     at=self.engine.clock.now()))
             try:
-                rt._start(d, row.payload or {}, row.business_key, row.sent_by, message=row.name, region=row.region,
-                          also=receipt)
+                rt._start(d, row.payload if row.payload is not None else {}, row.business_key, row.sent_by, message=row.name, region=row.region,
+                          also=receipt, kind=kind, result_var=row.result_var)
             except _Skip:
                 pass
             except Exception as e:
@@ -207,7 +214,8 @@ class Deliveries:
         attempts = row.attempts + 1
         delay = min(settings.delivery_backoff * 2 ** (attempts - 1), settings.delivery_backoff_max)
         cause = f"{type(f.error).__name__}: {f.error}"
-        what = ("通知推送" if row.kind == OutboxKind.WEBHOOK else f"消息「{row.name}」")
+        what = {OutboxKind.WEBHOOK: "通知推送", OutboxKind.SIGNAL: f"信号「{row.name}」"}.get(
+            OutboxKind(row.kind), f"消息「{row.name}」")
         to = f"「{f.process}」" if f.process else ""
         at = f"（环节 {f.element}）" if f.element else ""
         message = f"{what}投递给{to}{at}失败，已尝试 {attempts} 次：{cause}"
@@ -268,10 +276,11 @@ def _start_element(rt: Any, d: Definition, message: str) -> str | None:
     return None
 
 
-def message_row(uow: UnitOfWork, name: str, payload: Any, element: str | None) -> Outbox:
-    """The outbox row of a message the step threw (same business key: the appeal keeps its
-    number across mechanisms)."""
-    return Outbox(instance_id=uow.instance.id, element_id=element, kind=OutboxKind.MESSAGE, name=name,
+def message_row(uow: UnitOfWork, name: str, payload: Any, element: str | None,
+                kind: str = OutboxKind.MESSAGE, result_var: str | None = None) -> Outbox:
+    """The outbox row of a message (or signal) the step threw (same business key: the appeal
+    keeps its number across mechanisms)."""
+    return Outbox(instance_id=uow.instance.id, element_id=element, kind=kind, name=name, result_var=result_var,
                   business_key=uow.instance.business_key, region=uow.instance.region, payload=payload,
                   sent_by=uow.user, created_at=uow.now, due_at=uow.now, attempts=0)
 

@@ -21,25 +21,32 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, EscalationEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from qihu.engine.dialect import state as state_mod
+from qihu.engine.dialect import event_subprocess
 from qihu.engine.runtime import sla as sla_mod
 from qihu.engine.dialect import timers
 from qihu.engine import workcalendar as workcal
 from qihu.engine.errors import Conflict, InvalidState, NotFound, QihuError
 from qihu.engine.listeners import Listeners
 from qihu.engine.workcalendar import CalendarYearUnknown
-from qihu.engine.topics import HandlerContext, HandlerRegistry
+from qihu.engine.topics import BpmnError, Escalation, HandlerContext, HandlerRegistry
 from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate
 from qihu.engine.dialect.specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
 from qihu.engine.dialect.state import all_tasks, find_task
 from qihu.engine.runtime import outbox
+from qihu.engine.runtime.catching import end_path, find_catcher
 from qihu.engine.runtime.unit_of_work import INCIDENT, InstanceRow, Snapshot, UnitOfWork
 from qihu.engine.types import (ENDED_INSTANCE, LIVE_INSTANCE, CandidateKind, Correlated, EventType, IncidentInfo, IncidentKind,
-                               IncidentStatus, InstanceInfo, InstanceStatus, JobKind, Overview, TaskStatus)
+                               IncidentStatus, InstanceInfo, InstanceStatus, JobKind, OutboxKind, Overview, TaskStatus,
+                               WaitKind)
 
 if TYPE_CHECKING:   # the types of the engine's parts (RuntimeEngine); importing them here would loop
     from qihu.engine.clock import Clock
@@ -233,13 +240,13 @@ class Runtime:
             self._advance(ctx)
             if ctx.start_message is not None:
                 # A message start event waits only after the first steps; then it can catch.
-                name, payload = ctx.start_message
+                name, payload, kind, result_var = ctx.start_message
                 ctx.start_message = None
-                _catch(ctx.workflow, name, payload)
+                _catch(ctx.workflow, name, payload, kind, result_var)
                 self._advance(ctx)
         after = ctx.after = self._sync(ctx, timers_provisional=used.value)
-        for name, payload, element in ctx.outbox:
-            outbox.add(s, outbox.message_row(ctx, name, _jsonable(payload), element))
+        for name, payload, element, kind, result_var in ctx.outbox:
+            outbox.add(s, outbox.message_row(ctx, name, _jsonable(payload), element, kind, result_var))
         Listeners.call(self.engine.listeners.step_saved, ctx)   # e.g. the 晾晒 figures, same transaction
         conn = s.connection()
         state = state_mod.dumps(ctx.workflow)
@@ -268,6 +275,7 @@ class Runtime:
 
         def did_complete(task: Any) -> None:
             ctx.ran += 1
+            event_subprocess.on_completed(task)   # an interrupting one cancels its scope before it moves on
             spec = task.task_spec
             # A run of automatic steps is bounded: an endless loop without a wait state (or a
             # very long one) is an error that rolls the step back, not a held write lock.
@@ -282,17 +290,31 @@ class Runtime:
             if spec.bpmn_id is not None and not spec.manual and task.state == TaskState.COMPLETED:
                 kind = EventType.TIMER_FIRED if timers.is_timer(spec) else EventType.ELEMENT_COMPLETED
                 ctx.log(kind, spec.bpmn_id, str(task.id))
-                if isinstance(getattr(spec, "event_definition", None), MessageEventDefinition):
-                    throwers[spec.event_definition.name] = spec.bpmn_id   # who threw it, for the outbox row
+                ed = getattr(spec, "event_definition", None)
+                if isinstance(ed, MessageEventDefinition):
+                    throwers[ed.name] = spec.bpmn_id   # who threw it, for the outbox row
+                elif isinstance(ed, SignalEventDefinition) and isinstance(spec, ThrowingEvent):
+                    # a signal is broadcast to every instance waiting for it (Camunda), even when
+                    # this instance caught it itself (SpiffWorkflow then reports no event)
+                    ctx.outbox.append((ed.name, None, spec.bpmn_id, OutboxKind.SIGNAL, None))
+                    ctx.log(EventType.SIGNAL_THROWN, spec.bpmn_id, str(task.id), {"signal": ed.name})
 
         try:
             while True:
                 while wf._do_engine_steps(did_complete_task=did_complete):
                     state_mod.prune(wf)   # keep the tree short inside long automatic loops
                 state_mod.prune(wf)
+                if event_subprocess.settle(wf):   # interrupting / disarmed event sub-processes (BPMN)
+                    continue
                 if self._serve_external(ctx):
                     continue
                 wf.refresh_timers()
+                live = all_tasks(wf)
+                # conditional events look at the variables again whenever a step changed them
+                for t in live:
+                    if t.state == TaskState.WAITING and isinstance(getattr(t.task_spec, "event_definition", None),
+                                                                   ConditionalEventDefinition):
+                        t.task_spec._update(t)
                 if any(t.state == TaskState.READY and not t.task_spec.manual for t in all_tasks(wf)):
                     continue
                 break
@@ -301,8 +323,9 @@ class Runtime:
         for event in wf.get_events():
             if isinstance(event.event_definition, MessageEventDefinition):
                 payload = event.payload.get("payload") if isinstance(event.payload, dict) else event.payload
+                result_var = event.payload.get("result_var") if isinstance(event.payload, dict) else None
                 name = event.event_definition.name
-                ctx.outbox.append((name, payload, throwers.get(name)))
+                ctx.outbox.append((name, payload, throwers.get(name), OutboxKind.MESSAGE, result_var))
                 ctx.log(EventType.MESSAGE_THROWN, data={"message": event.event_definition.name})
 
     def _step_error(self, ctx: UnitOfWork, e: SpiffWorkflowException) -> EngineStepError:
@@ -352,6 +375,11 @@ class Runtime:
                 result = {}
             if not isinstance(result, dict):
                 raise TypeError(f"handler for {spec.topic!r} returned {type(result).__name__}, not a dict")
+        except (BpmnError, Escalation) as e:
+            # a business outcome the diagram models, not a technical failure: no incident
+            if not self._throw_from_handler(ctx, task, e):
+                return
+            result = e.variables
         except Exception as e:
             self._incident(ctx, task, e, retries)
             return
@@ -362,12 +390,41 @@ class Runtime:
         else:
             task.data.update(result)
         ctx.log(EventType.HANDLER_CALLED, spec.bpmn_id, str(task.id), {"topic": spec.topic, "result": _jsonable(result)})
+        self._resolve_open_incident(ctx, task)
+        task.complete()
+
+    def _throw_from_handler(self, ctx: UnitOfWork, task: Any, exc: BpmnError | Escalation) -> bool:
+        """Throw the handler's BPMN error or escalation from its external task, as Camunda's
+        external-task `handleBpmnError` does. True when the task should still complete (an
+        escalation nothing interrupted); False when the throw ended it."""
+        spec = task.task_spec
+        is_error = isinstance(exc, BpmnError)
+        definition = (ErrorEventDefinition if is_error else EscalationEventDefinition)(exc.code, code=exc.code)
+        catcher = find_catcher(task, definition)
+        interrupting = catcher is not None and catcher.interrupting
+        data: dict[str, Any] = {"topic": spec.topic, "code": exc.code, "message": exc.message,
+                                "variables": _jsonable(exc.variables),
+                                "caught_by": catcher.element_id if catcher else None}
+        ctx.log(EventType.BPMN_ERROR if is_error else EventType.ESCALATION, spec.bpmn_id, str(task.id), data)
+        self._resolve_open_incident(ctx, task)
+        if catcher is not None:
+            catcher.catch(task, definition, exc.code, exc.message, exc.variables)
+        if is_error or interrupting:
+            if catcher is None or not catcher.cancels_thrower:
+                # Camunda 7: an uncaught BPMN error ends the path of its activity (none end
+                # event semantics, engine log ENGINE-02001); so does one an event sub-process caught
+                task.data.update(exc.variables)
+                end_path(task)
+            ctx.failed.add(task.id)     # never served again in this step, whatever state it is left in
+            return False
+        return True
+
+    def _resolve_open_incident(self, ctx: UnitOfWork, task: Any) -> None:
         open_incident = ctx.session.scalars(select(Incident).where(
             Incident.task_id == str(task.id), Incident.status == IncidentStatus.OPEN)).first()
         if open_incident is not None:
             open_incident.status, open_incident.resolved_at = IncidentStatus.RESOLVED, ctx.now
-            ctx.log(EventType.INCIDENT_RESOLVED, spec.bpmn_id, str(task.id), {"incident": open_incident.id})
-        task.complete()
+            ctx.log(EventType.INCIDENT_RESOLVED, task.task_spec.bpmn_id, str(task.id), {"incident": open_incident.id})
 
     def _incident(self, ctx: UnitOfWork, task: Any, exc: BaseException, retries: int | None = None) -> None:
         spec = task.task_spec
@@ -437,15 +494,17 @@ class Runtime:
             s.execute(insert(cast(Table, TaskCandidate.__table__)), new_cands)
 
         # message subscriptions
-        for tid, name in before.subs - after.subs:
-            s.execute(delete(S).where(S.c.instance_id == row.id, S.c.task_id == tid, S.c.message_name == name))
+        for tid, name, kind in before.subs - after.subs:
+            s.execute(delete(S).where(S.c.instance_id == row.id, S.c.task_id == tid, S.c.message_name == name,
+                                      S.c.kind == kind))
         new_subs: list[dict[str, Any]] = []
-        for tid, name in after.subs - before.subs:
+        for tid, name, kind in after.subs - before.subs:
             t = find_task(wf, tid)
             keys = [k.strip() for k in (getattr(t.task_spec, "extensions", None) or {}).get("correlationKeys", "").split(",")
                     if k.strip()]
             values = {k: t.data.get(k) for k in keys}
-            new_subs.append({"instance_id": row.id, "task_id": tid, "message_name": name, "business_key": row.business_key,
+            new_subs.append({"instance_id": row.id, "task_id": tid, "message_name": name, "kind": kind,
+                             "business_key": row.business_key,
                              "correlation_key": correlation_key(values), "correlation": values or None})
         if new_subs:
             s.execute(insert(S), new_subs)
@@ -580,16 +639,21 @@ class Runtime:
             definition = self.engine.repository.get_definition(s, key, version)
         return self._start(definition, data, business_key, user, region=region, also=also)
 
-    def _start(self, definition: Definition, data: Mapping[str, Any] | None = None, business_key: str | None = None,
+    def _start(self, definition: Definition, data: Mapping[str, Any] | Any = None, business_key: str | None = None,
                user: str | None = None, message: str | None = None, region: str | None = None,
-               also: Callable[[Session, str], object] | None = None) -> str:
+               also: Callable[[Session, str], object] | None = None, kind: str = WaitKind.MESSAGE,
+               result_var: str | None = None) -> str:
+        """Start `definition`; with `message`, at the start event of that message (or signal: kind)."""
         info = self.engine.repository.process(definition)
         wf = BpmnWorkflow(info.spec, info.subprocess_specs, script_engine=self.engine.script_engine)
         if message is not None:
-            _only_message_start(wf, message)
-        if data and message is None:
-            for t in wf.get_tasks(state=TaskState.READY):
-                t.data.update(data)
+            _only_message_start(wf, message, kind)
+        if message is None:
+            # camunda:initiator="name" on the start event: the starting user, as that variable
+            start_data = {**({info.initiator: user} if info.initiator else {}), **(data or {})}
+            if start_data:
+                for t in wf.get_tasks(state=TaskState.READY):
+                    t.data.update(start_data)
         instance_id = str(uuid.uuid4())
         now = self.engine.clock.now()
         row = InstanceRow(id=instance_id, definition_id=definition.id, definition_key=definition.key,
@@ -601,7 +665,8 @@ class Runtime:
         with self.engine.db.write() as s:
             ctx = UnitOfWork(s, row, wf, user, now, Snapshot())
             if message is not None:
-                ctx.start_message = (message, dict(data or {}))
+                # a thrown message's payload is whatever its expression gave (not only variables)
+                ctx.start_message = (message, dict(data) if isinstance(data, Mapping) else data, kind, result_var)
             ctx.log(EventType.INSTANCE_STARTED, data={"version": definition.version, "business_key": business_key,
                                               "message": message, "data": _jsonable(data or {})})
             after = self._save(ctx)
@@ -621,7 +686,8 @@ class Runtime:
         (both indexed). Returns {"delivered": [instance ids], "started": [instance ids]}.
         """
         with self.engine.db.read() as s:
-            q = select(Subscription.instance_id, Subscription.task_id).where(Subscription.message_name == message)
+            q = select(Subscription.instance_id, Subscription.task_id).where(Subscription.message_name == message,
+                                                                             Subscription.kind == WaitKind.MESSAGE)
             if business_key is not None:
                 q = q.where(Subscription.business_key == business_key)
             if correlation:
@@ -631,7 +697,7 @@ class Runtime:
             if not hits:
                 # the version each key starts on now (active, else latest), if it has this start
                 starts = list(s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
-                                   .where(MessageStart.message_name == message,
+                                   .where(MessageStart.message_name == message, MessageStart.kind == WaitKind.MESSAGE,
                                           Definition.id.in_(self.engine.repository.current_ids()))))
         instances = list(dict.fromkeys(h.instance_id for h in hits))
         if len(instances) > 1 and not all:
@@ -649,9 +715,59 @@ class Runtime:
                 started.append(self._start(d, payload or {}, business_key, user, message=message, region=region))
         return {"delivered": delivered, "started": started}
 
-    def _deliver(self, ctx: UnitOfWork, message: str, payload: Any) -> None:
-        _catch(ctx.workflow, message, payload or {})
-        ctx.log(EventType.MESSAGE_RECEIVED, data={"message": message, "payload": _jsonable(payload)})
+    def set_variables(self, instance_id: str, variables: Mapping[str, Any], user: str | None = None) -> None:
+        """Set variables on a running instance, as Camunda's setVariables on the process
+        instance: every live task of it sees them; conditional events that now hold fire."""
+        values = dict(variables)
+        if not values:
+            return
+
+        def run(ctx: UnitOfWork) -> None:
+            wf = ctx.workflow
+            wf.data.update(values)
+            for t in all_tasks(wf):
+                if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+                    t.data.update(values)
+                    if t.parent is not None:      # a waiting event takes its parent's data again when looked at
+                        t.parent.data.update(values)
+            ctx.log(EventType.VARIABLES_SET, data={"variables": _jsonable(values)})
+        self.transaction(instance_id, run, user=user)
+
+    def signal(self, name: str, variables: Mapping[str, Any] | None = None, user: str | None = None,
+               region: str | None = None) -> Correlated:
+        """Broadcast a signal: every instance waiting for it catches it (catch and boundary
+        events, event-based gateway branches), and every process with a signal start event for
+        it starts; `variables` become variables of what catches it. Returns the instances
+        reached ("delivered") and started. Unlike a message, nobody waiting is not an error."""
+        with self.engine.db.read() as s:
+            waiting = list(dict.fromkeys(s.scalars(
+                select(Subscription.instance_id).where(Subscription.message_name == name,
+                                                       Subscription.kind == WaitKind.SIGNAL)
+                .order_by(Subscription.id))))
+            starts = list(s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
+                                    .where(MessageStart.message_name == name, MessageStart.kind == WaitKind.SIGNAL,
+                                           Definition.id.in_(self.engine.repository.current_ids()))
+                                    .order_by(Definition.key)))
+        delivered: list[str] = []
+        for iid in waiting:
+            try:
+                self.transaction(iid, lambda ctx: self._deliver(ctx, name, dict(variables or {}), WaitKind.SIGNAL),
+                                 user=user)
+                delivered.append(iid)
+            except Conflict as e:
+                if "no longer waiting" not in str(e):
+                    raise
+        started = [self._start(d, dict(variables or {}), None, user, message=name, region=region, kind=WaitKind.SIGNAL)
+                   for d in starts]
+        return {"delivered": delivered, "started": started}
+
+    def _deliver(self, ctx: UnitOfWork, message: str, payload: Any, kind: str = WaitKind.MESSAGE,
+                 result_var: str | None = None) -> None:
+        _catch(ctx.workflow, message, payload if payload is not None else {}, kind, result_var)
+        if kind == WaitKind.SIGNAL:
+            ctx.log(EventType.SIGNAL_RECEIVED, data={"signal": message, "payload": _jsonable(payload)})
+        else:
+            ctx.log(EventType.MESSAGE_RECEIVED, data={"message": message, "payload": _jsonable(payload)})
 
     def fire_job(self, job_id: int, worker: str | None = None) -> bool:
         """Fire one due job (timer or handler retry), in the same transaction that deletes it."""
@@ -911,7 +1027,7 @@ def _calendar_cause(exc: BaseException | None) -> CalendarYearUnknown | None:
     return None
 
 
-def _only_message_start(wf: BpmnWorkflow, message: str) -> None:
+def _only_message_start(wf: BpmnWorkflow, message: str, kind: str = WaitKind.MESSAGE) -> None:
     """An instance started by a message starts at that message's start event only.
 
     SpiffWorkflow splits to every start event and lets the first to fire cancel the
@@ -931,16 +1047,27 @@ def _only_message_start(wf: BpmnWorkflow, message: str) -> None:
         if type(spec).__name__ != "StartEvent" or t.parent.task_spec.name not in ("Start", "StartEventSplit"):
             continue
         ed = getattr(spec, "event_definition", None)
-        if not (isinstance(ed, MessageEventDefinition) and ed.name == message):
+        wanted = SignalEventDefinition if kind == WaitKind.SIGNAL else MessageEventDefinition
+        if not (isinstance(ed, wanted) and ed.name == message):
             t.cancel()
 
 
-def _catch(wf: BpmnWorkflow, message: str, payload: Any) -> None:
-    """Deliver a message from outside; an instance that no longer waits for it is a conflict
-    (SpiffWorkflow would otherwise queue it as if the instance had thrown it)."""
-    event = BpmnEvent(QihuMessageEventDefinition(message), payload={"payload": payload, "result_var": None})
+def _catch(wf: BpmnWorkflow, message: str, payload: Any, kind: str = WaitKind.MESSAGE,
+           result_var: str | None = None) -> None:
+    """Deliver a message (or a signal) from outside; an instance that no longer waits for it
+    is a conflict (SpiffWorkflow would otherwise queue it as if the instance had thrown it).
+    A signal's dict payload becomes variables of the tasks that catch it, as Camunda's
+    signal event received with variables does."""
+    if kind == WaitKind.SIGNAL:
+        event = BpmnEvent(SignalEventDefinition(message))
+        catching = [t for t in wf.event_manager.tasks.values() if t.task_spec.catches(t, event)]
+        if isinstance(payload, dict):
+            for t in catching:
+                t.data.update(payload)
+    else:
+        event = BpmnEvent(QihuMessageEventDefinition(message), payload={"payload": payload, "result_var": result_var})
     if wf.event_manager.catch(event, internal=False) == 0:
-        raise Conflict(f"the instance is no longer waiting for message {message!r}")
+        raise Conflict(f"the instance is no longer waiting for {kind} {message!r}")
 
 
 

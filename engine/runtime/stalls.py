@@ -62,9 +62,12 @@ class StallCheck:
         somebody = exists().where(TaskCandidate.task_id == Task.id, or_(
             and_(TaskCandidate.kind == CandidateKind.USER, not_(_disabled(TaskCandidate.name))),
             and_(TaskCandidate.kind == CandidateKind.GROUP, member)))
+        # a task naming nobody waits in the 待分派 queue: a stall only when no active
+        # administrator or dispatcher of its region would see it there
+        queued = and_(~exists().where(TaskCandidate.task_id == Task.id), self.engine.access.dispatchers_for(Task.region))
         orphans = select(Task.id, Task.instance_id, Task.element_id, Task.name, Task.candidate_groups, Task.assignee).where(
             Task.status == TaskStatus.READY,
-            or_(and_(Task.assignee.is_(None), ~somebody), and_(Task.assignee.is_not(None), _disabled(Task.assignee))))
+            or_(and_(Task.assignee.is_(None), ~somebody, ~queued), and_(Task.assignee.is_not(None), _disabled(Task.assignee))))
         for t in s.execute(orphans):
             if t.assignee:
                 why = f"「{t.name}」的办理人 {t.assignee} 的账号已停用"

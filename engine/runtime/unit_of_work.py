@@ -28,13 +28,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
+from qihu.engine.dialect import event_subprocess
 from qihu.engine.dialect import timers
 from qihu.engine.dialect.state import all_tasks
+from qihu.engine.types import WaitKind
 
 INCIDENT = "qihu_incident"   # internal_data key of an external task that waits for a person
 
@@ -73,7 +76,7 @@ class Snapshot:
 
     def __init__(self, wf: BpmnWorkflow | None = None) -> None:
         self.ready: dict[str, Any] = {}
-        self.subs: set[tuple[str, str]] = set()
+        self.subs: set[tuple[str, str, str]] = set()    # (task id, message or signal name, WaitKind)
         self.timers: dict[str, datetime] = {}
         self.incidents: set[str] = set()
         if wf is None:
@@ -86,13 +89,20 @@ class Snapshot:
             elif state == TaskState.WAITING:
                 for d in event_definitions(spec):
                     if isinstance(d, MessageEventDefinition):
-                        self.subs.add((str(t.id), d.name))
+                        self.subs.add((str(t.id), d.name, WaitKind.MESSAGE))
+                    elif isinstance(d, SignalEventDefinition):
+                        self.subs.add((str(t.id), d.name, WaitKind.SIGNAL))
                 if timers.is_timer(spec):
                     when = timers.due_at(t)
                     if when is not None:
                         self.timers[str(t.id)] = when
             elif state == TaskState.STARTED and t.internal_data.get(INCIDENT):
                 self.incidents.add(str(t.id))
+        for tid, d in event_subprocess.armed_starts(wf):    # event sub-processes not started yet
+            if isinstance(d, MessageEventDefinition):
+                self.subs.add((tid, d.name, WaitKind.MESSAGE))
+            elif isinstance(d, SignalEventDefinition):
+                self.subs.add((tid, d.name, WaitKind.SIGNAL))
 
 
 @dataclass(eq=False)
@@ -107,14 +117,15 @@ class UnitOfWork:
     before: Snapshot | None
     after: Snapshot | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
-    # (message name, payload, throwing element) thrown to other instances: written as outbox
-    # rows with the step (engine.runtime.outbox), delivered after it commits
-    outbox: list[tuple[str, Any, str | None]] = field(default_factory=list)
+    # (message or signal name, payload, throwing element, OutboxKind, result variable) sent to
+    # other instances: written as outbox rows with the step (engine.runtime.outbox), delivered
+    # after it commits
+    outbox: list[tuple[str, Any, str | None, str, str | None]] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)  # the outbox rows the step wrote
     ran: int = 0                                   # automatic steps run in this transaction
     failed: set[Any] = field(default_factory=set)  # external tasks that failed in this transaction
     done_rows: dict[str, str] = field(default_factory=dict)   # task id -> the status the caller gave it
-    start_message: tuple[str, dict[str, Any]] | None = None
+    start_message: tuple[str, Any, str, str | None] | None = None    # (name, payload, WaitKind, result variable)
 
     def log(self, type_: str, element_id: str | None = None, task_id: str | None = None, data: Any = None,
             user: str | None = None) -> None:

@@ -110,6 +110,7 @@ class MessageStart(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_name: Mapped[str] = mapped_column(String(200), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definition.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="message", server_default="message")   # message | signal
 
 
 class Instance(Base):
@@ -201,6 +202,8 @@ class Subscription(Base):
     instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(36))
     message_name: Mapped[str] = mapped_column(String(200))
+    # message (correlated to one instance by key) | signal (broadcast to every waiting instance)
+    kind: Mapped[str] = mapped_column(String(10), default="message", server_default="message")
     business_key: Mapped[str | None] = mapped_column(String(200))
     correlation_key: Mapped[str | None] = mapped_column(String(64))
     correlation: Mapped[dict | None] = mapped_column(JSONText)
@@ -258,6 +261,8 @@ class Outbox(Base):
     business_key: Mapped[str | None] = mapped_column(String(200))
     region: Mapped[str | None] = mapped_column(String(100))
     payload: Mapped[dict | None] = mapped_column(JSONText)
+    # the thrower's camunda:resultVariable: where the receiver keeps a payload that is not variables
+    result_var: Mapped[str | None] = mapped_column(String(200))
     sent_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

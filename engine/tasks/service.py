@@ -6,7 +6,8 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Subquery, Table, bindparam, func, null, or_, select, union, union_all, update
+from sqlalchemy import (ColumnElement, Subquery, Table, bindparam, exists, func, insert, not_, null, or_, select, union,
+                        union_all, update)
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import UnaryExpression
@@ -14,11 +15,12 @@ from sqlalchemy.sql.operators import custom_op
 from SpiffWorkflow.util.task import TaskState
 
 from qihu.engine.tasks import forms
-from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound
-from qihu.engine.storage.models import Definition, HistoryEvent, Instance, Membership, Task, TaskCandidate
+from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from qihu.engine.storage.models import (Definition, HistoryEvent, Instance, Membership, Notification, Task, TaskCandidate,
+                                        UserAccount)
 from qihu.engine.dialect.state import find_task
 from qihu.engine.types import (CandidateKind, EventType, InboxPage, InboxTask, PriorityBand, SlaColour, TaskDetail,
-                               TaskInfo, TaskStatus)
+                               TaskInfo, TaskStatus, UnassignedPage, DispatchTargets, Person)
 from qihu.engine.workcalendar import CalendarYearUnknown
 
 if TYPE_CHECKING:   # the types of the engine's parts (TasksEngine); importing them here would loop
@@ -44,6 +46,18 @@ def task_dict(r: Task) -> TaskInfo:
             "created_at": r.created_at.isoformat(),
             "completed_at": r.completed_at.isoformat() if r.completed_at else None,
             "completed_by": r.completed_by}
+
+
+def _inbox_tasks(service: "TaskService", rows: Any, now: datetime) -> list[InboxTask]:
+    """Inbox entries of (task row, business key) pairs: the task with its band and working days left."""
+    tasks: list[InboxTask] = []
+    for r, business_key in rows:
+        d = cast(InboxTask, task_dict(r))
+        d["business_key"] = business_key
+        d["priority_band"] = priority_band(r.priority)
+        d["workdays_left"] = service.workdays_left(r.due_at, now, r.region)
+        tasks.append(d)
+    return tasks
 
 
 def priority_band(priority: int) -> PriorityBand:
@@ -110,6 +124,12 @@ def _order(c: Any, order: str) -> tuple[Any, ...]:
     """ORDERS[order] on the columns `c` of a subquery (inbox rows), ending with the id."""
     return {"due": (c.due_at.is_(None), c.due_at, c.created_at), "priority": (c.priority.desc(), c.created_at),
             "created": (c.created_at,), "-created": (c.created_at.desc(),)}[order] + (c.id,)
+
+
+# Inside TaskService `list` names its method, so its annotations use these.
+_Conditions = list[ColumnElement[bool]]
+_Names = list[str]
+_People = list[Person]
 
 
 class TasksEngine(Protocol):
@@ -292,13 +312,7 @@ class TaskService:
                     select(Task, Instance.business_key).join(Instance, Instance.id == Task.instance_id)
                     .where(Task.id.in_(ids))).all()}
                 rows = [found[i] for i in ids if i in found]
-        tasks: list[InboxTask] = []
-        for r, business_key in rows:
-            d = cast(InboxTask, task_dict(r))
-            d["business_key"] = business_key
-            d["priority_band"] = priority_band(r.priority)
-            d["workdays_left"] = self.workdays_left(r.due_at, now, r.region)
-            tasks.append(d)
+        tasks = _inbox_tasks(self, rows, now)
         return {"tasks": tasks, "total": total, "counts": counts, "groups": sorted(groups),
                 "regions": dict(sorted(regions.items()))}
 
@@ -453,6 +467,205 @@ class TaskService:
     def _event(self, r: Task, type_: str, user: str, data: Any = None) -> HistoryEvent:
         return HistoryEvent(instance_id=r.instance_id, at=self.engine.clock.now(), type=type_,
                             element_id=r.element_id, task_id=r.id, user=user, data=data)
+
+    # -- the 待分派 queue: user tasks that name nobody ----------------------------------------
+    @staticmethod
+    def _unassigned_where() -> _Conditions:
+        """An open task with no assignee and no candidate row: a user task that names nobody
+        (or whose candidate expressions gave nobody at run time). Reads ix_task_inbox (status,
+        assignee) and the candidate table's primary key."""
+        return [Task.status == TaskStatus.READY, Task.assignee.is_(None),
+                ~exists().where(TaskCandidate.task_id == Task.id)]
+
+    def unassigned(self, user: str | None, definition_key: str | None = None, region: str | None = None,
+                   order: str = "due", limit: int = 50, offset: int = 0, check: bool = True) -> UnassignedPage:
+        """One page of the 待分派 queue as `user` may dispatch it: every region's for an
+        administrator or dispatcher bound to none, their region's (and region-less) tasks for
+        one bound to a region; Forbidden for anyone else (check=False: all of it, for the
+        command line's operator). limit=0: the count only."""
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+        now = self.engine.clock.now()
+        with self.engine.db.read() as s:
+            scope = self.engine.access.dispatch_scope(user, s) if check else None
+            if scope is False:
+                raise Forbidden(f"仅管理员和分派员可以查看待分派任务 ({user or 'anonymous'} may not see the "
+                                "unassigned queue: administrators and dispatchers only)")
+            where = self._unassigned_where() + ([scope] if scope is not None else [])
+            if definition_key:
+                where.append(Task.definition_key == definition_key)
+            if region:
+                where.append(Task.region == region)
+            total = s.scalar(select(func.count()).select_from(Task).where(*where)) or 0
+            rows = s.execute(select(Task, Instance.business_key).join(Instance, Instance.id == Task.instance_id)
+                             .where(*where).order_by(*ORDERS[order], Task.id).limit(limit).offset(offset)).all() \
+                if limit else []
+        tasks = _inbox_tasks(self, rows, now)
+        return {"tasks": tasks, "total": total}
+
+    def unassigned_count(self, user: str | None) -> int:
+        """How many tasks wait in the 待分派 queue for `user` (0 for anyone who may not dispatch):
+        the header's badge."""
+        if not user:
+            return 0
+        with self.engine.db.read() as s:
+            scope = self.engine.access.dispatch_scope(user, s)
+            if scope is False:
+                return 0
+            where = self._unassigned_where() + ([scope] if scope is not None else [])
+            return s.scalar(select(func.count()).select_from(Task).where(*where)) or 0
+
+    def _dispatchable(self, s: Session, task_id: str, user: str, check: bool) -> Task:
+        """The open task row when `user` may dispatch it and it is still in the queue."""
+        r = self._open_row(s, task_id)
+        if check:
+            self.engine.access.require_dispatch(user, r.region, s)
+        offered = s.scalars(select(TaskCandidate.kind + ":" + TaskCandidate.name)
+                            .where(TaskCandidate.task_id == r.id)).all()
+        if r.assignee or offered:
+            who = r.assignee or ", ".join(sorted(offered))
+            raise Conflict(f"任务 {task_id} 已分派（{who}），不在待分派队列中 "
+                           f"(task {task_id} is already assigned or offered: {who})")
+        return r
+
+    @staticmethod
+    def _names_arg(values: Iterable[str] | str | None, field: str, what: str) -> _Names:
+        """Names of people or groups as given (a list, or comma-separated text), stripped and
+        without repeats; ValidationFailed for one that cannot be a name."""
+        if values is None:
+            return []
+        if isinstance(values, str):
+            values = values.split(",")
+        out: _Names = []
+        for v in values:
+            if not isinstance(v, str):
+                raise ValidationFailed(f"{what}须为文本 ({field} must be text)", {field: f"{what}须为文本"})
+            name = v.strip()
+            if not name:
+                continue
+            if len(name) > 100 or "," in name:
+                raise ValidationFailed(f"{what} {name[:20]!r} 无效 (invalid {field}: at most 100 characters, "
+                                       "no commas)", {field: f"{what}无效"})
+            if name not in out:
+                out.append(name)
+        return out
+
+    @staticmethod
+    def _active_person(s: Session, name: str) -> str | None:
+        """The region (or '') of an active person: an active account, or a name with groups (host
+        apps without qihu accounts); None for nobody one could give work to."""
+        account = s.execute(select(UserAccount.is_active, UserAccount.is_admin, UserAccount.region)
+                            .where(UserAccount.name == name)).first()
+        if account is not None:
+            return None if not account.is_active else ("" if account.is_admin else account.region or "")
+        known = s.scalar(select(Membership.user).where(Membership.user == name).limit(1)) is not None
+        return "" if known else None
+
+    def _check_people(self, s: Session, names: _Names, region: str | None, field: str) -> None:
+        for name in names:
+            theirs = self._active_person(s, name)
+            if theirs is None:
+                raise ValidationFailed(f"没有在职用户 {name} (no active user {name})", {field: f"没有在职用户 {name}"})
+            if not _region_allows(region, theirs or None):
+                raise ValidationFailed(f"{name} 只办理 {theirs} 的事项，该任务属于 {region} "
+                                       f"({name} works for {theirs}; the task belongs to {region})",
+                                       {field: f"{name} 只办理 {theirs} 的事项"})
+
+    def assign(self, task_id: str, user: str, to_user: str, note: str | None = None, check: bool = True) -> None:
+        """Give a task of the 待分派 queue to one person (its assignee), as Camunda's
+        setAssignee: an administrator or dispatcher of its region does it (check=False: the
+        command line's operator), the person must be active and work for the task's region.
+        Audited as task_assigned {to, note, by}; the person gets a notification. Conflict when the
+        task left the queue meanwhile (assigned or offered by someone else)."""
+        to = self._names_arg([to_user] if isinstance(to_user, str) else to_user, "to_user", "指派对象")
+        if len(to) != 1:
+            raise ValidationFailed("请填写一位指派对象 (to_user: one person is required)", {"to_user": "请填写一位指派对象"})
+        note = self._note_arg(note)
+        try:
+            with self.engine.db.write() as s:
+                r = self._dispatchable(s, task_id, user, check)
+                self._check_people(s, to, r.region, "to_user")
+                r.assignee = to[0]
+                now = self.engine.clock.now()
+                s.add(self._event(r, EventType.TASK_ASSIGNED, user, {"to": to[0], "note": note, "by": user}))
+                s.add(Notification(recipient_kind=CandidateKind.USER, recipient=to[0], instance_id=r.instance_id,
+                                   task_id=r.id, title=f"分派任务：{r.name or r.element_id}",
+                                   body=f"{user} 将任务指派给您" + (f"：{note}" if note else ""), created_at=now))
+        except StaleDataError:
+            raise Conflict(f"task {task_id} was changed by someone else at the same time") from None
+
+    def offer(self, task_id: str, user: str, groups: Iterable[str] | str | None = None,
+              users: Iterable[str] | str | None = None, note: str | None = None, check: bool = True) -> None:
+        """Offer a task of the 待分派 queue to candidate groups and/or users (Camunda's
+        addCandidateGroup/-User): it then comes into their inboxes to be claimed. Who may: as
+        assign. Each group must have an active member and each user be active and of the task's
+        region, so the task never waits where nobody sees it. Audited as task_offered
+        {groups, users, note, by}; the groups and users get a notification."""
+        gs = self._names_arg(groups, "groups", "候选组")
+        us = self._names_arg(users, "users", "候选人")
+        if not gs and not us:
+            raise ValidationFailed("请至少填写一个候选组或候选人 (name at least one candidate group or user)",
+                                   {"groups": "请至少填写一个候选组或候选人"})
+        if len(",".join(gs)) > 1000 or len(",".join(us)) > 1000:
+            raise ValidationFailed("候选组或候选人过多 (too many candidates)", {"groups": "候选组或候选人过多"})
+        note = self._note_arg(note)
+        try:
+            with self.engine.db.write() as s:
+                r = self._dispatchable(s, task_id, user, check)
+                for g in gs:
+                    staffed = s.scalar(select(Membership.user).where(
+                        Membership.group == g,
+                        not_(exists().where(UserAccount.name == Membership.user, UserAccount.is_active.is_(False))))
+                        .limit(1))
+                    if staffed is None:
+                        raise ValidationFailed(f"候选组 {g} 没有在岗成员 (group {g} has no active member)",
+                                               {"groups": f"候选组 {g} 没有在岗成员"})
+                self._check_people(s, us, r.region, "users")
+                # the task row first: the candidate rows copy it (and count its names) as they are inserted
+                r.candidate_groups, r.candidate_users = ",".join(gs) or None, ",".join(us) or None
+                s.flush()
+                s.execute(insert(cast(Table, TaskCandidate.__table__)),
+                          [{"task_id": r.id, "kind": CandidateKind.GROUP, "name": g} for g in gs]
+                          + [{"task_id": r.id, "kind": CandidateKind.USER, "name": u} for u in us])
+                now = self.engine.clock.now()
+                s.add(self._event(r, EventType.TASK_OFFERED, user, {"groups": gs, "users": us, "note": note, "by": user}))
+                title, body = f"分派任务：{r.name or r.element_id}", f"{user} 将任务分派给您" + (f"：{note}" if note else "")
+                s.add_all([Notification(recipient_kind=CandidateKind.GROUP, recipient=g, instance_id=r.instance_id,
+                                        task_id=r.id, title=title, body=body, created_at=now) for g in gs]
+                          + [Notification(recipient_kind=CandidateKind.USER, recipient=u, instance_id=r.instance_id,
+                                          task_id=r.id, title=title, body=body, created_at=now) for u in us])
+        except StaleDataError:
+            raise Conflict(f"task {task_id} was changed by someone else at the same time") from None
+
+    def dispatch_targets(self, region: str | None, limit: int = 500) -> DispatchTargets:
+        """Whom a task of `region` may be given to (what the 待分派 page offers to choose from):
+        active people who work for that region (accounts of it or of none, and names known only
+        by their groups) and the groups that have an active member; sorted, at most `limit` each."""
+        with self.engine.db.read() as s:
+            accounts = s.execute(select(UserAccount.name, UserAccount.display_name, UserAccount.is_admin,
+                                        UserAccount.region).where(UserAccount.is_active.is_(True))
+                                 .order_by(UserAccount.name).limit(limit)).all()
+            inactive = select(UserAccount.name).where(UserAccount.is_active.is_(False))
+            groups = s.scalars(select(Membership.group).where(Membership.user.not_in(inactive)).distinct()
+                               .order_by(Membership.group).limit(limit)).all()
+            bare = s.scalars(select(Membership.user).where(Membership.user.not_in(select(UserAccount.name)))
+                             .distinct().order_by(Membership.user).limit(limit)).all()
+        people: _People = [{"name": a.name, "display_name": a.display_name or a.name} for a in accounts
+                           if a.is_admin or _region_allows(region, a.region)]
+        people += [{"name": n, "display_name": n} for n in bare]
+        return {"users": sorted(people, key=lambda p: p["name"])[:limit], "groups": list(groups)}
+
+    @staticmethod
+    def _note_arg(note: str | None) -> str | None:
+        if note is None:
+            return None
+        if not isinstance(note, str):
+            raise ValidationFailed("分派说明须为文本 (note must be text)", {"note": "分派说明须为文本"})
+        note = note.strip()
+        if len(note) > 500:
+            raise ValidationFailed("分派说明不能超过 500 个字 (note is longer than 500 characters)",
+                                   {"note": "分派说明不能超过 500 个字"})
+        return note or None
 
     # -- complete --------------------------------------------------------------------------
     def complete(self, task_id: str, user: str, data: Mapping[str, Any] | None = None, check: bool = True) -> None:

@@ -7,15 +7,16 @@ from qihu.engine.runtime.worker import Worker
 from qihu.engine.storage.models import Notification, Outbox
 from tests.bpmn_util import bpmn, chain
 
-# After 办理 the instance waits for a signal nobody in qihu can send (signals are not
-# correlated like messages: there is no subscription row for them): it waits for ever, with no
-# task, timer or message a person could see.
+# After 办理 the instance waits for a condition on its variables that nothing in the diagram
+# will ever change: no task, timer, message or signal a person could see moves it.
 DEAD_WAIT = bpmn("dead_wait", f"""
 <bpmn:startEvent id="s" />
 <bpmn:userTask id="work" name="办理" camunda:candidateGroups="clerks" />
-<bpmn:intermediateCatchEvent id="wait" name="等信号"><bpmn:signalEventDefinition signalRef="sig" /></bpmn:intermediateCatchEvent>
+<bpmn:intermediateCatchEvent id="wait" name="等条件">
+  <bpmn:conditionalEventDefinition><bpmn:condition xsi:type="bpmn:tFormalExpression">${{approved == True}}</bpmn:condition></bpmn:conditionalEventDefinition>
+</bpmn:intermediateCatchEvent>
 <bpmn:endEvent id="e" />
-{chain("s", "work", "wait", "e")}""", name="走不通的流程", extra='  <bpmn:signal id="sig" name="go" />\n')
+{chain("s", "work", "wait", "e")}""", name="走不通的流程")
 
 
 ONE_STEP = bpmn("one_step", f"""
@@ -40,8 +41,8 @@ def test_an_instance_with_nothing_to_wait_for_is_a_stall(engine):
     iid = engine.runtime.start("dead_wait", business_key="QH-1")
     assert StallCheck(engine).run() == []                        # it has a task: fine
     [t] = engine.tasks.list(instance_id=iid)
-    engine.tasks.complete(t["id"], "li", {})
-    assert engine.runtime.get(iid)["status"] == "running"         # waits for the signal
+    engine.tasks.complete(t["id"], "li", {"approved": False})
+    assert engine.runtime.get(iid)["status"] == "running"         # waits for the condition
     [new] = StallCheck(engine).run()
     [inc] = stall_incidents(engine, iid)
     assert inc["id"] == new and "没有待办任务" in inc["message"] and inc["can_resolve"]

@@ -133,6 +133,16 @@ def _deploy_v2(w):
     w.engine.repository.deploy([("perm_flow.bpmn", FLOW.replace('name="办理"'.encode(), 'name="办理（新）"'.encode()))])
 
 
+def _unassigned(w):
+    """A task naming nobody (待分派) becomes the row's {task_id}."""
+    w.engine.repository.deploy([("perm_nobody.bpmn", bpmn("perm_nobody", f"""
+<bpmn:startEvent id="s" /><bpmn:userTask id="open" name="待分派" /><bpmn:endEvent id="e" />
+{chain("s", "open", "e")}"""))])
+    iid = w.engine.runtime.start("perm_nobody", business_key="N-1", user="boss")
+    [task] = w.engine.tasks.list(instance_id=iid)
+    w.tid = task["id"]
+
+
 NEW_PROCESS = {"files": [{"name": "perm_new.bpmn", "content": bpmn("perm_new", f"""
 <bpmn:startEvent id="s" /><bpmn:endEvent id="e" />{chain("s", "e")}""").decode()}]}
 
@@ -154,12 +164,19 @@ TABLE = [
     Row("POST", "/api/instances/{instance_id}/cancel", ADMIN, "boss", 200, "starter", body={"reason": "撤回"}),
     Row("POST", "/api/instances/{instance_id}/suspend", ADMIN, "boss", 200, "worker"),
     Row("POST", "/api/instances/{instance_id}/resume", ADMIN, "boss", 200, "starter", prepare=_suspend),
+    Row("POST", "/api/instances/{instance_id}/variables", ADMIN, "boss", 200, "worker", body={"data": {"note": "补充"}}),
     Row("GET", "/api/tasks", SIGNED_IN, "outsider", 200, "outsider", denied_query="?user=worker"),
+    Row("GET", "/api/tasks/unassigned", SIGNED_IN, "boss", 200, "worker", prepare=_unassigned),
+    Row("POST", "/api/tasks/{task_id}/assign", SIGNED_IN, "boss", 200, "worker", body={"user": "worker"},
+        prepare=_unassigned),
+    Row("POST", "/api/tasks/{task_id}/offer", SIGNED_IN, "boss", 200, "worker", body={"groups": ["workers"]},
+        prepare=_unassigned),
     Row("GET", "/api/tasks/{task_id}", SIGNED_IN, "worker", 200, "outsider"),
     Row("POST", "/api/tasks/{task_id}/claim", SIGNED_IN, "worker", 200, "outsider"),
     Row("POST", "/api/tasks/{task_id}/unclaim", SIGNED_IN, "worker", 200, "worker2", prepare=_claim),
     Row("POST", "/api/tasks/{task_id}/complete", SIGNED_IN, "worker", 200, "starter", body={"data": {}}),
     Row("POST", "/api/messages", ADMIN, "boss", 200, "clerk", body={"name": "权限消息", "business_key": "M-1"}),
+    Row("POST", "/api/signals", ADMIN, "boss", 200, "clerk", body={"name": "权限信号"}),
     Row("GET", "/api/incidents", ADMIN, "boss", 200, "worker"),
     Row("POST", "/api/incidents/{incident_id}/retry", ADMIN, "boss", 200, "worker"),
     Row("POST", "/api/incidents/{incident_id}/resolve", ADMIN, "boss", 200, "worker", body={"data": {}}),
@@ -182,7 +199,7 @@ def test_the_table_names_every_endpoint_with_its_rule(engine):
     app = create_app(engine=engine, config={"TESTING": True})
     routes = api_routes(app)
     assert {(p, m) for p, m, _ in routes} == {(r.path, r.method) for r in TABLE}
-    assert len(TABLE) == len(routes) == 25
+    assert len(TABLE) == len(routes) == 30
     rules = {(r.path, r.method): r.rule for r in TABLE}
     for path, method, view in routes:
         assert api.RULES.get(view) == rules[(path, method)], (path, method, view)

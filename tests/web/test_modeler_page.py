@@ -142,7 +142,7 @@ def test_process_list_and_versions_pages_link_to_the_modeler(admin, v1):
 def test_check_a_good_diagram(admin, v1):
     r = post(admin, CHECK, {"xml": edited(), "base": {"key": "minimal_appeal", "version": 1}})
     assert r.status_code == 200
-    assert r.get_json() == {"ok": True, "file": "minimal_appeal.bpmn", "problems": [],
+    assert r.get_json() == {"ok": True, "file": "minimal_appeal.bpmn", "problems": [], "warnings": [],
                             "processes": [{"key": "minimal_appeal", "name": "最小诉求办理示例"}]}
     r = post(admin, CHECK, {"xml": BLANK, "file": "new_process.bpmn"})
     assert r.get_json()["ok"] is True and r.get_json()["processes"][0]["key"] == "new_process"
@@ -324,7 +324,7 @@ def test_rest_check_takes_the_deploy_payload_and_stores_nothing(admin, v1):
     def check(files, **kw):
         return post(admin, "/api/deployments/check", {"files": [{"name": n, "content": c} for n, c in files]}, **kw)
     r = check([("minimal_appeal.bpmn", edited())])
-    assert r.status_code == 200 and r.get_json() == {"ok": True, "problems": [], "processes": [
+    assert r.status_code == 200 and r.get_json() == {"ok": True, "problems": [], "warnings": [], "processes": [
         {"key": "minimal_appeal", "name": "最小诉求办理示例", "file": "minimal_appeal.bpmn"}]}
     bad = edited().replace('camunda:topic="supervision.letter"', 'camunda:topic="no.such.topic"')
     [problem] = check([("minimal_appeal.bpmn", bad)]).get_json()["problems"]

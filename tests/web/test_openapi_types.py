@@ -89,7 +89,7 @@ def test_the_components_are_generated_from_the_types(client):
     assert set(schemas["TaskDetail"]["properties"]) == set(task["properties"]) | {"form"}
     assert schemas["TaskDetail"]["properties"]["form"] == {"$ref": "#/components/schemas/Form"}
     assert "options" not in schemas["FormField"]["required"]            # enum fields only
-    assert schemas["DeployResult"]["required"] == ["deployment_id", "created", "definitions"]
+    assert schemas["DeployResult"]["required"] == ["deployment_id", "created", "definitions", "warnings"]
     assert schemas["VersionDiff"]["required"] == ["key", "from", "to", "added", "removed", "changed"]
     assert schemas["Unprocessable"]["required"] == ["error"]
     for name in ("Definition", "Version", "DeployedDefinition"):        # the region was missing by hand

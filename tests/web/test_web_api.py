@@ -462,7 +462,7 @@ def test_openapi_document_is_valid_and_complete(client, app):
     validate(doc)
     documented = {(p, m) for p, ops in doc["paths"].items() for m in ops}
     assert documented == _routes(app)
-    assert len(documented) == 25
+    assert len(documented) == 30
     assert doc["servers"] == [{"url": "/"}]
 
 

@@ -14,8 +14,8 @@ from typing import Any, NotRequired, TypedDict
 
 from qihu.engine.tasks.service import ORDERS as TASK_ORDERS
 from qihu.engine.types import (Correlated, DefinitionInfo, DeployedDefinition, DeployResult, FormField, FormInfo,
-                               HistoryEventInfo, IncidentInfo, InstanceInfo, ProblemInfo, TaskDetail, TaskInfo,
-                               VersionDiff, VersionInfo)
+                               HistoryEventInfo, InboxTask, IncidentInfo, InstanceInfo, ProblemInfo, TaskDetail,
+                               TaskInfo, UnassignedPage, VersionDiff, VersionInfo)
 from qihu.web.api.schemas import Schema, components
 
 
@@ -166,6 +166,8 @@ COMPONENTS: dict[str, type] = {
     "Form": FormInfo,
     "TaskDetail": TaskDetail,
     "Completed": Completed,
+    "InboxTask": InboxTask,
+    "UnassignedPage": UnassignedPage,
     "HistoryEvent": HistoryEventInfo,
     "Incident": IncidentInfo,
     "Correlated": Correlated,
@@ -188,6 +190,7 @@ _TASK_OK = {"200": _json(_ref("TaskDetail")), "404": NOT_FOUND, "409": CONFLICT}
 _UNPROCESSABLE = _json(_ref("Unprocessable"), "表单数据有误，或流程脚本、表达式出错；未保存任何更改")
 _NOT_INVOLVED = "未参与此流程实例（发起、办理或候选）"
 _NOT_CANDIDATE = "不是此任务的办理人或候选人"
+_NOT_DISPATCHER = "不是管理员或分派组（dispatcher_group）成员，或任务属于其他地区"
 
 PATHS = {
     "/api/deployments": {"post": _op("部署 .bpmn/.dmn 文件（一个或多个为一组）", "部署", {
@@ -196,9 +199,11 @@ PATHS = {
         "400": _json(_ref("DeployError"), "文件有误，未部署")}, body=_DEPLOY_BODY, access=ADMIN)},
     # the modeler page's 检查 over REST (web/pages/modeler.py): engine.repository.check
     "/api/deployments/check": {"post": _op("检查 .bpmn/.dmn 文件（与部署相同的请求体），不保存任何内容", "部署", {
-        "200": _json(_object({"ok": _BOOL, "problems": _array(_ref("Problem")),
-                              "processes": _array(_object({"key": _STR, "name": _NSTR, "file": _STR}))}),
-                     "检查结果：ok 为 false 时 problems 列出每个问题"),
+        "200": _json(_object({"ok": _BOOL, "problems": _array(_ref("Problem")), "warnings": _array(_ref("Problem")),
+                              "processes": _array(_object({"key": _STR, "name": _NSTR, "file": _STR}))},
+                             ["ok", "problems", "processes"]),
+                     "检查结果：ok 为 false 时 problems 列出每个问题；ok 为 true 时 warnings 列出部署时的提醒"
+                     "（如未指定办理人的用户任务将进入待分派队列）"),
         "400": BAD}, body=_DEPLOY_BODY, access=ADMIN)},
     "/api/definitions/{key}/versions/{version}/xml": {"get": _op("某个版本的 BPMN 文件（XML 文本）", "部署", {
         "200": _json(_object({"key": _STR, "version": _INT, "name": _NSTR, "region": _NSTR, "file": _STR,
@@ -239,6 +244,9 @@ PATHS = {
         INSTANCE_ID, _query("types", "只看这些事件类型（逗号分隔）")], forbidden=_NOT_INVOLVED)},
     "/api/instances/{instance_id}/cancel": {"post": _op("终止流程实例", "流程实例", _INSTANCE_OK, [INSTANCE_ID],
                                                         _body(_object({"reason": _NSTR}, []), False), ADMIN)},
+    "/api/instances/{instance_id}/variables": {"post": _op(
+        "设置流程实例的变量（条件事件随之重新判断）", "流程实例", {**_INSTANCE_OK, "422": _UNPROCESSABLE}, [INSTANCE_ID],
+        _body(_DATA), ADMIN)},
     "/api/instances/{instance_id}/suspend": {"post": _op("挂起流程实例", "流程实例", _INSTANCE_OK, [INSTANCE_ID],
                                                          access=ADMIN)},
     "/api/instances/{instance_id}/resume": {"post": _op("恢复已挂起的流程实例", "流程实例", _INSTANCE_OK,
@@ -251,6 +259,21 @@ PATHS = {
         _query("order", "排序（默认 due：到期时间）", {"type": "string", "enum": list(TASK_ORDERS)}),
         _query("limit", "最多条数（默认 50，最大 500）", _INT), _query("offset", "跳过条数", _INT)],
         forbidden="非管理员用 user 指定了他人")},
+    "/api/tasks/unassigned": {"get": _op("待分派任务：未指定办理人、候选组或候选人的待办（管理员和分派组成员，限本地区）",
+                                         "任务", {"200": _json(_ref("UnassignedPage")), "400": BAD}, [
+        _query("definition_key", "流程标识"), _query("region", "地区"),
+        _query("order", "排序（默认 due：到期时间）", {"type": "string", "enum": list(TASK_ORDERS)}),
+        _query("limit", "最多条数（默认 50，最大 500）", _INT), _query("offset", "跳过条数", _INT)],
+        forbidden=_NOT_DISPATCHER)},
+    "/api/tasks/{task_id}/assign": {"post": _op("指派待分派任务给一位办理人（记入审计）", "任务", {
+        "200": _json(_ref("TaskDetail")), "400": BAD, "404": NOT_FOUND, "409": _error("任务已不在待分派队列中"),
+        "422": _json(_ref("Unprocessable"), "指派对象无效（不在职，或不办理该地区的事项）")},
+        [TASK_ID], _body(_object({"user": _STR, "note": _NSTR}, ["user"])), forbidden=_NOT_DISPATCHER)},
+    "/api/tasks/{task_id}/offer": {"post": _op("把待分派任务分派给候选组和/或候选人，由其认领（记入审计）", "任务", {
+        "200": _json(_ref("TaskDetail")), "400": BAD, "404": NOT_FOUND, "409": _error("任务已不在待分派队列中"),
+        "422": _json(_ref("Unprocessable"), "候选组没有在岗成员，或候选人无效")},
+        [TASK_ID], _body(_object({"groups": _array(_STR), "users": _array(_STR), "note": _NSTR}, [])),
+        forbidden=_NOT_DISPATCHER)},
     "/api/tasks/{task_id}": {"get": _op("任务详情（含表单）", "任务", {
         "200": _json(_ref("TaskDetail")), "404": NOT_FOUND}, [TASK_ID], forbidden=_NOT_CANDIDATE)},
     "/api/tasks/{task_id}/claim": {"post": _op("认领任务", "任务", _TASK_OK, [TASK_ID],
@@ -263,6 +286,9 @@ PATHS = {
     "/api/messages": {"post": _op("发送消息（送达等待的实例，或发起以此消息开始的流程）", "消息", {
         "200": _json(_ref("Correlated")), "400": BAD, "404": _error("没有等待此消息的实例或流程"),
         "409": _error("匹配到多个实例"), "422": _UNPROCESSABLE}, body=_body(_MESSAGE), access=ADMIN)},
+    "/api/signals": {"post": _op("广播信号（送达所有等待此信号的实例，并发起以此信号开始的流程）", "消息", {
+        "200": _json(_ref("Correlated")), "400": BAD, "422": _UNPROCESSABLE},
+        body=_body(_object({"name": _STR, "data": _NFREE}, ["name"])), access=ADMIN)},
     "/api/incidents": {"get": _op("异常（处理程序失败）", "异常", {"200": _json(_array(_ref("Incident")))}, [
         _query("instance", "流程实例 id"), _query("status", "open（默认）/ resolved / cancelled / all")], access=ADMIN)},
     "/api/incidents/{incident_id}/retry": {"post": _op("立即重试失败的处理程序", "异常", {

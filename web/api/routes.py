@@ -92,14 +92,16 @@ def deploy():
 @rule(ADMIN)
 def check_deployment():
     """Lint a bundle as POST /deployments would, storing nothing: the same payload; 200
-    {"ok", "problems": [{file, line, element, message}], "processes"} (ok false: problems)."""
+    {"ok", "problems": [{file, line, element, message}], "warnings" (ok true: what deploy would
+    warn of, e.g. a user task naming nobody), "processes"} (ok false: problems)."""
     files, _name, _activate = payload.deploy_files()
     try:
         bundle = current_engine().repository.check(files)
     except DeployError as e:
         return json_response({"ok": False, "problems": [p.as_dict() for p in e.problems], "processes": []})
-    return json_response({"ok": True, "problems": [], "processes": [
-        {"key": k, "name": p.name, "file": p.filename} for k, p in sorted(bundle.processes.items())]})
+    return json_response({"ok": True, "problems": [], "warnings": current_engine().repository.warnings(bundle),
+                          "processes": [{"key": k, "name": p.name, "file": p.filename}
+                                        for k, p in sorted(bundle.processes.items())]})
 
 
 @blueprint.get("/definitions/<key>/versions/<int:version>/xml")
@@ -213,6 +215,14 @@ def cancel_instance(instance_id):
     return json_response(current_engine().runtime.get(instance_id))
 
 
+@blueprint.post("/instances/<instance_id>/variables")
+@rule(ADMIN)
+def set_instance_variables(instance_id):
+    data = payload.optional_dict(payload.json_body(), "data") or {}
+    current_engine().runtime.set_variables(instance_id, data, user=_user())
+    return json_response(current_engine().runtime.get(instance_id))
+
+
 @blueprint.post("/instances/<instance_id>/suspend")
 @rule(ADMIN)
 def suspend_instance(instance_id):
@@ -259,6 +269,46 @@ def tasks():
     return json_response(rows)
 
 
+@blueprint.get("/tasks/unassigned")
+@rule(SIGNED_IN)                # administrators and the dispatcher group (engine.access), their region's
+def unassigned_tasks():
+    """The 待分派 queue: open user tasks that name nobody, as the caller may dispatch them."""
+    args = request.args
+    order = args.get("order", "due")
+    if order not in TASK_ORDERS:
+        raise ApiError(f"参数 order 应为以下之一 (?order must be one of): {', '.join(TASK_ORDERS)}")
+    return json_response(current_engine().tasks.unassigned(
+        _acting_user(), definition_key=args.get("definition_key") or None, region=args.get("region") or None,
+        order=order, limit=payload.int_arg("limit", 50, low=1), offset=payload.int_arg("offset", 0, high=10**9)))
+
+
+def _names(body, name):
+    """A list of names, or one comma-separated text, from the body (None when absent)."""
+    value = body.get(name)
+    if value is None or isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return value
+    raise ApiError(f"字段 {name} 应为字符串列表 ({name!r} must be a list of strings)")
+
+
+@blueprint.post("/tasks/<task_id>/assign")
+@rule(SIGNED_IN)                # an administrator or dispatcher of the task's region (engine.tasks.assign)
+def assign_task(task_id):
+    body = payload.json_body()
+    e = current_engine()
+    e.tasks.assign(task_id, _acting_user(), payload.required_str(body, "user"), note=payload.optional_str(body, "note"))
+    return json_response(e.tasks.get(task_id))
+
+
+@blueprint.post("/tasks/<task_id>/offer")
+@rule(SIGNED_IN)                # an administrator or dispatcher of the task's region (engine.tasks.offer)
+def offer_task(task_id):
+    body = payload.json_body()
+    e = current_engine()
+    e.tasks.offer(task_id, _acting_user(), groups=_names(body, "groups"), users=_names(body, "users"),
+                  note=payload.optional_str(body, "note"))
+    return json_response(e.tasks.get(task_id))
+
+
 @blueprint.get("/tasks/<task_id>")
 @rule(SIGNED_IN)                # assignee or candidate (tasks.visible_get), or an administrator
 def task(task_id):
@@ -302,6 +352,14 @@ def correlate_message():
         correlation=payload.optional_dict(body, "correlation"), payload=payload.optional_dict(body, "data"),
         all=payload.optional_bool(body, "all"), user=_user())
     return json_response(result)
+
+
+@blueprint.post("/signals")
+@rule(ADMIN)
+def broadcast_signal():
+    body = payload.json_body()
+    return json_response(current_engine().runtime.signal(payload.required_str(body, "name"),
+                                                         payload.optional_dict(body, "data"), user=_user()))
 
 
 @blueprint.get("/incidents")

@@ -29,6 +29,7 @@ install_i18n(blueprint)
 
 ALLOWED = (".bpmn", ".dmn", ".zip")
 MAX_FILES = 50
+MAX_WARNINGS = 20             # flashed one by one; the CLI and the REST API give them all
 
 
 
@@ -114,6 +115,12 @@ def deploy(user):
         flash(_("部署完成：{list}", list="、".join(parts)), "ok")
     else:
         flash(_("已部署但未启用（新实例仍按当前启用的版本发起）：{list}", list="、".join(parts)), "ok")
+    # accepted with warnings (e.g. user tasks naming nobody: the 待分派 queue), each with its place
+    for w in result.warnings[:MAX_WARNINGS]:
+        where = ":".join(str(x) for x in (w["file"], w["line"]) if x)
+        flash(f"{_('部署提醒')}：{where} [{w['element']}] {w['message']}", "warn")
+    if len(result.warnings) > MAX_WARNINGS:
+        flash(_("另有 {n} 条部署提醒未显示", n=len(result.warnings) - MAX_WARNINGS), "warn")
     return redirect(url_for("qihu_admin.processes"))
 
 

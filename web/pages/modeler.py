@@ -156,7 +156,8 @@ def check(user):
     except DeployError as e:
         return jsonify(ok=False, file=filename, problems=[p.as_dict() for p in e.problems])
     processes = [{"key": k, "name": p.name} for k, p in sorted(bundle.processes.items()) if p.filename == filename]
-    return jsonify(ok=True, file=filename, problems=[], processes=processes)
+    return jsonify(ok=True, file=filename, problems=[], processes=processes,
+                   warnings=current_engine().repository.warnings(bundle))
 
 
 @blueprint.post("/admin/modeler/deploy")
@@ -186,7 +187,7 @@ def deploy(user):
         message = _("已部署但未启用（新实例仍按当前启用的版本发起）：{list}", list=parts)
     shown = (new or result.definitions)[0]["key"]
     return jsonify(ok=True, created=result.created, definitions=result.definitions, message=message,
-                   versions_url=url_for("qihu_admin.versions", key=shown)), 201 if result.created else 200
+                   warnings=result.warnings, versions_url=url_for("qihu_admin.versions", key=shown)), 201 if result.created else 200
 
 
 # -- errors ----------------------------------------------------------------------------------
