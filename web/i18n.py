@@ -260,6 +260,8 @@ EN = {
     "查看版本": "See the versions", "请求失败": "Request failed", "流程图无法打开": "The diagram cannot be opened",
     "打开流程图时有警告": "Warnings while opening the diagram",
     "点击问题可在图中选中该元素。": "Click a problem to select its element in the diagram.",
+    "警告": "Warning", "有 {n} 个警告（不影响部署，请留意）：": "Warnings ({n}); the diagram deploys, please look:",
+    "检查通过，可以部署。": "Check passed: the diagram deploys.",
     "流程图过大（上限 {n} MB）": "The diagram is too large (at most {n} MB)",
     "企业无需注册，在线提交涉企诉求，凭专属链接查看办理进度并评价。":
         "No account needed: submit an appeal online, follow it and rate it with your private link.",

@@ -66,6 +66,13 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
 
     problems.extend(check_dmn(bundle))
     problems.extend(check_returns(bundle))
+    # ${...} in camunda:* attributes no other check reads (jobPriority, formKey …): element ids
+    # repeat across files, so each problem keeps the file the attribute was found in
+    for file, element, attr, expr in getattr(bundle, "attribute_expressions", ()):
+        found = check_source(expr, "eval")
+        messages = [m for _, m in found] or camunda_idioms(expr, "eval", functions)
+        problems.extend(Problem(f"{attr}: {m}", file=file, element=element, line=bundle.lines.get((file, element)))
+                        for m in messages)
     for info in bundle.processes.values():
         try:
             steps = sla.scheme(info.properties)

@@ -38,11 +38,12 @@ from lxml import etree
 
 from qihu.engine.errors import DeployError, Problem
 from qihu.engine.dialect.specs import (ExternalTask, QihuUserTask, QihuMessageEventDefinition, Param, PassThroughTask,
-                                       expression_of, CallMapping, QihuCallActivity, MULTI_INSTANCE)
+                                       expression_of, juel, CallMapping, QihuCallActivity, MULTI_INSTANCE)
 from qihu.engine.dialect.xmlsafe import load_xml
 from qihu.engine.dialect import dmn
 from qihu.engine.dialect import timers
 from qihu.engine.dialect import event_subprocess
+from qihu.engine.runtime.catching import QihuErrorEventDefinition, QihuEscalationEventDefinition
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 C = "{%s}" % CAMUNDA_MODEL_NS
@@ -188,13 +189,19 @@ class QihuEventDefinitionParser(CamundaEventDefinitionParser):
     def parse_error_event(self, error_event):
         # camunda:errorCodeVariable / errorMessageVariable: where a catching event puts what
         # was thrown (a handler's BpmnError, engine/runtime/catching.py)
-        definition = super().parse_error_event(error_event)
+        plain = super().parse_error_event(error_event)
+        # ours: thrown to ONE catcher, chosen as Camunda 7 does (engine/runtime/catching.py)
+        definition = QihuErrorEventDefinition(plain.name, plain.code, description=plain.description)
+        ref = error_event.get("errorRef")
+        error = self.doc_xpath(f'.//bpmn:error[@id="{ref}"]') if ref else []
+        definition.message = error[0].get(f"{C}errorMessage") if error else None
         definition.code_variable = self.attribute("errorCodeVariable", "camunda", error_event)
         definition.message_variable = self.attribute("errorMessageVariable", "camunda", error_event)
         return definition
 
     def parse_escalation_event(self, escalation_event):
-        definition = super().parse_escalation_event(escalation_event)
+        plain = super().parse_escalation_event(escalation_event)
+        definition = QihuEscalationEventDefinition(plain.name, plain.code, description=plain.description)
         definition.code_variable = self.attribute("escalationCodeVariable", "camunda", escalation_event)
         return definition
 
@@ -482,6 +489,9 @@ class ParsedBundle:
     lines: dict[tuple[str | None, str], int]    # (filename, element id) -> line
     files: dict[str, str]                       # element id -> filename (first seen)
     dmn: dict = field(default_factory=dict)   # decision id -> SpiffWorkflow DMNParser
+    # (file, element id, "camunda:attr", Python expression) of every ${...}/#{...} in a camunda:*
+    # attribute no other check reads: engine/dialect/checks.py checks them like the other expressions
+    attribute_expressions: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def where(self, element_id, file=None):
         """(file, line) of an element. Element ids are unique within a file only (three bundled
@@ -530,6 +540,10 @@ def _scan(root, filename, parser, problems):
         if not el.tag.startswith(B):
             continue
         local = el.tag[len(B):]
+        for attr in TENANT_ATTRS:
+            if el.get(C + attr) is not None:
+                refuse(el, f'camunda:{attr}="{el.get(C + attr)}"：qihu 不支持多租户，所有流程和决策同属一个租户，'
+                           f"请删除此属性（multi-tenancy is not supported: remove camunda:{attr}）")
         if local in ("conditionExpression", "condition", "loopCardinality", "completionCondition"):
             language = (el.get("language") or "").strip()
             if language and language.lower() not in PYTHON_LANGUAGES:
@@ -552,6 +566,13 @@ def _scan(root, filename, parser, problems):
         if local == "subProcess" and el.get("triggeredByEvent") == "true":
             for start, why in event_subprocess.refusals(el):      # issue 14 finding 3
                 refuse(start, why)
+        if local.endswith("Event") and len([d for d in el if isinstance(d.tag, str)
+                                              and d.tag.startswith(B) and d.tag.endswith("EventDefinition")]) > 1:
+            # BPMN's "multiple" event: Camunda 7 does not support it (its parser reads the first
+            # definition only and silently drops the rest); refused rather than half-run
+            refuse(el, "事件有多个事件定义（BPMN 多重事件），Camunda 7 不支持；请拆成多个事件，每个一个定义"
+                       "（an event with several event definitions (BPMN multiple event) is not supported）",
+                   _first_definition_only)
         reason = UNSUPPORTED.get(local)
         owner = el.getparent() if local.endswith("EventDefinition") else el
         if reason:
@@ -625,6 +646,11 @@ def _accept_data_stores(root):
     SpiffWorkflow sees them (it wants an implementation for each store). The reference
     itself stays, as a data object reference does."""
     stores = {r.get("id") for r in root.iter(B + "dataStoreReference")}
+    # data objects too: Camunda 7 runs no data association (variables are the process's), while
+    # SpiffWorkflow's fails a task whose data lacks the object's variable (issue 14, the corpus's
+    # spiff__conditional_event)
+    stores |= {r.get("id") for r in root.iter(B + "dataObjectReference")}
+    stores |= {r.get("id") for r in root.iter(B + "dataObject")}
     for store in list(root.iter(B + "dataStore")):
         store.getparent().remove(store)
     for tag, ref in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
@@ -643,6 +669,11 @@ def _as_plain_task(el, root):
     for child in [c for c in el if not (isinstance(c.tag, str) and c.tag in (B + "incoming", B + "outgoing"))]:
         el.remove(child)
     el.tag = B + "task"
+
+
+def _first_definition_only(el, root):
+    for extra in [d for d in el if isinstance(d.tag, str) and d.tag.endswith("EventDefinition")][1:]:
+        el.remove(extra)
 
 
 def _rename_reserved(el, root):
@@ -699,6 +730,68 @@ def _first_id(root):
     return root.get("id")
 
 
+# Multi-tenancy (Camunda 7's tenant ids): qihu has one tenant, so a call or decision "of tenant x"
+# would silently take the only one; refused, constant or expression.
+TENANT_ATTRS = ("calledElementTenantId", "decisionRefTenantId", "caseTenantId")
+# camunda:* attributes whose expressions are read and checked elsewhere: the user-task assignment
+# (checks.py, QihuUserTask.assignment), the multi-instance collection (_collection: a variable),
+# camunda:expression (a message payload, checked; on a service task it is Java and refused, as
+# are class and delegateExpression).
+_CHECKED_ATTRS = frozenset(("collection", "expression", "class", "delegateExpression", *TENANT_ATTRS))
+_EXPRESSION_START = re.compile(r"[$#]\{")
+
+
+def _expressions_in(text: str) -> list[str]:
+    """The ${...} / #{...} parts of an attribute's text, braces matched (formKey may hold
+    "embedded:app:forms/${name}.html"); an unclosed one is returned to its end so the check
+    reports it as broken instead of passing it by."""
+    found, at = [], 0
+    while (m := _EXPRESSION_START.search(text, at)) is not None:
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        found.append(text[m.end():i - 1] if depth == 0 else text[m.end():])
+        at = i
+    return found
+
+
+def camunda_attribute_expressions(root, filename: str) -> list[tuple[str, str, str, str]]:
+    """Every ${...}/#{...} a camunda:* attribute of a BPMN element holds and no other check
+    reads, as (file, element id, "camunda:attr", Python expression): Camunda evaluates these
+    (jobPriority, taskPriority, formKey, calledElementVersion …), so a bean call there is
+    refused at deploy like one anywhere else, naming the element and the attribute."""
+    out = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or not el.tag.startswith(B):
+            continue
+        owner = _owner(el)
+        for key, value in el.attrib.items():
+            if not key.startswith(C) or owner is None:
+                continue
+            attr = key[len(C):]
+            if attr in _CHECKED_ATTRS or (attr in ASSIGNMENT_ATTRS and el.tag == B + "userTask"):
+                continue
+            for source in _expressions_in(value):
+                out.append((filename, owner.get("id"), f"camunda:{attr}", juel(source.strip())))
+    return out
+
+
+def _lone_dmn(dmn_docs, lines) -> Problem:
+    """Camunda deploys a DMN file alone and binds a business rule task to the latest decision at
+    run time; qihu deploys decisions with the process whose business rule task calls them (the
+    version runs with the tables it was deployed with), so a bundle of DMN files only would store
+    nothing that runs: refused, naming its decisions."""
+    decisions = [(n, d.get("id")) for n, r in dmn_docs for d in r.iter("{*}decision") if d.get("id")]
+    file, element = decisions[0] if decisions else (dmn_docs[0][0], _first_id(dmn_docs[0][1]))
+    names = "、".join(i for _, i in decisions) or element
+    return Problem(f"DMN 文件只含决策（{names}），不能单独部署：qihu 把决策与调用它的流程一起部署，"
+                   "请把它和含业务规则任务（camunda:decisionRef）的 BPMN 文件放在同一次部署中"
+                   f"（a DMN file deployed alone is not run: deploy it together with the BPMN file whose business "
+                   f"rule task calls its decisions {', '.join(i for _, i in decisions)}）",
+                   file=file, element=element, line=lines.get((file, element)))
+
+
 def parse_bundle(resources, check=None) -> ParsedBundle:
     """Parse [(filename, bytes)] into a ParsedBundle, or raise DeployError with every problem.
 
@@ -709,6 +802,7 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
     problems, docs = [], []
     lines, files = {}, {}
     refused, scanned = set(), set()   # what _scan refused: SpiffWorkflow's word on those elements is not news
+    attribute_expressions = []
     parser = QihuParser()
     parser.deferred = []   # problems the task parsers found without stopping (ExternalTaskParser)
     for name, content in resources:
@@ -736,6 +830,8 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
             problems.extend(found)
             refused.update((name, p.element) for p in found)
             scanned.update(id(p) for p in found)
+            attribute_expressions.extend(x for x in camunda_attribute_expressions(root, name)
+                                         if (name, x[1]) not in refused)
         docs.append((name, root, is_dmn))
 
     # DMN first: business rule tasks look their decision up while the BPMN is parsed.
@@ -789,10 +885,14 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
     problems.extend(parser.deferred)
     if not processes and not problems:
         bpmn_files = [n for n, _, d in added if not d]
-        problems.extend(idle or [Problem('no executable process (a bpmn:process with isExecutable="true")',
-                                         file=", ".join(bpmn_files) or None)])
+        dmn_docs = [(n, r) for n, r, d in added if d]
+        if dmn_docs and not bpmn_files:
+            problems.append(_lone_dmn(dmn_docs, lines))
+        else:
+            problems.extend(idle or [Problem('no executable process (a bpmn:process with isExecutable="true")',
+                                             file=", ".join(bpmn_files) or None)])
     problems = [p for p in problems if id(p) in scanned or (p.file, p.element) not in refused]
-    bundle = ParsedBundle(processes, lines, files, dict(parser.dmn_parsers))
+    bundle = ParsedBundle(processes, lines, files, dict(parser.dmn_parsers), attribute_expressions)
     if check is not None and (processes or parser.dmn_parsers):
         problems.extend(check(bundle))
     if problems:

@@ -16,8 +16,10 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, EscalationEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
 
 
@@ -31,7 +33,7 @@ class Catcher:
     cancels_thrower: bool       # an interrupting boundary ends the thrower (SpiffWorkflow's boundary join does)
     subprocess: str | None = None   # the event sub-process spec to start
 
-    def catch(self, thrower: Any, definition: Any, code: str, message: str | None,
+    def catch(self, thrower: Any, definition: Any, code: str | None, message: str | None,
               variables: dict[str, Any]) -> None:
         """Hand the event to the catching task, with the variables the catching path sees."""
         payload = deepcopy(dict(thrower.data))
@@ -128,3 +130,61 @@ def end_path(task: Any) -> None:
         wf.completed = True
         wf.completed_event(wf)      # the sub-process task is READY again and the parent moves on
         wf = wf.parent_workflow
+
+
+def implicit_end_data(wf: Any) -> dict[str, Any]:
+    """The variables of the paths that ended in an activity without outgoing flow (Camunda: an
+    implicit end, as after an error boundary's last task). SpiffWorkflow copies variables into
+    the workflow's data only at its end join, which such a path never reaches; Camunda's
+    variables are the process's, so they are kept (last finished wins). The instances of a
+    loop or multi-instance are not paths: what they set stays theirs."""
+    data: dict[str, Any] = {}
+    ended = [t for t in wf.tasks.values() if t.state == TaskState.COMPLETED and not t.children
+             and not t.task_spec.outputs and t.task_spec.inputs
+             and not (t.parent is not None and isinstance(t.parent.task_spec, LoopTask))]
+    for t in sorted(ended, key=lambda t: t.last_state_change):
+        data.update(t.data)
+    return data
+
+
+def _same_kind(mine: Any, other: Any) -> bool:
+    """SpiffWorkflow compares event definitions by exact class; ours stand for SpiffWorkflow's
+    own (a handler's BpmnError is thrown as a plain ErrorEventDefinition), so the kind is
+    what matters, and a definition without a code catches every code."""
+    base = ErrorEventDefinition if isinstance(mine, ErrorEventDefinition) else EscalationEventDefinition
+    return isinstance(other, base) and mine.code in (None, other.code)
+
+
+class _CamundaThrow:
+    """An error or escalation thrown by an event (end event, intermediate escalation throw)
+    reaches ONE catcher, chosen by find_catcher as Camunda 7 chooses it. SpiffWorkflow 3.2.0
+    tells every matching catch event of the nearest level, so a catch-all boundary ran beside
+    the one naming the code (the transaction diagram of the corpus)."""
+
+    code: str | None
+    message: str | None = None      # the bpmn:error's camunda:errorMessage
+
+    def __eq__(self, other: Any) -> bool:
+        return _same_kind(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def throw(self, my_task: Any) -> None:
+        plain = (ErrorEventDefinition if isinstance(self, ErrorEventDefinition) else EscalationEventDefinition)(
+            self.name, code=self.code)
+        catcher = find_catcher(my_task, plain)
+        if catcher is None:
+            # uncaught: SpiffWorkflow's own path (a plain definition: the state stores events
+            # it could not deliver, and its serializer knows only its own classes)
+            payload = deepcopy(my_task.data)
+            my_task.workflow.top_workflow.catch(BpmnEvent(plain, payload=payload, target=my_task.workflow))
+            return
+        catcher.catch(my_task, plain, self.code, self.message, {})
+
+
+class QihuErrorEventDefinition(_CamundaThrow, ErrorEventDefinition):
+    pass
+
+
+class QihuEscalationEventDefinition(_CamundaThrow, EscalationEventDefinition):
+    pass

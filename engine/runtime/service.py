@@ -42,7 +42,7 @@ from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Insta
 from qihu.engine.dialect.specs import ExternalTask, QihuMessageEventDefinition, QihuUserTask, expression_of
 from qihu.engine.dialect.state import all_tasks, find_task
 from qihu.engine.runtime import outbox
-from qihu.engine.runtime.catching import end_path, find_catcher
+from qihu.engine.runtime.catching import end_path, find_catcher, implicit_end_data
 from qihu.engine.runtime.unit_of_work import INCIDENT, InstanceRow, Snapshot, UnitOfWork
 from qihu.engine.types import (ENDED_INSTANCE, LIVE_INSTANCE, CandidateKind, Correlated, EventType, IncidentInfo, IncidentKind,
                                IncidentStatus, InstanceInfo, InstanceStatus, JobKind, OutboxKind, Overview, TaskStatus,
@@ -975,7 +975,8 @@ class Runtime:
     def data(self, instance_id: str) -> dict[str, Any]:
         """The instance's current variables (merged over its live tasks)."""
         wf = self.workflow(instance_id)
-        data = dict(wf.data)
+        data = implicit_end_data(wf)
+        data.update(wf.data)
         for t in wf.tasks.values():
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) or t is wf.task_tree:
                 data.update(t.data)

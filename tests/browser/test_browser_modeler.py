@@ -181,6 +181,50 @@ def test_a_lint_failure_is_listed_selectable_and_nothing_is_deployed(page, serve
     assert len(refused) == 1 and [e for e in errors if e not in refused] == [], errors
 
 
+def test_deploy_warnings_are_listed_as_warnings_not_problems(page, server, errors):
+    """Issue 14: a user task naming nobody deploys (it waits in the 待分派 queue); the check and
+    the deploy answers carry it as a warning, which the page lists apart from problems."""
+    base, engine = server
+    sign_in(page, base)
+    open_modeler(page, base, errors)
+    select(page, "Task_handle")
+    group(page, "group-CamundaPlatform__UserAssignment")
+    page.locator("#bio-properties-panel-candidateGroups").fill("")     # now it names nobody
+
+    select(page, "StartEvent_received")
+    page.click("#qh-modeler-check")
+    result = page.locator("#qh-modeler-result")
+    expect(result).to_have_attribute("data-state", "warn")
+    expect(result).to_contain_text("检查通过，可以部署。")
+    expect(result).to_contain_text("有 1 个警告（不影响部署，请留意）：")
+    assert result.locator("table.qh-modeler-problems").count() == 0
+    row = result.locator('table.qh-modeler-warnings tr.is-warning[data-element="Task_handle"]')
+    expect(row).to_contain_text("待分派")
+    expect(row).to_contain_text("「部门办理」")
+    assert result.locator("th").nth(3).inner_text() == "警告"
+    expect(page.locator('#qh-modeler-canvas .djs-element.qh-warning[data-element-id="Task_handle"]')).to_have_count(1)
+    assert page.locator("#qh-modeler-canvas .djs-element.qh-problem").count() == 0
+    row.click()
+    expect(page.locator('#qh-modeler-canvas .djs-element.selected[data-element-id="Task_handle"]')).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "modeler_warnings.png"))
+
+    page.click("#qh-modeler-deploy")
+    expect(result).to_contain_text("已部署 minimal_appeal v2")
+    expect(result).to_have_attribute("data-state", "warn")
+    expect(result.locator('table.qh-modeler-warnings tr[data-element="Task_handle"]')).to_contain_text("待分派")
+    # one marker per element, however often it is listed
+    expect(page.locator('#qh-modeler-canvas .djs-element.qh-warning[data-element-id="Task_handle"]')).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "modeler_warnings_deployed.png"))
+    assert [v["version"] for v in engine.repository.versions("minimal_appeal")] == [1, 2]
+
+    # English page: the headings follow the language
+    page.goto(f"{base}/admin/modeler/minimal_appeal?lang=en")
+    expect(page.locator('#qh-modeler-canvas[data-ready="1"]')).to_have_count(1)
+    page.click("#qh-modeler-check")
+    expect(result).to_contain_text("Warnings (1); the diagram deploys, please look:")
+    assert errors == []
+
+
 def test_new_diagram_downloads_as_bpmn(page, server, errors):
     base, engine = server
     sign_in(page, base)

@@ -47,7 +47,7 @@
 
   function unmark() {
     var canvas = modeler.get("canvas");
-    marked.forEach(function (id) { canvas.removeMarker(id, "qh-problem"); });
+    marked.forEach(function (m) { canvas.removeMarker(m[0], m[1]); });
     marked = [];
   }
 
@@ -59,25 +59,28 @@
   }
 
   // Every problem with where it is; a row whose element is drawn selects it when clicked.
-  function problemTable(problems) {
+  // warning: what deploys but needs an eye (a user task naming nobody …): its own table and
+  // marker, so it never reads as a refusal.
+  function problemTable(problems, warning) {
     var registry = modeler.get("elementRegistry"), canvas = modeler.get("canvas");
-    var table = el("table", null, "qh-table qh-modeler-problems");
+    var marker = warning ? "qh-warning" : "qh-problem";
+    var table = el("table", null, "qh-table " + (warning ? "qh-modeler-warnings" : "qh-modeler-problems"));
     var head = el("tr");
-    [T("文件"), T("行"), T("元素"), T("问题")].forEach(function (h) { head.appendChild(el("th", h)); });
+    [T("文件"), T("行"), T("元素"), warning ? T("警告") : T("问题")].forEach(function (h) { head.appendChild(el("th", h)); });
     table.appendChild(el("thead")).appendChild(head);
     var body = table.appendChild(el("tbody"));
     problems.forEach(function (p) {
-      var row = el("tr");
+      var row = el("tr", null, warning ? "is-warning" : null);
       row.setAttribute("data-element", p.element || "");
       [p.file || "—", p.line || "—", p.element || "—", p.message].forEach(function (v) {
         row.appendChild(el("td", v));
       });
       if (p.element && registry.get(p.element)) {
-        row.className = "is-link";
+        row.classList.add("is-link");
         row.tabIndex = 0;
         row.addEventListener("click", function () { select(p.element); });
         row.addEventListener("keydown", function (e) { if (e.key === "Enter") { select(p.element); } });
-        if (marked.indexOf(p.element) < 0) { canvas.addMarker(p.element, "qh-problem"); marked.push(p.element); }
+        if (!canvas.hasMarker(p.element, marker)) { canvas.addMarker(p.element, marker); marked.push([p.element, marker]); }
       }
       body.appendChild(row);
     });
@@ -114,6 +117,14 @@
     show("bad", [el("p", T("请求失败") + "：" + (error && error.message ? error.message : error))]);
   }
 
+  // The deploy warnings of a check or deploy answer, after what it says (nothing when none).
+  function warnings(body) {
+    var list = (body && body.warnings) || [];
+    if (!list.length) { return []; }
+    return [el("p", T("有 {n} 个警告（不影响部署，请留意）：", { n: list.length }), "qh-modeler-warnhead"),
+      problemTable(list, true)];
+  }
+
   function refused(r) {
     return r.body.error || (T("请求失败") + " (HTTP " + r.status + ")");
   }
@@ -124,6 +135,10 @@
     show(null, [el("p", T("正在检查…"))]);
     post(data.checkUrl, {}).then(function (r) {
       if (r.status !== 200) { show("bad", [el("p", refused(r))]); return; }
+      if (r.body.ok && (r.body.warnings || []).length) {
+        show("warn", [el("p", T("检查通过，可以部署。"))].concat(warnings(r.body)));
+        return;
+      }
       if (r.body.ok) { show("ok", [el("p", T("检查通过，没有发现问题。"))]); return; }
       show("bad", [el("p", T("发现 {n} 个问题：", { n: r.body.problems.length })),
         el("p", T("点击问题可在图中选中该元素。"), "qh-muted"), problemTable(r.body.problems)]);
@@ -144,7 +159,7 @@
         var link = el("a", T("查看版本"));
         link.href = r.body.versions_url;
         p.appendChild(link);
-        show("ok", [p]);
+        show((r.body.warnings || []).length ? "warn" : "ok", [p].concat(warnings(r.body)));
       } else if (r.status === 422 && r.body.problems) {
         show("bad", [el("p", T("部署未完成，没有保存任何文件。请修改以下问题后重新部署：")),
           el("p", T("点击问题可在图中选中该元素。"), "qh-muted"), problemTable(r.body.problems)]);
