@@ -4,6 +4,12 @@ from collections.abc import Iterable
 from qihu.engine.types import ProblemInfo
 
 
+def bilingual(chinese: str, english: str) -> str:
+    """A message as people read it: Chinese first, the English (kept verbatim, for administrators
+    and for logs searched in English) in full-width brackets."""
+    return f"{chinese}（{english}）"
+
+
 class QihuError(Exception):
     """Base class: every engine error carries a one-line human message."""
 
@@ -59,6 +65,8 @@ class DeployError(QihuError):
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = list(problems)
-        head = str(self.problems[0]) if self.problems else "deployment rejected"
-        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        head = str(self.problems[0]) if self.problems else bilingual("部署被拒绝", "deployment rejected")
+        # the English keeps its own brackets: callers and logs match " (and N more)"
+        more = (f"；另有 {len(self.problems) - 1} 个问题 (and {len(self.problems) - 1} more)"
+                if len(self.problems) > 1 else "")
         super().__init__(head + more)

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from qihu.engine.errors import Problem
+from qihu.engine.errors import Problem, bilingual
 from qihu.engine.listeners import Listeners
 from qihu.engine.dialect.sandbox import _BUILTINS, SandboxEnvironment, check_source
 from qihu.engine.dialect.specs import (ExternalTask, QihuUserTask, QihuMessageEventDefinition, expression_of,
@@ -51,10 +51,15 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
             return
         found = check_source(str(source), mode)
         for line, msg in found:
-            problem(element, f"{what}: {msg}", offset=line if mode == "exec" else None)
+            english = f"{what}: {msg}"
+            if line and mode == "exec" and bundle.where(element)[1]:
+                english = f"line {line} of the expression: {english}"
+                problem(element, bilingual(f"{_what_zh(what)}第 {line} 行有误", english))
+            else:
+                problem(element, bilingual(f"{_what_zh(what)}有误", english))
         if idioms and not found:
             for msg in camunda_idioms(str(source), mode, functions):
-                problem(element, f"{what}: {msg}")
+                problem(element, bilingual(f"{_what_zh(what)}有误", f"{what}: {msg}"))
 
     def code(element, source, mode, what):
         # the diagram's own expressions and scripts: Python, and no Java/JUEL bean idioms
@@ -71,7 +76,7 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
     for file, element, attr, expr in getattr(bundle, "attribute_expressions", ()):
         found = check_source(expr, "eval")
         messages = [m for _, m in found] or camunda_idioms(expr, "eval", functions)
-        problems.extend(Problem(f"{attr}: {m}", file=file, element=element, line=bundle.lines.get((file, element)))
+        problems.extend(Problem(bilingual(f"{attr} 表达式有误", f"{attr}: {m}"), file=file, element=element, line=bundle.lines.get((file, element)))
                         for m in messages)
     for info in bundle.processes.values():
         try:
@@ -79,7 +84,8 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
             if not steps or any(c not in sla.COLOUR_NAMES for _, c in steps):
                 raise ValueError(f"colours must be among {', '.join(sla.COLOUR_NAMES)}")
         except ValueError as e:
-            problem(info.key, f"SLA colour scheme (slaScheme / slaThresholds property): {e}")
+            problem(info.key, bilingual("时限颜色方案（slaScheme / slaThresholds 属性）有误",
+                                        f"SLA colour scheme (slaScheme / slaThresholds property): {e}"))
         if listeners is not None:
             # e.g. the 晾晒 figure.* properties
             Listeners.call(listeners.definition_checked, info, problem, listener_code)
@@ -101,7 +107,8 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
                 if isinstance(ts, ExternalTask):
                     if ts.topic is not None and ts.topic not in handlers:   # None: refused by the parser
                         known = ", ".join(handlers.topics()) or "none"
-                        problem(element, f"no handler is registered for topic {ts.topic!r} (known: {known})")
+                        problem(element, bilingual(f"主题 {ts.topic!r} 没有注册处理函数",
+                                                   f"no handler is registered for topic {ts.topic!r} (known: {known})"))
                 if isinstance(ts, (ExternalTask, QihuUserTask)):
                     for name, p in list(ts.in_params) + list(ts.out_params):
                         for expr in p.expressions():
@@ -120,7 +127,8 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
                             try:
                                 int(raw)
                             except ValueError:
-                                problem(element, f"camunda:priority {raw!r} is not a number or ${{expression}}")
+                                problem(element, bilingual(f"camunda:priority {raw!r} 不是数字或 ${{表达式}}",
+                                                           f"camunda:priority {raw!r} is not a number or ${{expression}}"))
                 for d in _event_definitions(ts):
                     if isinstance(d, TimerEventDefinition):
                         _check_timer(d, element, problem, code)
@@ -129,6 +137,22 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
                     elif type(d).__name__ == "ConditionalEventDefinition":
                         code(element, d.expression, "eval", "condition")
     return problems
+
+
+# What a checked piece of code is, as a designer reads it (the English `what` stays in brackets).
+_WHAT = {"script": "脚本", "condition": "条件", "cardinality": "多实例的实例数", "message payload": "消息内容",
+         "timer expression": "定时器表达式"}
+_DMN_WHAT = {"input expression": "输入表达式", "input entry": "输入条件", "output entry": "输出值"}
+
+
+def _what_zh(what: str) -> str:
+    if what in _WHAT:
+        return _WHAT[what]
+    if what.startswith("condition of the flow to "):
+        return f"通往 {what[len('condition of the flow to '):]} 的连线条件"
+    if what.startswith("parameter "):
+        return f"参数 {what[len('parameter '):]} "
+    return f"{what} 表达式"
 
 
 def names_nobody(ts) -> bool:
@@ -223,7 +247,8 @@ def check_dmn(bundle):
 
     def report(element, what, text, found):
         if found:   # one problem per cell, all its reasons together
-            problem(element, f"{what} {text!r}: " + "; ".join(msg for _, msg in found))
+            problem(element, bilingual(f"决策表的{_DMN_WHAT.get(what, what)} {text!r} 有误",
+                                       f"{what} {text!r}: " + "; ".join(msg for _, msg in found)))
 
     def refused(text):
         # `?` is SpiffWorkflow's placeholder for the input (FEEL lists and intervals are read so,
@@ -239,13 +264,14 @@ def check_dmn(bundle):
             policy = (table.get("hitPolicy") or "UNIQUE").upper()
             if policy not in SUPPORTED_HIT_POLICIES or table.get("aggregation"):
                 what = f"{policy} with aggregation {table.get('aggregation')}" if table.get("aggregation") else policy
-                problem(table.get("id") or decision_id,
+                problem(table.get("id") or decision_id, bilingual(
+                        f"不支持命中策略 {what}：只支持 UNIQUE、FIRST、ANY、COLLECT",
                         f"hit policy {what} is not supported (SpiffWorkflow evaluates UNIQUE, FIRST, ANY as the "
-                        "first matching rule and COLLECT as the list of all matches)")
+                        "first matching rule and COLLECT as the list of all matches)"))
         try:
             dmn_parser.parse()
         except Exception as e:
-            problem(decision_id, f"cannot read decision: {e}")
+            problem(decision_id, bilingual("无法读取决策", f"cannot read decision: {e}"))
             continue
         for table in dmn_parser.decision.decisionTables:
             for inp in table.inputs:
@@ -262,6 +288,12 @@ def check_dmn(bundle):
     return problems
 
 
+def _bad_timer(raw) -> str:
+    return bilingual(f"定时器 {raw!r} 不是有效的 ISO 8601 日期、时长或循环（如 PT5M、P3D、R3/PT1H、2026-12-01T09:00:00）",
+                     f"timer {raw!r} is not a valid ISO 8601 date, duration or cycle "
+                     "(e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")
+
+
 def _check_timer(d, element, problem, code):
     try:
         literal = ast.literal_eval(d.expression)
@@ -276,11 +308,9 @@ def _check_timer(d, element, problem, code):
             if timers.is_cron(literal):   # Quartz cron: cron_of says which field is wrong, in Chinese
                 problem(element, str(e))
             else:
-                problem(element, f"timer {getattr(d, 'raw', literal)!r} is not a valid ISO 8601 "
-                                 "date, duration or cycle (e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")
+                problem(element, _bad_timer(getattr(d, 'raw', literal)))
         except Exception:
-            problem(element, f"timer {getattr(d, 'raw', literal)!r} is not a valid ISO 8601 "
-                             "date, duration or cycle (e.g. PT5M, P3D, R3/PT1H, 2026-12-01T09:00:00)")
+            problem(element, _bad_timer(getattr(d, 'raw', literal)))
     else:
         code(element, d.expression, "eval", "timer expression")
 
@@ -329,12 +359,16 @@ def check_returns(bundle):
                     names = ", ".join(sorted(t.bpmn_id for t in spec.task_specs.values()
                                              if isinstance(t, QihuUserTask) and t is not ts)) or "none"
                     why = "is in another (sub)process" if elsewhere else "is not a user task of this (sub)process"
-                    problem(element, f"{RETURN_TO} {target!r} {why} (user tasks here: {names})")
+                    why_zh = "在另一个（子）流程中" if elsewhere else "不是本（子）流程的用户任务"
+                    problem(element, bilingual(f"退单目标 {target!r} {why_zh}",
+                                               f"{RETURN_TO} {target!r} {why} (user tasks here: {names})"))
                 elif dest is ts:
-                    problem(element, f"{RETURN_TO} {target!r}: a task cannot be returned to itself")
+                    problem(element, bilingual(f"退单目标 {target!r} 是任务自己：不能退回给自己",
+                                               f"{RETURN_TO} {target!r}: a task cannot be returned to itself"))
                 elif not _reaches(dest, ts):
-                    problem(element, f"{RETURN_TO} {target!r} does not come before {element} "
-                                     f"(no sequence flow path from {target} to {element})")
+                    problem(element, bilingual(f"退单目标 {target!r} 不在 {element} 之前（没有从它到此任务的连线路径）",
+                                               f"{RETURN_TO} {target!r} does not come before {element} "
+                                               f"(no sequence flow path from {target} to {element})"))
     return problems
 
 

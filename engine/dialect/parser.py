@@ -36,7 +36,7 @@ from SpiffWorkflow.bpmn.parser.util import one
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from lxml import etree
 
-from qihu.engine.errors import DeployError, Problem
+from qihu.engine.errors import DeployError, Problem, bilingual
 from qihu.engine.dialect.specs import (ExternalTask, QihuUserTask, QihuMessageEventDefinition, Param, PassThroughTask,
                                        expression_of, juel, CallMapping, QihuCallActivity, MULTI_INSTANCE)
 from qihu.engine.dialect.xmlsafe import load_xml
@@ -52,9 +52,9 @@ B = "{%s}" % BPMN_NS
 # Elements SpiffWorkflow would parse into something that does not behave as BPMN says,
 # or not at all: refused at deploy time instead of silently running as something else.
 UNSUPPORTED = {
-    "compensateEventDefinition": "compensation events are not supported",
-    "linkEventDefinition": "link events are not supported",
-    "complexGateway": "complex gateways are not supported",
+    "compensateEventDefinition": "不支持补偿事件（compensation events are not supported）",
+    "linkEventDefinition": "不支持链接事件（link events are not supported）",
+    "complexGateway": "不支持复杂网关（complex gateways are not supported）",
 }
 # Children of a process that are not flow nodes, and are fine.
 NON_FLOW = {
@@ -578,13 +578,15 @@ def _scan(root, filename, parser, problems):
         if reason:
             refuse(owner, reason, _as_plain_task)
         elif el.get("isForCompensation") == "true":
-            refuse(el, "compensation activities are not supported", _as_plain_task)
+            refuse(el, "不支持补偿活动（compensation activities are not supported）", _as_plain_task)
         if el.get("id") in RESERVED_IDS and parent_is_process(el):
-            refuse(el, f"element id {el.get('id')!r} is reserved by the engine; rename it (e.g. StartEvent_1)",
+            refuse(el, f"元素标识 {el.get('id')!r} 为引擎保留，请改名（如 StartEvent_1）"
+                       f"（element id {el.get('id')!r} is reserved by the engine; rename it (e.g. StartEvent_1)）",
                    _rename_reserved)
         if local != "userTask" and el.find(f"{B}extensionElements/{C}properties/{C}property[@name='returnTo']") \
                 is not None:   # 退单 (engine/tasks/handoff.py); the target is checked in engine/dialect/checks.py
-            refuse(el, "camunda:property returnTo is only allowed on user tasks")
+            refuse(el, "camunda:property returnTo（退单）只能用在用户任务上"
+                       "（camunda:property returnTo is only allowed on user tasks）")
         parent = el.getparent()
         if (parent is not None and parent.tag in (B + "process", B + "subProcess", B + "transaction")
                 and local not in NON_FLOW and not parser.known_tag(el.tag) and not reason):
@@ -718,8 +720,54 @@ def _problem_from(e, filename, lines, files, default=None):
     element = getattr(e, "id", None) or default
     fname = getattr(e, "file_name", None) or filename or files.get(element)
     line = lines.get((fname, element)) or (getattr(e, "line_number", None) or None)
-    msg = str(e).split("\n")[0]
-    return Problem(msg, file=fname, element=element, line=line)
+    return Problem(spiff_message(str(e).split("\n")[0]), file=fname, element=element, line=line)
+
+
+# SpiffWorkflow's own ValidationException texts (SpiffWorkflow/bpmn/parser/*.py, English): the
+# common ones said in Chinese, the original kept in brackets for administrators.
+_SPIFF_MESSAGES = [
+    (re.compile(r"The process '(?P<p>[^']*)' was not found"), "找不到流程 {p}：被调用的流程不在本次部署中"),
+    (re.compile(r"Duplicate process ID: (?P<p>.*)"), "流程标识 {p} 重复"),
+    (re.compile(r"Process (?P<p>\S+) is not executable"), "流程 {p} 不可执行"),
+    (re.compile(r"No start event found"), "流程没有开始事件"),
+    (re.compile(r"There is no support implemented for this task type"), "不支持这种任务类型"),
+    (re.compile(r"Non-default exclusive outgoing sequence flow without condition"),
+     "排他网关的非默认出口连线没有条件"),
+    (re.compile(r"Multiple outgoing flows are not supported"), "此类任务不支持多条出口连线"),
+    (re.compile(r"When looking for a task spec, we found two items"), "有两个元素使用同一个标识"),
+    (re.compile(r"Cancel Events may only be used with transactions"), "取消事件只能用于事务子流程"),
+    (re.compile(r"A loopMaximum or loopCondition must be specified"), "循环任务需要 loopMaximum 或 loopCondition"),
+    (re.compile(r"A multiinstance task must specify a cardinality or a loop input"),
+     "多实例任务需要指定实例数（loopCardinality）或集合"),
+    (re.compile(r"A multiinstance task must specify exactly one of"), "多实例任务只能指定实例数或集合之一"),
+    (re.compile(r"The loop (input|output) data reference is missing"), "多实例的输入或输出数据引用不在 IO 定义中"),
+    (re.compile(r"Sequential ordering for ad hoc subprocesses not supported"), "不支持顺序执行的自由子流程"),
+    (re.compile(r"Ad hoc subprocesses may not contain start or end events"), "自由子流程中不能有开始或结束事件"),
+    (re.compile(r"(?P<w>Message|Signal|Error|Escalation|Correlation|Data Store) identifier is missing"),
+     "{w} 定义缺少标识（id）"),
+    (re.compile(r"Data Store name is missing"), "数据存储缺少名称"),
+    (re.compile(r"Data Store with name (?P<p>.*) has no implementation"), "数据存储 {p} 没有实现"),
+    (re.compile(r"Correlation is missing correlation property retrieval expressions"), "关联缺少取值表达式"),
+    (re.compile(r"Could not find messageRef"), "找不到消息事件引用的消息（messageRef）"),
+    (re.compile(r"Conditional event definition with missing condition"), "条件事件没有条件"),
+    (re.compile(r"Expected an? (?P<w>error|Escalation|Message|Signal) node"), "事件引用的 {w} 定义不存在"),
+    (re.compile(r"Unknown Time Specification"), "无法识别的定时器设置"),
+    (re.compile(r"Time Specification Error"), "定时器设置有误"),
+    (re.compile(r"Cannot resolve data(Input|Output)Association"), "无法解析数据关联"),
+]
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def spiff_message(text: str) -> str:
+    """A SpiffWorkflow parser message in Chinese with the original in brackets; our own texts
+    (raised through SpiffWorkflow's exception, already Chinese) pass unchanged."""
+    if _CJK.search(text):
+        return text
+    for pattern, chinese in _SPIFF_MESSAGES:
+        m = pattern.search(text)
+        if m:
+            return bilingual(chinese.format(**m.groupdict()), text)
+    return bilingual("流程图无法解析", text)
 
 
 def _first_id(root):
@@ -808,7 +856,7 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
     for name, content in resources:
         lower = name.lower()
         if not (lower.endswith(".bpmn") or lower.endswith(".dmn") or lower.endswith(".xml")):
-            problems.append(Problem("only .bpmn and .dmn files can be deployed", file=name))
+            problems.append(Problem(bilingual("只能部署 .bpmn 和 .dmn 文件", "only .bpmn and .dmn files can be deployed"), file=name))
             continue
         try:
             root = load_xml(content, name)
@@ -822,8 +870,10 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
         is_dmn = root.tag.endswith("}definitions") and "dmn" in (root.tag.split("}")[0].lower())
         if not is_dmn:
             if root.tag != B + "definitions":
-                problems.append(Problem("not a BPMN 2.0 or DMN document (root element is "
-                                        f"{root.tag.split('}')[-1]})", file=name, line=root.sourceline))
+                problems.append(Problem(bilingual(f"不是 BPMN 2.0 或 DMN 文档（根元素是 {root.tag.split('}')[-1]}）",
+                                                  f"not a BPMN 2.0 or DMN document (root element is "
+                                                  f"{root.tag.split('}')[-1]})"),
+                                        file=name, line=root.sourceline))
                 continue
             found = []
             _scan(root, name, parser, found)   # refused elements are made harmless: the rest is still read
@@ -846,7 +896,7 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
         except ValidationException as e:
             problems.append(_problem_from(e, name, lines, files, default=_first_id(root)))
         except Exception as e:  # SpiffWorkflow raises assorted errors on odd input
-            problems.append(Problem(f"无法读取（cannot read: {e}）", file=name, element=_first_id(root),
+            problems.append(Problem(f"无法读取文件（cannot read: {e}）", file=name, element=_first_id(root),
                                     line=root.sourceline))
 
     processes, idle = {}, []
@@ -855,7 +905,8 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
             continue
         for proc in root.iter(B + "process"):
             if proc.get("isExecutable", "false").lower() != "true":
-                idle.append(Problem(f'process {proc.get("id")} is not executable (isExecutable="true" is not set)',
+                idle.append(Problem(bilingual(f'流程 {proc.get("id")} 不可执行：没有设置 isExecutable="true"',
+                                              f'process {proc.get("id")} is not executable (isExecutable="true" is not set)'),
                                     file=name, element=proc.get("id"), line=proc.sourceline))
                 continue
             key = proc.get("id")
@@ -889,7 +940,8 @@ def parse_bundle(resources, check=None) -> ParsedBundle:
         if dmn_docs and not bpmn_files:
             problems.append(_lone_dmn(dmn_docs, lines))
         else:
-            problems.extend(idle or [Problem('no executable process (a bpmn:process with isExecutable="true")',
+            problems.extend(idle or [Problem(bilingual('没有可执行的流程：需要一个 isExecutable="true" 的 bpmn:process',
+                                                       'no executable process (a bpmn:process with isExecutable="true")'),
                                              file=", ".join(bpmn_files) or None)])
     problems = [p for p in problems if id(p) in scanned or (p.file, p.element) not in refused]
     bundle = ParsedBundle(processes, lines, files, dict(parser.dmn_parsers), attribute_expressions)

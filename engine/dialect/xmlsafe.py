@@ -9,6 +9,9 @@ _PARSER = etree.XMLParser(
 )
 
 
+_NO_DOCTYPE = "不允许 DOCTYPE 和实体声明（DOCTYPE and entity declarations are not allowed (XXE / entity expansion)）"
+
+
 def load_xml(content, filename):
     """Parse bytes into an lxml root element, or raise DeployError naming file and line.
 
@@ -21,16 +24,17 @@ def load_xml(content, filename):
     marks = [i for i in (low.find(b"<!doctype"), low.find(b"<!entity")) if i >= 0]
     if marks:
         line = content[: min(marks)].count(b"\n") + 1
-        raise DeployError([Problem("DOCTYPE and entity declarations are not allowed (XXE / entity expansion)",
+        raise DeployError([Problem(_NO_DOCTYPE,
                                    file=filename, line=line)])
     try:
         root = etree.fromstring(content, _PARSER)
     except etree.XMLSyntaxError as e:
-        raise DeployError([Problem(f"malformed XML: {e.msg}", file=filename, line=e.lineno)]) from None
+        raise DeployError([Problem(f"XML 格式错误（malformed XML: {e.msg}）", file=filename, line=e.lineno)]) from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise DeployError([Problem("DOCTYPE and entity declarations are not allowed (XXE / entity expansion)",
+        raise DeployError([Problem(_NO_DOCTYPE,
                                    file=filename, line=1)])
     for node in root.iter(etree.Entity):
-        raise DeployError([Problem("entity references are not allowed", file=filename, line=node.sourceline)])
+        raise DeployError([Problem("不允许实体引用（entity references are not allowed）", file=filename,
+                                   line=node.sourceline)])
     return root

@@ -13,7 +13,7 @@ from sqlalchemy import Select, select, func
 from sqlalchemy.orm import Session
 
 from qihu.engine.dialect.checks import bundle_warnings, check_bundle
-from qihu.engine.errors import DeployError, NotFound, Problem, QihuError, ValidationFailed
+from qihu.engine.errors import DeployError, NotFound, Problem, QihuError, ValidationFailed, bilingual
 from qihu.engine.storage.models import ActiveVersion, Definition, Deployment, Instance, MessageStart, Resource
 from qihu.engine.dialect.parser import ParsedBundle, ProcessInfo, parse_bundle
 from qihu.engine.types import (LIVE_INSTANCE, DefinitionFile, DefinitionInfo, DeployedDefinition, DeployResult,
@@ -46,7 +46,7 @@ def read_zip(name: str, content: bytes) -> list[tuple[str, bytes]]:
         archive = zipfile.ZipFile(io.BytesIO(content))
         entries = [i for i in archive.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, ValueError) as e:
-        raise DeployError([Problem(f"not a readable zip file: {e}", file=name)]) from None
+        raise DeployError([Problem(bilingual("无法读取 zip 文件", f"not a readable zip file: {e}"), file=name)]) from None
     problems: list[Problem] = []
     out: list[tuple[str, bytes]] = []
     total = 0
@@ -55,21 +55,25 @@ def read_zip(name: str, content: bytes) -> list[tuple[str, bytes]]:
         if info.filename.startswith("__MACOSX/") or base.startswith("."):
             continue                                    # what desktop zip tools add
         if Path(base).suffix.lower() not in (".bpmn", ".dmn"):
-            problems.append(Problem(f"zip entry {info.filename!r} is not a .bpmn or .dmn file", file=name))
+            problems.append(Problem(bilingual(f"zip 中的 {info.filename!r} 不是 .bpmn 或 .dmn 文件",
+                                                  f"zip entry {info.filename!r} is not a .bpmn or .dmn file"), file=name))
             continue
         total += info.file_size
         if len(out) >= ZIP_MAX_FILES or total > ZIP_MAX_BYTES:
-            raise DeployError([Problem(f"zip holds more than {ZIP_MAX_FILES} files or "
-                                       f"{ZIP_MAX_BYTES // (1024 * 1024)} MB unpacked", file=name)])
+            raise DeployError([Problem(bilingual(
+                f"zip 中的文件超过 {ZIP_MAX_FILES} 个或解压后超过 {ZIP_MAX_BYTES // (1024 * 1024)} MB",
+                f"zip holds more than {ZIP_MAX_FILES} files or {ZIP_MAX_BYTES // (1024 * 1024)} MB unpacked"),
+                file=name)])
         with archive.open(info) as f:
             data = f.read(ZIP_MAX_BYTES + 1)          # the header's size may lie
         if len(data) > info.file_size:
-            raise DeployError([Problem(f"zip entry {info.filename!r} is larger than it says", file=name)])
+            raise DeployError([Problem(bilingual(f"zip 中的 {info.filename!r} 比声明的大小更大",
+                                                 f"zip entry {info.filename!r} is larger than it says"), file=name)])
         out.append((base, data))
     if problems:
         raise DeployError(problems)
     if not out:
-        raise DeployError([Problem("zip holds no .bpmn or .dmn file", file=name)])
+        raise DeployError([Problem(bilingual("zip 中没有 .bpmn 或 .dmn 文件", "zip holds no .bpmn or .dmn file"), file=name)])
     return out
 
 
@@ -86,18 +90,18 @@ def read_resources(items: Iterable[Item]) -> list[tuple[str, bytes]]:
         if p.is_dir():
             files = sorted(f for f in p.iterdir() if f.suffix.lower() in (".bpmn", ".dmn"))
             if not files:
-                raise DeployError([Problem("folder holds no .bpmn or .dmn file", file=str(p))])
+                raise DeployError([Problem(bilingual("文件夹中没有 .bpmn 或 .dmn 文件", "folder holds no .bpmn or .dmn file"), file=str(p))])
             out.extend((f.name, f.read_bytes()) for f in files)
         elif p.is_file() and p.suffix.lower() == ".zip":
             out.extend(read_zip(p.name, p.read_bytes()))
         elif p.is_file():
             out.append((p.name, p.read_bytes()))
         else:
-            raise DeployError([Problem("no such file", file=str(p))])
+            raise DeployError([Problem(bilingual("文件不存在", "no such file"), file=str(p))])
     names = [n for n, _ in out]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
-        raise DeployError([Problem("two files of the bundle have the same name", file=n) for n in sorted(dupes)])
+        raise DeployError([Problem(bilingual("部署中有两个文件同名", "two files of the bundle have the same name"), file=n) for n in sorted(dupes)])
     return out
 
 

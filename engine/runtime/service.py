@@ -34,7 +34,7 @@ from qihu.engine.dialect import event_subprocess
 from qihu.engine.runtime import sla as sla_mod
 from qihu.engine.dialect import timers
 from qihu.engine import workcalendar as workcal
-from qihu.engine.errors import Conflict, InvalidState, NotFound, QihuError
+from qihu.engine.errors import Conflict, InvalidState, NotFound, QihuError, bilingual
 from qihu.engine.listeners import Listeners
 from qihu.engine.workcalendar import CalendarYearUnknown
 from qihu.engine.topics import BpmnError, Escalation, HandlerContext, HandlerRegistry
@@ -342,7 +342,12 @@ class Runtime:
         if detail:
             msg += f" (script line {detail})"
         where = f"{file}:{line} [{element}] " if element else ""
-        return EngineStepError(f"{where}{msg}", element=element, line=line, file=file)
+        # Chinese first; SpiffWorkflow's English detail (the exception, the script line) stays in
+        # brackets for the administrator who reads the incident
+        zh = f"{getattr(getattr(task, 'task_spec', None), 'bpmn_name', None) or element or '流程'}运行出错"
+        if detail:
+            zh += f"（脚本第 {detail} 行）"
+        return EngineStepError(f"{where}{bilingual(zh, msg)}", element=element, line=line, file=file)
 
     def _serve_external(self, ctx: UnitOfWork) -> bool:
         """Serve STARTED external tasks: call the topic's handler, complete the task."""
@@ -562,7 +567,8 @@ class Runtime:
             try:
                 return se.environment.evaluate(expr, dict(t.data))
             except Exception as e:
-                raise EngineStepError(f"camunda:{attr} of {spec.bpmn_id}: {type(e).__name__}: {e}",
+                raise EngineStepError(bilingual(f"任务「{spec.bpmn_name or spec.bpmn_id}」的 camunda:{attr} 表达式计算出错",
+                                                f"camunda:{attr} of {spec.bpmn_id}: {type(e).__name__}: {e}"),
                                       element=spec.bpmn_id) from e
 
         def names(v: Any) -> list[str]:
@@ -579,7 +585,8 @@ class Runtime:
         try:
             priority = int(priority) if priority not in (None, "") else 50
         except (TypeError, ValueError):
-            raise EngineStepError(f"camunda:priority of {spec.bpmn_id} is not a number: {priority!r}",
+            raise EngineStepError(bilingual(f"任务「{spec.bpmn_name or spec.bpmn_id}」的优先级不是数字",
+                                            f"camunda:priority of {spec.bpmn_id} is not a number: {priority!r}"),
                                   element=spec.bpmn_id) from None
         with workcal.provisional_watch() as used:
             due = _due(value("dueDate"), ctx.now, spec.bpmn_id)
@@ -1089,7 +1096,8 @@ def _due(value: Any, now: datetime, element: str) -> datetime | None:
         dt = datetime.fromisoformat(text)
         return dt if dt.tzinfo else dt.replace(tzinfo=timers.TIMEZONE)
     except Exception:
-        raise EngineStepError(f"camunda:dueDate of {element} is not a date or duration: {text!r}",
+        raise EngineStepError(bilingual(f"任务 {element} 的到期时间 {text!r} 不是日期或时长",
+                                        f"camunda:dueDate of {element} is not a date or duration: {text!r}"),
                               element=element) from None
 
 

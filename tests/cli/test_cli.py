@@ -61,7 +61,7 @@ def test_errors_are_one_line_and_non_zero(qihu, tmp_path):
     bad = tmp_path / "bad.bpmn"
     bad.write_text("<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'><oops></bpmn:definitions>")
     r = qihu("deploy", str(bad), ok=False)
-    assert r.exit_code == 2 and r.output.startswith("error: bad.bpmn:1: malformed XML")
+    assert r.exit_code == 2 and r.output.startswith("error: bad.bpmn:1: XML 格式错误（malformed XML")
     assert qihu("definitions").output == ""
 
 

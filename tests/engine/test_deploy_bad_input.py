@@ -102,7 +102,7 @@ def test_malformed_xml_unclosed_tag(engine):
     assert p.line == line_of(text, "</bpmn:process>")
     opened = line_of(text, 'id="Task_register"')
     assert f"userTask line {opened}" in p.message
-    assert str(p).startswith(f"bad_malformed.bpmn:{p.line}: malformed XML")
+    assert str(p).startswith(f"bad_malformed.bpmn:{p.line}: XML 格式错误（malformed XML")
 
 
 def test_malformed_xml_mismatched_closing_tag(engine):
@@ -465,7 +465,7 @@ def test_cli_deploy_malformed_file(engine, db_url):
     result = cli(db_url, "deploy", str(DATA / "bad_mismatched_tag.bpmn"))
     assert result.exit_code != 0
     first = result.stderr.splitlines()[0]
-    assert first.startswith(f"error: bad_mismatched_tag.bpmn:{line_of(text, '</bpmn:userTsk>')}: malformed XML")
+    assert first.startswith(f"error: bad_mismatched_tag.bpmn:{line_of(text, '</bpmn:userTsk>')}: XML 格式错误（malformed XML")
     assert_nothing_stored(engine)
 
 

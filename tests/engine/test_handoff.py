@@ -398,7 +398,7 @@ def test_return_to_on_a_service_task_is_refused(eng):
 """)
     [p] = deploy_problems(eng, "svc_return.bpmn", doc)
     assert (p.file, p.element, p.line) == ("svc_return.bpmn", "svc", 7)
-    assert p.message == "camunda:property returnTo is only allowed on user tasks"
+    assert p.message.endswith("（camunda:property returnTo is only allowed on user tasks）")
     assert 'id="svc"' in doc.decode().splitlines()[p.line - 1]
 
 
