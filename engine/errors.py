@@ -26,6 +26,11 @@ class InvalidState(Conflict):
     """The operation does not fit the current state (e.g. completing a completed task)."""
 
 
+class NotWaiting(Conflict):
+    """The instance no longer waits for this message or signal (it moved on meanwhile): a
+    broadcast or a delivery skips it; a caller who named the instance gets the conflict."""
+
+
 class Forbidden(QihuError):
     pass
 

@@ -35,9 +35,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from qihu.engine.errors import Conflict, InvalidState, NotFound
-from qihu.engine.storage.models import (Definition, HistoryEvent, Incident, Instance, MessageStart, Outbox,
-                                        OutboxReceipt, Subscription)
+from qihu.engine.errors import InvalidState, NotFound, NotWaiting
+from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Instance, Outbox, OutboxReceipt
 from qihu.engine.types import EventType, IncidentKind, IncidentStatus, OutboxKind, WaitKind
 
 if TYPE_CHECKING:   # (not the Runtime: topics writes rows here, and the runtime imports topics)
@@ -136,21 +135,12 @@ class Deliveries:
         rt = self.runtime
         signal = row.kind == OutboxKind.SIGNAL
         kind = WaitKind.SIGNAL if signal else WaitKind.MESSAGE
-        with self.engine.db.read() as s:
-            q = select(Subscription.instance_id, Subscription.task_id).where(Subscription.message_name == row.name,
-                                                                             Subscription.kind == kind)
-            if signal:          # broadcast: every instance waiting for it but the sender (it caught it itself)
-                q = q.where(Subscription.instance_id != row.instance_id)
-            elif row.business_key is not None:    # an appeal keeps its number across mechanisms
-                q = q.where(Subscription.business_key == row.business_key)
-            hits = s.execute(q.order_by(Subscription.id)).all()
-            # a message starts a process when nobody waits for it; a signal starts them anyway
-            starts = [] if hits and not signal else list(s.scalars(
-                select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
-                .where(MessageStart.message_name == row.name, MessageStart.kind == kind,
-                       Definition.id.in_(self.engine.repository.current_ids()))
-                .order_by(Definition.key)))
-        for iid in dict.fromkeys(h.instance_id for h in hits):
+        # a signal is broadcast to every instance waiting for it but the sender (it caught it
+        # itself); a message goes to those with the sender's business key (an appeal keeps its
+        # number across mechanisms)
+        waiting, starts = (rt._receivers(row.name, kind, sender=row.instance_id) if signal
+                           else rt._receivers(row.name, kind, row.business_key))
+        for iid in waiting:
             def catch(uow: UnitOfWork, iid: str = iid) -> None:
                 if uow.session.get(OutboxReceipt, (row.id, iid)) is not None:
                     raise _Skip
@@ -158,11 +148,8 @@ class Deliveries:
                 rt._deliver(uow, row.name, row.payload, kind, row.result_var)
             try:
                 rt.transaction(iid, catch, user=row.sent_by, incident_on_error=False)
-            except (_Skip, NotFound):
-                pass        # taken before, or the instance is gone
-            except Conflict as e:
-                if "no longer waiting" not in str(e):
-                    raise _Failed(e, iid, self._process_name(iid), None) from e
+            except (_Skip, NotFound, NotWaiting):
+                pass        # taken before, the instance is gone, or it moved on meanwhile
             except Exception as e:
                 raise _Failed(e, iid, self._process_name(iid), getattr(e, "element", None)) from e
         for d in starts:

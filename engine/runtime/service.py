@@ -34,7 +34,7 @@ from qihu.engine.dialect import event_subprocess
 from qihu.engine.runtime import sla as sla_mod
 from qihu.engine.dialect import timers
 from qihu.engine import workcalendar as workcal
-from qihu.engine.errors import Conflict, InvalidState, NotFound, QihuError, bilingual
+from qihu.engine.errors import Conflict, InvalidState, NotFound, NotWaiting, QihuError, bilingual
 from qihu.engine.listeners import Listeners
 from qihu.engine.workcalendar import CalendarYearUnknown
 from qihu.engine.topics import BpmnError, Escalation, HandlerContext, HandlerRegistry
@@ -315,6 +315,7 @@ class Runtime:
                     if t.state == TaskState.WAITING and isinstance(getattr(t.task_spec, "event_definition", None),
                                                                    ConditionalEventDefinition):
                         t.task_spec._update(t)
+                # scanned again, not reused: the updates above change which tasks are live
                 if any(t.state == TaskState.READY and not t.task_spec.manual for t in all_tasks(wf)):
                     continue
                 break
@@ -692,21 +693,7 @@ class Runtime:
         Matches by message name, and business key and/or correlation values when given
         (both indexed). Returns {"delivered": [instance ids], "started": [instance ids]}.
         """
-        with self.engine.db.read() as s:
-            q = select(Subscription.instance_id, Subscription.task_id).where(Subscription.message_name == message,
-                                                                             Subscription.kind == WaitKind.MESSAGE)
-            if business_key is not None:
-                q = q.where(Subscription.business_key == business_key)
-            if correlation:
-                q = q.where(Subscription.correlation_key == correlation_key(correlation))
-            hits = s.execute(q).all()
-            starts: list[Definition] = []
-            if not hits:
-                # the version each key starts on now (active, else latest), if it has this start
-                starts = list(s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
-                                   .where(MessageStart.message_name == message, MessageStart.kind == WaitKind.MESSAGE,
-                                          Definition.id.in_(self.engine.repository.current_ids()))))
-        instances = list(dict.fromkeys(h.instance_id for h in hits))
+        instances, starts = self._receivers(message, WaitKind.MESSAGE, business_key, correlation)
         if len(instances) > 1 and not all:
             raise Conflict(f"message {message!r} matches {len(instances)} instances; "
                            "give a business key or correlation values, or deliver to all")
@@ -718,7 +705,7 @@ class Runtime:
         if not instances:
             if not starts:
                 raise NotFound(f"no instance or definition is waiting for message {message!r}")
-            for d in sorted(starts, key=lambda d: d.key):
+            for d in starts:
                 started.append(self._start(d, payload or {}, business_key, user, message=message, region=region))
         return {"delivered": delivered, "started": started}
 
@@ -746,27 +733,42 @@ class Runtime:
         events, event-based gateway branches), and every process with a signal start event for
         it starts; `variables` become variables of what catches it. Returns the instances
         reached ("delivered") and started. Unlike a message, nobody waiting is not an error."""
-        with self.engine.db.read() as s:
-            waiting = list(dict.fromkeys(s.scalars(
-                select(Subscription.instance_id).where(Subscription.message_name == name,
-                                                       Subscription.kind == WaitKind.SIGNAL)
-                .order_by(Subscription.id))))
-            starts = list(s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
-                                    .where(MessageStart.message_name == name, MessageStart.kind == WaitKind.SIGNAL,
-                                           Definition.id.in_(self.engine.repository.current_ids()))
-                                    .order_by(Definition.key)))
+        waiting, starts = self._receivers(name, WaitKind.SIGNAL)
         delivered: list[str] = []
         for iid in waiting:
             try:
                 self.transaction(iid, lambda ctx: self._deliver(ctx, name, dict(variables or {}), WaitKind.SIGNAL),
                                  user=user)
                 delivered.append(iid)
-            except Conflict as e:
-                if "no longer waiting" not in str(e):
-                    raise
+            except NotWaiting:
+                pass
         started = [self._start(d, dict(variables or {}), None, user, message=name, region=region, kind=WaitKind.SIGNAL)
                    for d in starts]
         return {"delivered": delivered, "started": started}
+
+    def _receivers(self, name: str, kind: str, business_key: str | None = None,
+                   correlation: Mapping[str, Any] | None = None,
+                   sender: str | None = None) -> tuple[list[str], list[Definition]]:
+        """Who a message or signal reaches: the instances waiting for it (in the order they
+        began to wait; by business key and correlation values when given, both indexed; never
+        the `sender`), and the definitions it starts (the version each key starts on now,
+        sorted by key). A message starts them only when nobody waits; a signal always does."""
+        with self.engine.db.read() as s:
+            q = select(Subscription.instance_id).where(Subscription.message_name == name, Subscription.kind == kind)
+            if business_key is not None:
+                q = q.where(Subscription.business_key == business_key)
+            if correlation:
+                q = q.where(Subscription.correlation_key == correlation_key(correlation))
+            if sender is not None:
+                q = q.where(Subscription.instance_id != sender)
+            waiting = list(dict.fromkeys(s.scalars(q.order_by(Subscription.id))))
+            starts: list[Definition] = []
+            if kind == WaitKind.SIGNAL or not waiting:
+                starts = list(s.scalars(select(Definition).join(MessageStart, MessageStart.definition_id == Definition.id)
+                                        .where(MessageStart.message_name == name, MessageStart.kind == kind,
+                                               Definition.id.in_(self.engine.repository.current_ids()))
+                                        .order_by(Definition.key)))
+        return waiting, starts
 
     def _deliver(self, ctx: UnitOfWork, message: str, payload: Any, kind: str = WaitKind.MESSAGE,
                  result_var: str | None = None) -> None:
@@ -1075,7 +1077,7 @@ def _catch(wf: BpmnWorkflow, message: str, payload: Any, kind: str = WaitKind.ME
     else:
         event = BpmnEvent(QihuMessageEventDefinition(message), payload={"payload": payload, "result_var": result_var})
     if wf.event_manager.catch(event, internal=False) == 0:
-        raise Conflict(f"the instance is no longer waiting for {kind} {message!r}")
+        raise NotWaiting(f"the instance is no longer waiting for {kind} {message!r}")
 
 
 
