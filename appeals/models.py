@@ -33,12 +33,17 @@ class AppealTicket(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
     definition_key: Mapped[str] = mapped_column(String(200))
-    company: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200), index=True)
     credit_code: Mapped[str] = mapped_column(String(18), index=True)
     contact_name: Mapped[str] = mapped_column(String(100))
-    contact_phone: Mapped[str] = mapped_column(String(40))
+    contact_phone: Mapped[str] = mapped_column(String(40), index=True)
     category: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # how it arrived (企业自主提交, 电话, 窗口, 企业码, 恳谈会, 观察员…) and, when staff registered
+    # it, who; the enterprise's own text, for the staff search
+    channel: Mapped[str | None] = mapped_column(String(50))
+    registered_by: Mapped[str | None] = mapped_column(String(100))
+    summary: Mapped[str | None] = mapped_column(String(2000))
 
 
 class SavedFilter(Base):
@@ -118,3 +123,29 @@ class FigureMonth(Base):
     rated: Mapped[int] = mapped_column(Integer, default=0)
     satisfied: Mapped[int] = mapped_column(Integer, default=0)
     workdays_sum: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class DocumentSequence(Base):
+    """The last 文号 issued per (region, kind of letter, year): 督办〔2026〕12号. Incremented
+    in the transaction of the step that issues the letter, so a step that rolls back gives
+    its number back: the sequence has no gaps and never repeats. Region '' stands for none."""
+    __tablename__ = "document_sequence"
+    region: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LookupCode(Base):
+    """A one-time code sent to an appeal's contact phone, so an enterprise that lost its
+    tracking link gets back in with its 受理编号. Only the code's hash is kept; `client` (the
+    requester's address) and the rows' times are what the rate limits count."""
+    __tablename__ = "lookup_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(String(40), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

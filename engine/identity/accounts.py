@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qihu.engine.errors import Conflict, NotFound, ValidationFailed
-from qihu.engine.storage.models import UserAccount
+from qihu.engine.storage.models import GroupInfo, UserAccount
 from qihu.engine.tasks.service import add_memberships
 
 MIN_PASSWORD = 4
@@ -100,6 +100,52 @@ class AccountService:
         if not check_password_hash(stored, password or "") or not a.is_active:
             return None
         return account_dict(a)
+
+    # -- what people read instead of ids ---------------------------------------------------
+    def person_names(self, names):
+        """{user id: display name} for `names` (an id without an account keeps its id)."""
+        wanted = {n for n in names if n}
+        if not wanted:
+            return {}
+        with self.engine.db.read() as s:
+            found = dict(s.execute(select(UserAccount.name, UserAccount.display_name)
+                                   .where(UserAccount.name.in_(wanted))).all())
+        return {n: found.get(n) or n for n in wanted}
+
+    def group_names(self, names=None):
+        """{group id: display name}: the name an administrator set (table group_info), else the
+        group id. `names` None: every group with a set name."""
+        with self.engine.db.read() as s:
+            q = select(GroupInfo.name, GroupInfo.display_name)
+            if names is not None:
+                wanted = {n for n in names if n}
+                if not wanted:
+                    return {}
+                q = q.where(GroupInfo.name.in_(wanted))
+            found = dict(s.execute(q).all())
+        if names is None:
+            return found
+        return {n: found.get(n) or n for n in wanted}
+
+    def set_group_name(self, name, display_name, user=None):
+        """Set (or with '' / None clear) the display name of a group."""
+        name = str(name or "").strip()
+        display_name = str(display_name or "").strip()
+        if not name or len(name) > 200:
+            raise ValidationFailed(f"用户组标识无效 (invalid group id {name!r})", {"name": "用户组标识无效 (invalid group id)"})
+        if len(display_name) > 200:
+            raise ValidationFailed("显示名称最多 200 个字 (display name too long)",
+                                   {"display_name": "最多 200 个字 (at most 200 characters)"})
+        with self.engine.db.write() as s:
+            row = s.get(GroupInfo, name)
+            if not display_name:
+                if row is not None:
+                    s.delete(row)
+                return
+            if row is None:
+                row = GroupInfo(name=name, display_name=display_name)
+                s.add(row)
+            row.display_name, row.updated_by, row.updated_at = display_name, user, self.engine.clock.now()
 
     def _row(self, s, name):
         a = s.get(UserAccount, name)

@@ -135,6 +135,7 @@ class Task(Base):
     __tablename__ = "task"
     __table_args__ = (
         Index("ix_task_inbox", "status", "assignee", "due_at"),
+        Index("ix_task_done", "completed_by", "completed_at"),     # 已办: what a person handled, newest first
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"), index=True)
@@ -302,6 +303,17 @@ class Membership(Base):
     group: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
 
 
+class GroupInfo(Base):
+    """What people read for a group (a candidate group, a lane's department): its display name,
+    edited by an administrator. A group without a row is shown by the name a diagram declares
+    for it, else by its id."""
+    __tablename__ = "group_info"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    updated_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class UserAccount(Base):
     """A person who signs in to the web app; their groups are Membership rows of the same name."""
     __tablename__ = "user_account"
@@ -391,3 +403,25 @@ class NotificationRead(Base):
                                                  primary_key=True)
     user: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NoticeSent(Base):
+    """A notice as it landed on a channel (SMS, 浙政钉, 企业微信, e-mail, the log): one row per
+    (channel, recipient, business id), written when the delivery of its outbox row succeeded or
+    was held back by the channel's limits, so a redelivery of the row sends nothing twice and
+    the per-day limits are counted here."""
+    __tablename__ = "notice_sent"
+    __table_args__ = (UniqueConstraint("channel", "recipient", "business_id"),
+                      Index("ix_notice_sent_day", "channel", "recipient", "day"))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(200))
+    business_id: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))                    # YYYY-MM-DD, Beijing time
+    status: Mapped[str] = mapped_column(String(20))                 # sent | same_today | over_limit
+    title: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str | None] = mapped_column(Text)
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -92,6 +92,30 @@ def workdays_text(value):
 blueprint.app_template_filter("qihu_size")(size_text)
 
 
+def _ids(value):
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [v for v in value if v]
+
+
+@blueprint.app_template_filter("group_label")
+def group_label(value):
+    """Groups (an id, a comma-separated string or a list) as people read them: "受理员、督查室"."""
+    ids = _ids(value)
+    names = current_engine().accounts.group_names(ids)
+    return "、".join(names.get(i, i) for i in ids) or "—"
+
+
+@blueprint.app_template_filter("person_label")
+def person_label(value):
+    """Users (an id or a list) by their display names."""
+    ids = _ids(value)
+    names = current_engine().accounts.person_names(ids)
+    return "、".join(names.get(i, i) for i in ids) or "—"
+
+
 # -- pages -----------------------------------------------------------------------------------
 @blueprint.get("/")
 def index():
