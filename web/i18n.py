@@ -4,6 +4,8 @@ A dict catalogue keyed by the Chinese text: `_("待办")` is "待办", or "Inbox
 Texts missing from the English catalogue stay Chinese (tests/web/test_web_inbox.py checks
 that the pages' texts are all here).
 """
+import re
+
 from flask import g, request
 
 LANGS = {"zh": "zh-CN", "en": "en"}
@@ -355,6 +357,12 @@ EN = {
     "分派未完成：没有找到该任务": "Not dispatched: no such task",
     "待分派任务仅限管理员和分派员处理。": "Unassigned tasks are for administrators and dispatchers only.",
     "部署提醒": "Deploy warning", "另有 {n} 条部署提醒未显示": "{n} more deploy warnings not shown",
+    # -- issue 15: the clerk's desk (task page, 已办, search, bulk actions, print)
+    # -- issue 15: portal, registration and lookup
+    # -- issue 15: notices
+    # -- issue 15: display names and admin
+    # -- issue 15: wording, ratings and deadlines
+    # -- issue 15: letters and demo
 }
 
 
@@ -371,6 +379,20 @@ def gettext(text, **values):
     if current_lang() == "en":
         text = EN.get(text, text)
     return text.format(**values) if values else text
+
+
+# "中文 (English)" / "中文（English）": the engine says every message in both; a person reads one.
+_BOTH = re.compile(r"^(?P<zh>.*?[^\x00-\x7f].*?)\s*[(（](?P<en>[\x00-\x7f]*[A-Za-z][\x00-\x7f]*)[)）]\s*$", re.S)
+
+
+def say(message):
+    """A message the engine gives in both languages, in the reader's: the Chinese part by
+    default, the English part with the switch; a message in one language as it is."""
+    text = str(message or "")
+    m = _BOTH.match(text)
+    if m is None:
+        return text
+    return m.group("en").strip() if current_lang() == "en" else m.group("zh").strip()
 
 
 def lang_url(lang):
@@ -390,6 +412,7 @@ def _remember(response):
 
 def install(blueprint):
     """`_`, `lang` and `html_lang` in the blueprint's templates; ?lang= remembered in a cookie."""
+    blueprint.add_app_template_filter(say, "say")
     blueprint.context_processor(lambda: {"_": gettext, "lang": current_lang(),
                                          "html_lang": LANGS[current_lang()], "lang_url": lang_url})
     blueprint.after_request(_remember)

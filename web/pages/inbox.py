@@ -18,13 +18,14 @@ from qihu.engine.dialect.timers import local_text
 from qihu.web import csrf
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages import task_panel
-from qihu.web.pages.task_panel import size_text
+from qihu.web.pages import filters
 from qihu.web.pages.templating import STATIC, QihuBlueprint
 from qihu.web.context import current_qihu, current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_ui", __name__, static_folder=STATIC, static_url_path="/qihu-static")
 blueprint.before_request(csrf.protect)
 install_i18n(blueprint)
+filters.register(blueprint)
 
 PAGE_SIZE = 20
 MAX_TEXT = 100
@@ -68,52 +69,6 @@ def signed_in(view):
             return redirect(f"{login_url}?{urlencode({'next': target.rstrip('?')})}")
         abort(401)
     return wrapper
-
-
-# -- template filters ------------------------------------------------------------------------
-@blueprint.app_template_filter("qihu_time")
-def local_time(value):
-    """An ISO date-time (UTC) shown in the engine's zone (Asia/Shanghai by default)."""
-    return local_text(value)
-
-
-@blueprint.app_template_filter("qihu_workdays")
-def workdays_text(value):
-    """Working days left as staff read them: "2.5 个工作日", "超期 1.0 个工作日"."""
-    if value is None:
-        return "—"
-    if value < 0:
-        return _("超期 {n} 个工作日", n=f"{-value:.1f}")
-    if value < 1:
-        return _("不足 1 个工作日")
-    return _("{n} 个工作日", n=f"{value:.1f}")
-
-
-blueprint.app_template_filter("qihu_size")(size_text)
-
-
-def _ids(value):
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [v for v in value if v]
-
-
-@blueprint.app_template_filter("group_label")
-def group_label(value):
-    """Groups (an id, a comma-separated string or a list) as people read them: "受理员、督查室"."""
-    ids = _ids(value)
-    names = current_engine().accounts.group_names(ids)
-    return "、".join(names.get(i, i) for i in ids) or "—"
-
-
-@blueprint.app_template_filter("person_label")
-def person_label(value):
-    """Users (an id or a list) by their display names."""
-    ids = _ids(value)
-    names = current_engine().accounts.person_names(ids)
-    return "、".join(names.get(i, i) for i in ids) or "—"
 
 
 # -- pages -----------------------------------------------------------------------------------
