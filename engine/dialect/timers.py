@@ -42,6 +42,11 @@ def local_text(value):
     return value.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
 
 
+def deadline_text(value):
+    """A deadline as people say it (refined by issue 15: "12月18日（当日24时）")."""
+    return local_text(value)
+
+
 def _now(my_task):
     return my_task.workflow.script_engine.now()
 

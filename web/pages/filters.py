@@ -1,6 +1,6 @@
 """The template filters every staff page uses: times, deadlines and working days as people say
 them, sizes, and groups and users by their display names instead of their ids."""
-from qihu.engine.dialect.timers import local_text
+from qihu.engine.dialect.timers import deadline_text, local_text
 from qihu.web.context import current_engine
 from qihu.web.i18n import gettext as _
 from qihu.web.pages.task_panel import size_text
@@ -50,5 +50,5 @@ def person_label(value):
     return "、".join(names.get(i, i) for i in ids) or "—"
 
 
-FILTERS = {"qihu_time": local_time, "qihu_workdays": workdays_text, "qihu_size": size_text,
+FILTERS = {"qihu_time": local_time, "qihu_deadline": deadline_text, "qihu_workdays": workdays_text, "qihu_size": size_text,
            "group_label": group_label, "person_label": person_label}
