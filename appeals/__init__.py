@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qihu.appeals import ledgers, scope, trail
+from qihu.appeals import ledgers, notices, scope, trail
+from qihu.appeals import case as case_file  # the case in front of the clerk
+from qihu.appeals.documents import document_number  # 文号 of letters
 from qihu.appeals.figures import Figures
 from qihu.appeals.figures import check as check_figures
 from qihu.appeals.portal import Portal
@@ -52,6 +54,10 @@ class AppealDomain:
         """The audit trail in plain Chinese (appeals.trail)."""
         return trail.trail(self.engine, instance_id)
 
+    def case(self, instance_id: str, task_id: str | None = None) -> dict:
+        """The case as the clerk needs it, with the earlier work `task_id` builds on (appeals.case)."""
+        return case_file.case_file(self.engine, instance_id, task_id)
+
     def records(self, instance_id: str) -> dict:
         """What handlers wrote for an instance: the engine's attachments and notifications, and
         the ledger lines (warning list, pools, lists)."""
@@ -66,11 +72,14 @@ def install(engine: Engine) -> AppealDomain:
     domain = AppealDomain(engine)
     listeners = engine.listeners
     listeners.step_saved.append(domain.figures.on_save)
+    listeners.step_saved.append(notices.Notices(engine).on_step)   # SMS / 浙政钉 at 受理, 答复, 待评价, 督办
     listeners.colour_changed.append(domain.figures.on_colour)
     listeners.definition_checked.append(check_figures)
     engine.context_helpers["ledger"] = ledgers.add_line
     engine.context_helpers["close_ledger"] = ledgers.close_lines
+    engine.context_helpers["document_number"] = document_number
     engine.access.region_readers.add(scope.DASHBOARD_GROUP)
+    engine.accounts.namers.append(trail.enterprise_name)      # "qiye:QH…" reads 企业（QH…）
     engine.extensions[EXTENSION] = domain
     return domain
 

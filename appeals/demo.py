@@ -1,4 +1,5 @@
-"""Demo data: every bundled diagram deployed, and a user per role (password: DEMO_PASSWORD)."""
+"""Demo data: every bundled diagram deployed, a user per role (password: DEMO_PASSWORD), and with
+`samples` the sample appeals of appeals/demo_samples.py (every state, the four named mechanisms)."""
 from pathlib import Path
 
 # user -> groups; groups are the candidate groups of the bundled diagrams. One user per
@@ -7,6 +8,7 @@ from pathlib import Path
 DEMO_USERS = {
     # 通用企业诉求办理 (appeal_basic)
     "shouli": ["acceptor", "受理员"],
+    "shouli2": ["acceptor", "受理员"],                           # a second one: 转办 to a colleague
     "bumen": ["dept_policy", "dept_resource", "dept_approval", "dept_general", "承办部门"],
     "ducha": ["supervisor", "督查室", "dashboard"],
     "admin": ["admin"],
@@ -14,6 +16,7 @@ DEMO_USERS = {
     "qiye": ["lq_enterprise"],
     # 湖州 联席会议 (huzhou_joint_meeting)
     "hz_qifu": ["hz_centre"],                                   # 企服中心
+    "hz_qifu2": ["hz_centre"],                                  # 企服中心 (a second one: 转办)
     "hz_zhuren": ["hz_centre_director"],                        # 企服中心主任
     "hz_bankuai": ["hz_board_innovation", "hz_board_finance", "hz_board_talent", "hz_board_legal",
                    "hz_board_open", "hz_board_investment", "hz_board_licensing", "hz_board_policy"],  # 各板块牵头部门
@@ -87,8 +90,10 @@ DEMO_PASSWORD = "qihu"
 
 # What the page header shows for each demo user: their role.
 DEMO_NAMES = {
-    "shouli": "受理员", "bumen": "承办部门", "ducha": "督查室", "admin": "系统管理员", "qiye": "企业用户",
-    "hz_qifu": "湖州 企服中心", "hz_zhuren": "湖州 企服中心主任", "hz_bankuai": "湖州 板块牵头部门",
+    "shouli": "受理员", "shouli2": "受理员（二）", "bumen": "承办部门", "ducha": "督查室", "admin": "系统管理员",
+    "qiye": "企业用户",
+    "hz_qifu": "湖州 企服中心", "hz_qifu2": "湖州 企服中心（二）",
+    "hz_zhuren": "湖州 企服中心主任", "hz_bankuai": "湖州 板块牵头部门",
     "hz_zonghe": "湖州 综合板块", "hz_doudi": "湖州 兜底板块", "hz_lingdao": "湖州 市领导", "hz_ducha": "湖州 督查室",
     "qt_zhongxin": "钱塘 企业综合服务中心", "qt_bankuai": "钱塘 服务板块", "qt_danwei": "钱塘 责任单位",
     "qt_doudi": "钱塘 兜底板块", "lc_guancha": "鹿城 观察员", "lc_zhongxin": "鹿城 区企业服务中心",
@@ -126,8 +131,9 @@ def demo_region(user):
     return next((r for prefix, r in DEMO_REGIONS.items() if user.startswith(prefix)), None)
 
 
-def seed(engine, folder):
-    """Deploy every .bpmn/.dmn in `folder` (one bundle) and add demo users. Yields report lines."""
+def seed(engine, folder, samples=False):
+    """Deploy every .bpmn/.dmn in `folder` (one bundle) and add demo users; with `samples`, the
+    sample appeals not yet there (a second run adds nothing). Yields report lines."""
     folder = Path(folder)
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".bpmn", ".dmn"))
     if files:
@@ -143,3 +149,11 @@ def seed(engine, folder):
             engine.accounts.set_region(user, demo_region(user))
         engine.tasks.add_member(user, *groups)
         yield f"demo user {user} (password {DEMO_PASSWORD}): {', '.join(groups)}"
+    if samples:
+        yield from sample_appeals(engine)
+
+
+def sample_appeals(engine):
+    """The demo's sample appeals (appeals/demo_samples.py), walked by the demo users; idempotent."""
+    from qihu.appeals.demo_samples import sample_appeals as walk
+    yield from walk(engine, DEMO_USERS)

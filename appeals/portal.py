@@ -3,7 +3,10 @@
 An enterprise gets back a tracking number (QH20261121-7K3F9Q: said on the phone, and the
 instance's business key) and a private token, the key of its tracking link. Only the
 SHA-256 of the token is stored (table appeal_ticket), so neither the database nor the audit
-trail can give a link away; the token itself is shown once and never written anywhere.
+trail can give a link away; the token lives only in the link the enterprise keeps (and in
+the SMS a staff registration sends). A lost link is found again with the tracking number and
+a one-time code sent to the contact phone (appeals/lookup.py), which issues a new link.
+Staff register appeals that arrive by phone, at the counter, … the same way (appeals/register.py).
 
 In the engine the enterprise is the user ENTERPRISE_PREFIX + tracking number
 ("qiye:QH20261121-7K3F9Q"): it started the instance and the diagram assigns it its rating
@@ -11,20 +14,23 @@ step (camunda:assignee="${enterprise_user}"). It sees only what `progress` lets 
 step names and times, replies meant for it, deadlines; never staff names, groups or
 internal opinions.
 """
-import hashlib
 import hmac
 import re
 import secrets
 import unicodedata
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from qihu.engine.errors import Forbidden, NotFound, ValidationFailed
-from qihu.engine.storage.models import Task, TaskComment
+from qihu.engine.storage.models import Attachment, Task, TaskComment
+from qihu.appeals import ratings
 from qihu.appeals.models import AppealTicket
-from qihu.engine.dialect.timers import TIMEZONE, local_text
+from qihu.appeals.stages import public_steps, stage_bar, stage_of
+from qihu.appeals.tokens import TOKEN_RE, mask_phone, new_token, token_hash
+from qihu.engine.dialect.timers import TIMEZONE, deadline_text, local_text
 from qihu.engine.tasks.uploads import check as check_upload
 
 PORTAL_GROUP = "enterprise"   # the starter group that marks a process as offered on the portal
@@ -34,12 +40,12 @@ CHANNEL = "企业自主提交"
 # Tracking numbers avoid characters read aloud ambiguously (0/O, 1/I/L, 5/S, 2/Z, 8/B, U/V).
 TRACKING_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
 TRACKING_RANDOM = 6
-TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")        # secrets.token_urlsafe(32): 256 bits
 MAX_FILES = 5
 LIMITS = {"company": (2, 100), "contact_name": (2, 30), "category": (1, 50), "summary": (10, 2000)}
 REPLY_RE = re.compile(r"reply|答复", re.I)
-RATING_PREFIX = "rate_"
-BAD_LEVELS = {"1", "2"}                            # 不满意, 非常不满意
+# a rating field of a 好差评 step: rate_plan, plan_rating, satisfaction, plan_satisfied …
+RATING_RE = re.compile(r"^rate_|rating|satisf", re.I)
+COMMENT_RE = re.compile(r"comment|reason", re.I)    # the reason a 差评 must give (rate_comment, rating_comment)
 STATUS_TEXT = {"running": "办理中", "completed": "已办结", "cancelled": "已终止", "suspended": "暂停办理"}
 
 # -- unified social credit code (统一社会信用代码, GB 32100-2015) ------------------------------------
@@ -121,20 +127,38 @@ def _text(value):
     return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C").strip()
 
 
-def bad_rating(values):
-    """True when any 好差评 level (fields rate_*) is 不满意 or 非常不满意."""
-    return any(str(v) in BAD_LEVELS for k, v in (values or {}).items() if k.startswith(RATING_PREFIX))
+def is_rating_field(field: dict) -> bool:
+    """An enum field that rates (rate_plan, result_rating, satisfaction …)."""
+    return field.get("type") == "enum" and bool(RATING_RE.search(field["id"]))
+
+
+def bad_rating(values, fields=None):
+    """True when any rating given is 差评 (不满意 or 非常不满意 on the one 好差评 scale,
+    qihu.appeals.ratings). With the step's `fields`, an option counts by its value or its name
+    (a diagram's "unsatisfied"/不满意); without, fields named rate_* by their value."""
+    values = values or {}
+    if fields is None:
+        return any(ratings.is_bad(v) for k, v in values.items() if k.startswith("rate_"))
+    for f in fields:
+        if not is_rating_field(f) or values.get(f["id"]) in (None, ""):
+            continue
+        chosen = str(values[f["id"]])
+        names = [o.get("name") for o in f.get("options", []) if o["id"] == chosen]
+        if ratings.is_bad(chosen) or any(ratings.is_bad(n) for n in names):
+            return True
+    return False
 
 
 def _hash(token):
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+    return token_hash(token)
 
 
 def _ticket_dict(t):
     return {"id": t.id, "tracking_no": t.tracking_no, "instance_id": t.instance_id,
             "definition_key": t.definition_key, "company": t.company, "credit_code": t.credit_code,
             "contact_name": t.contact_name, "contact_phone": t.contact_phone, "category": t.category,
-            "created_at": t.created_at.isoformat(), "user": ENTERPRISE_PREFIX + t.tracking_no}
+            "created_at": t.created_at.isoformat(), "user": ENTERPRISE_PREFIX + t.tracking_no,
+            "channel": t.channel or CHANNEL, "registered_by": t.registered_by, "summary": t.summary}
 
 
 class Portal:
@@ -142,6 +166,18 @@ class Portal:
 
     def __init__(self, engine):
         self.engine = engine
+
+    @cached_property
+    def registration(self):
+        """Staff registration of appeals that arrive by phone, counter, 企业码 … (appeals/register.py)."""
+        from qihu.appeals.register import Registration
+        return Registration(self)
+
+    @cached_property
+    def lookup(self):
+        """A lost link found again by tracking number and a code sent to the phone (appeals/lookup.py)."""
+        from qihu.appeals.lookup import Lookup
+        return Lookup(self)
 
     # -- what the portal offers ----------------------------------------------------------------
     def offered(self, definition):
@@ -191,15 +227,22 @@ class Portal:
                 return None
         return definition if self.offered(definition) else None
 
-    # -- submit --------------------------------------------------------------------------------
+    # -- submit ----------------------------------------------------------------------------------
     def validate(self, definition_key, company, credit_code, contact_name, contact_phone, category, summary,
                  files=()):
         """Cleaned fields, or ValidationFailed with an error per field (definition, company,
         credit_code, contact_name, contact_phone, category, summary, files)."""
-        errors, clean = {}, {}
         definition = self._portal_definition(definition_key)
-        if definition is None:
-            errors["definition"] = "请选择受理的诉求渠道 (not a process enterprises may start)"
+        errors = {} if definition is not None else {
+            "definition": "请选择受理的诉求渠道 (not a process enterprises may start)"}
+        return self.check_fields(definition, company, credit_code, contact_name, contact_phone, category, summary,
+                                 files, errors)
+
+    def check_fields(self, definition, company, credit_code, contact_name, contact_phone, category, summary,
+                     files=(), errors=None, more=None):
+        """The appeal's fields cleaned (and "definition"), or ValidationFailed naming each bad
+        field, with `errors` already found and `more` (a callable adding its own) joined in."""
+        errors, clean = dict(errors or {}), {}
         for field, value in (("company", company), ("contact_name", contact_name), ("summary", summary)):
             clean[field] = _text(value)
             if field != "summary":
@@ -240,6 +283,8 @@ class Portal:
                 problems.append(str(e))
         if problems:
             errors["files"] = "；".join(problems)
+        if more is not None:
+            more(clean, errors)
         if errors:
             raise ValidationFailed("诉求未提交 (appeal not submitted): "
                                    + "; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
@@ -255,30 +300,45 @@ class Portal:
         """
         c = self.validate(definition_key, company, credit_code, contact_name, contact_phone, category, summary,
                           files)
+        return self.open_appeal(c, channel=CHANNEL, region=region)
+
+    def open_appeal(self, c, channel, region=None, registered_by=None, extra=None, also=None):
+        """Start the appeal of checked fields `c` (check_fields) with its ticket and files in one
+        transaction: {"tracking_no", "token", "instance_id"}. The instance is started by the
+        enterprise itself, or by `registered_by` (the clerk who registered it); either way the
+        enterprise is enterprise_user, so its rating steps come to its tracking page.
+        extra: more start variables (a start form's); also(session, instance_id, ticket): the
+        caller's rows (a notice) in the same transaction."""
         definition = c["definition"]
         info = self.engine.repository.process(definition)
         region = _text(region) or info.properties.get("region") or None
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         for attempt in range(5):
             tracking_no = self._new_tracking_no()
             user = ENTERPRISE_PREFIX + tracking_no
-            data = {"企业名称": c["company"], "company": c["company"], "credit_code": c["credit_code"],
+            data = {**(extra or {}),
+                    "企业名称": c["company"], "company": c["company"], "credit_code": c["credit_code"],
                     "contact_name": c["contact_name"], "contact_phone": c["contact_phone"],
-                    "category": c["category"], "summary": c["summary"], "channel": CHANNEL,
+                    "category": c["category"], "summary": c["summary"], "channel": channel,
                     "enterprise_user": user}
 
-            def also(session, instance_id, tracking_no=tracking_no, user=user):
-                session.add(AppealTicket(tracking_no=tracking_no, token_hash=_hash(token), instance_id=instance_id,
-                                         definition_key=definition.key, company=c["company"],
-                                         credit_code=c["credit_code"], contact_name=c["contact_name"],
-                                         contact_phone=c["contact_phone"], category=c["category"],
-                                         created_at=self.engine.clock.now()))
+            def write(session, instance_id, tracking_no=tracking_no, user=user):
+                ticket = AppealTicket(tracking_no=tracking_no, token_hash=_hash(token), instance_id=instance_id,
+                                      definition_key=definition.key, company=c["company"],
+                                      credit_code=c["credit_code"], contact_name=c["contact_name"],
+                                      contact_phone=c["contact_phone"], category=c["category"],
+                                      created_at=self.engine.clock.now(), channel=channel,
+                                      registered_by=registered_by, summary=c["summary"])
+                session.add(ticket)
                 session.flush()
                 for name, content in c["files"]:
-                    self.engine.uploads.add(instance_id, name, content, user, session=session)
+                    self.engine.uploads.add(instance_id, name, content, registered_by or user, session=session)
+                if also is not None:
+                    also(session, instance_id, {"tracking_no": tracking_no, "token": token, "phone": c["contact_phone"]})
             try:
                 iid = self.engine.runtime.start(definition.key, data, business_key=tracking_no,
-                                                version=definition.version, user=user, region=region, also=also)
+                                                version=definition.version, user=registered_by or user,
+                                                region=region, also=write)
             except IntegrityError:
                 if attempt == 4:
                     raise
@@ -307,7 +367,8 @@ class Portal:
 
     # -- what the enterprise sees ------------------------------------------------------------
     def progress(self, ticket):
-        """The appeal as the enterprise may see it (see the module doc)."""
+        """The appeal as the enterprise may see it (see the module doc): what it submitted, the
+        public stages as a bar, the steps that mean something to it, its open rating steps."""
         engine, user = self.engine, ticket["user"]
         instance = engine.runtime.get(ticket["instance_id"])
         names = self._names()
@@ -318,17 +379,20 @@ class Portal:
             mine = s.scalars(select(Task.id).where(Task.assignee == user, Task.status == "ready")
                              .order_by(Task.created_at, Task.id)).all()
         own = {"id": instance["id"], "name": names.get(instance["definition_key"], instance["definition_key"])}
+        submitted_at = datetime.fromisoformat(ticket["created_at"])
         result = {
             "tracking_no": ticket["tracking_no"], "company": ticket["company"],
-            "submitted_at": local_text(ticket["created_at"]), "definition_name": own["name"],
+            "submitted_at": local_text(submitted_at), "definition_name": own["name"],
             "status": instance["status"], "status_text": STATUS_TEXT.get(instance["status"], instance["status"]),
             "finished": instance["status"] in ("completed", "cancelled"),
-            "steps": [{"name": "企业提交诉求", "at": local_text(ticket["created_at"]), "replies": [], "mine": True}]
-            + self._steps(instance["id"], user),
+            "submitted": self._submitted(ticket),
+            "steps": [{"name": "企业提交诉求" if not ticket["registered_by"] else f"诉求登记（{ticket['channel']}）",
+                       "at": local_text(submitted_at), "replies": [], "mine": True, "stage": "受理"}]
+            + public_steps(self._steps(instance["id"], user)),
             "current": self._current(instance["id"], user),
             "related": [{"name": names.get(i["definition_key"], i["definition_key"]),
                          "status": i["status"], "status_text": STATUS_TEXT.get(i["status"], i["status"]),
-                         "started_at": local_text(i["started_at"]), "steps": self._steps(i["id"], user),
+                         "started_at": local_text(i["started_at"]), "steps": public_steps(self._steps(i["id"], user)),
                          "current": self._current(i["id"], user)} for i in related],
             "my_tasks": [],
         }
@@ -336,7 +400,9 @@ class Portal:
             t = engine.tasks.get(task_id)
             result["my_tasks"].append({"id": t["id"], "name": t["name"], "form": t["form"],
                                        "process": names.get(t["definition_key"], t["definition_key"]),
-                                       "due_at": local_text(t["due_at"]), "due_provisional": t["due_provisional"],
+                                       "due_at": t["due_at"],
+                                       "due_text": deadline_text(t["due_at"], now=engine.clock.now()),
+                                       "due_provisional": t["due_provisional"],
                                        "workdays_left": engine.tasks.workdays_left(t["due_at"], region=t["region"])})
         # reopened: the enterprise's last rating was bad and the appeal goes on (二次督办)
         rated = [st for st in result["steps"] if st.get("rating") is not None]
@@ -344,7 +410,33 @@ class Portal:
         # held up: a step failed and waits for an administrator (an open incident). Without
         # this the enterprise would read "moving on" for as long as nobody fixes it.
         result["held_up"] = self._held_up([instance, *related])
+        everything = [result, *result["related"]]
+        done = [st["stage"] for r in everything for st in r["steps"] if st.get("stage")]
+        current = [c["stage"] for r in everything for c in r["current"] if c.get("stage")]
+        result["bar"] = stage_bar(done, current, result["finished"] and
+                                  all(r["status"] in ("completed", "cancelled") for r in result["related"]))
         return result
+
+    def _submitted(self, ticket) -> dict:
+        """What the enterprise gave (or the clerk registered for it): its fields and files."""
+        categories = None
+        try:
+            with self.engine.db.read() as s:
+                definition = self.engine.repository.get_definition(s, ticket["definition_key"])
+            categories = self._categories(self.engine.repository.process(definition))
+        except NotFound:
+            pass
+        category = next((o["name"] for o in categories or [] if o["id"] == ticket["category"]), ticket["category"])
+        with self.engine.db.read() as s:
+            files = s.execute(select(Attachment.name, Attachment.size)
+                              .where(Attachment.instance_id == ticket["instance_id"], Attachment.task_id.is_(None),
+                                     Attachment.kind == "upload",
+                                     Attachment.created_by.in_([ticket["user"], ticket["registered_by"] or ""]))
+                              .order_by(Attachment.id)).all()
+        return {"company": ticket["company"], "credit_code": ticket["credit_code"],
+                "contact_name": ticket["contact_name"], "contact_phone": mask_phone(ticket["contact_phone"]),
+                "category": category, "summary": ticket["summary"], "channel": ticket["channel"],
+                "files": [{"name": f.name, "size": f.size} for f in files]}
 
     def _held_up(self, instances: list[dict]) -> bool:
         """True when a running instance of the appeal has an open incident."""
@@ -378,9 +470,10 @@ class Portal:
             if step["mine"]:
                 step["answers"] = [{"label": f["label"], "text": _shown(f, values.get(fid))}
                                    for fid, f in fields.items() if values.get(fid) not in (None, "")]
-                if any(fid.startswith(RATING_PREFIX) for fid in fields):
-                    step["rating"] = {k: v for k, v in values.items() if k.startswith(RATING_PREFIX)}
-                    step["bad"] = bad_rating(values)
+                rating = [f for f in fields.values() if is_rating_field(f)]
+                if rating:
+                    step["rating"] = {f["id"]: values.get(f["id"]) for f in rating}
+                    step["bad"] = bad_rating(values, rating)
             else:
                 step["replies"] = [{"label": f["label"], "text": str(values[fid])} for fid, f in fields.items()
                                    if REPLY_RE.search(fid) and values.get(fid) not in (None, "")]
@@ -400,7 +493,10 @@ class Portal:
                                     Task.region)
                              .where(Task.instance_id == instance_id, Task.status == "ready")
                              .order_by(Task.created_at, Task.id)).all()
-        return [{"name": r.name or r.element_id, "due_at": local_text(r.due_at), "due_provisional": r.due_provisional,
+        now = engine.clock.now()
+        return [{"name": r.name or r.element_id, "due_at": r.due_at.isoformat() if r.due_at else None,
+                 "due_text": deadline_text(r.due_at, now=now),
+                 "due_provisional": r.due_provisional, "stage": stage_of(r.name or r.element_id),
                  "workdays_left": engine.tasks.workdays_left(r.due_at, region=r.region), "mine": r.assignee == user}
                 for r in rows]
 
@@ -418,12 +514,14 @@ class Portal:
             raise Forbidden(f"step {task_id} is not an open step of appeal {ticket['tracking_no']}")
         fields = [f["id"] for f in t["form"]["fields"]]
         data = {k: values[k] for k in fields if k in (values or {}) and values[k] not in (None, "")}
-        if bad_rating(data) and "rate_comment" in fields and not _text(data.get("rate_comment")):
+        bad = bad_rating(data, t["form"]["fields"])
+        reason = next((f for f in fields if COMMENT_RE.search(f)), None)
+        if bad and reason and not _text(data.get(reason)):
             # 差评须说明原因: the supervision office acts on it
             msg = "评价不满意时，请写明原因 (a reason is required with a bad rating)"
-            raise ValidationFailed(f"rate_comment: {msg}", {"rate_comment": msg})
+            raise ValidationFailed(f"{reason}: {msg}", {reason: msg})
         self.engine.tasks.complete(t["id"], user, data)
-        return {"task": t["name"], "bad": bad_rating(data)}
+        return {"task": t["name"], "bad": bad}
 
 
 def _shown(field, value):
@@ -436,4 +534,5 @@ def _shown(field, value):
 
 
 __all__ = ["Portal", "PORTAL_GROUP", "validate_credit_code", "validate_phone", "bad_rating", "CreditCodeError", "MAX_FILES",
+           "is_rating_field", "mask_phone", "new_token", "CHANNEL",
            "ENTERPRISE_PREFIX"]

@@ -15,6 +15,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from qihu.appeals import ratings
 from qihu.engine.runtime.sla import COLOUR_NAMES
 from qihu.engine.dialect.timers import TIMEZONE
 
@@ -83,16 +84,18 @@ class ReportError(ValueError):
     """A row the export cannot write: names the row and the field."""
 
 
-def ledger_workbook(rows, now=None):
+def ledger_workbook(rows, now=None, person=None):
     """The 台账 workbook of appeal_fact dicts (engine.figures.ledger): one row per appeal.
-    `now` (aware datetime, default: the current time) decides whether an open appeal is overdue."""
+    `now` (aware datetime, default: the current time) decides whether an open appeal is overdue;
+    `person(user id)` gives who did a step as people read it (default: the id)."""
     now = now or datetime.now(timezone.utc)
+    person = person or (lambda name: name)
     wb = Workbook()
     ws = wb.active
     ws.title = "台账"
     _header(ws, [(h, w) for h, _k, w, _kind in LEDGER_COLUMNS])
     for n, row in enumerate(rows, start=1):
-        values = _ledger_values(row, now, n)
+        values = _ledger_values(row, now, n, person)
         for col, (_h, key, _w, kind) in enumerate(LEDGER_COLUMNS, start=1):
             cell = ws.cell(row=n + 1, column=col)
             try:
@@ -146,7 +149,7 @@ def figures_workbook(rows, definitions):
 _GROUP_KEYS = {"mechanism_name": "mechanism", "department_name": "department"}
 
 
-def _ledger_values(row, now, n):
+def _ledger_values(row, now, n, person=lambda name: name):
     """The ledger's cell values of one appeal_fact dict (dates still instants)."""
     if not isinstance(row, dict):
         raise ReportError(f"台账第 {n} 行不是记录 (ledger row {n} is a {type(row).__name__}, not a dict)")
@@ -160,18 +163,24 @@ def _ledger_values(row, now, n):
         values["outcome"] = STATUS_NAMES.get(row.get("status"), row.get("outcome") or "办理中")
     values["overdue"] = _overdue(row, now, n)
     values["rating"] = _rating(row.get("rating"), row.get("satisfied"))
-    values["stages"] = _stages(row.get("stages"), n)
+    values["stages"] = _stages(row.get("stages"), n, person)
     if row.get("status") != "running" and not row.get("open_task"):
         values["open_task"] = None
     return values
 
 
 def _rating(rating, satisfied):
-    """The enterprise's rating as the mechanism records it, with whether it counts as satisfied:
-    "4（满意）"; "满意" alone when the rating is that word already."""
-    verdict = {True: "满意", False: "不满意"}.get(satisfied)
+    """The enterprise's rating in the officials' words. On the one 好差评 scale
+    (qihu.appeals.ratings) its level and the level's name: "3（基本满意）", or the name alone when
+    the mechanism records the name ("满意"); any other value as the mechanism records it, with
+    whether it counts as satisfied: "认可（满意）"."""
     if rating in (None, ""):
-        return verdict
+        return {True: "满意", False: "不满意"}.get(satisfied)
+    key = ratings.level(rating)
+    if key is not None:
+        return ratings.LEVELS[key] if str(rating).strip() in (ratings.LEVELS[key], ratings.LEVELS_EN[key]) \
+            else ratings.label(key)
+    verdict = {True: "满意", False: "不满意"}.get(satisfied)
     rating = str(rating)
     return rating if verdict is None or verdict in rating else f"{rating}（{verdict}）"
 
@@ -187,9 +196,9 @@ def _overdue(row, now, n):
     return "是" if (end or now) > deadline or row.get("solved_late") else "否"
 
 
-def _stages(stages, n):
+def _stages(stages, n, person=lambda name: name):
     """The steps [{element, name, status, created, done, by}] (engine.figures) as one line:
-    受理登记（11-02 09:00 办结 zhou）→ 部门办理（退单 wang）→ 部门办理（办理中）."""
+    受理登记（11-02 09:00 办结 周敏）→ 部门办理（退单 王强）→ 部门办理（办理中）; `person` names who."""
     if not stages:
         return None
     if isinstance(stages, str):
@@ -204,7 +213,7 @@ def _stages(stages, n):
         at = _instant(s.get("done") or s.get("at"), n, "stages.done")
         status = STAGE_STATUS.get(s.get("status"), "")
         detail = " ".join(x for x in (at.astimezone(TIMEZONE).strftime("%m-%d %H:%M") if at else "", status,
-                                      s.get("by") or "") if x)
+                                      person(s["by"]) if s.get("by") else "") if x)
         parts.append(f"{s.get('name') or s.get('element') or '—'}" + (f"（{detail}）" if detail else ""))
     return " → ".join(parts)
 

@@ -1,7 +1,12 @@
 """The audit trail in plain Chinese: what the instance page and the enterprise read of an
 appeal's history. The engine records events (engine.history); this says them as people do."""
+import hashlib
+import threading
+
 from qihu.appeals import incidents
-from qihu.engine.dialect.timers import local_text
+from qihu.appeals.portal import ENTERPRISE_PREFIX
+from qihu.engine.dialect.timers import deadline_text, local_text
+from qihu.engine.dialect.xmlsafe import load_xml
 from qihu.engine.runtime.sla import COLOUR_NAMES
 
 STATUS_NAMES = {"running": "办理中", "suspended": "已暂停", "completed": "已办结", "cancelled": "已撤销"}
@@ -12,25 +17,39 @@ ENGINE_STEPS = {"task_created", "task_cancelled", "element_completed", "handler_
                 "message_thrown", "signal_thrown", "bpmn_error", "escalation", "incident", "incident_cancelled", "sla_changed", "instance_completed"}
 
 
+def enterprise_name(user):
+    """An enterprise as staff read it: "qiye:QH20261121-7K3F9Q" is 企业（QH20261121-7K3F9Q）
+    (an accounts namer: the enterprise has no account, its tracking number names it)."""
+    if isinstance(user, str) and user.startswith(ENTERPRISE_PREFIX) and len(user) > len(ENTERPRISE_PREFIX):
+        return f"企业（{user[len(ENTERPRISE_PREFIX):]}）"
+    return None
+
+
 def trail(engine, instance_id):
     """The audit trail in plain Chinese, oldest first: [{"at" (ISO, UTC), "time" (Beijing,
     "2026-11-02 09:00"), "who" (display name, 系统 for the engine), "type", "element_id",
-    "text" (what happened), "line" (time, who and text in one line)}]."""
+    "text" (what happened), "line" (time, who and text in one line)}]. People and groups are
+    said by their display names (two queries for the whole trail), messages and signals by
+    the diagram's names of the events that throw or catch them."""
     instance = engine.runtime.get(instance_id)
-    g = engine.history.graph(engine.db_get_definition(instance["definition_id"]))[2]
-    people = {}
+    definition = engine.db_get_definition(instance["definition_id"])
+    filename, xml, g = engine.history.graph(definition)
+    events = engine.history.events(instance_id)
+    users, groups = _ids(events)
+    people = engine.accounts.person_names(users)
+    group_names = engine.accounts.group_names(groups)
 
     def person(name):
-        if not name:
-            return SYSTEM
-        if name not in people:
-            account = engine.accounts.get(name)
-            people[name] = (account or {}).get("display_name") or name
-        return people[name]
+        return (people.get(name) or name) if name else SYSTEM
 
+    def group(names):
+        return "、".join(group_names.get(n) or n for n in names or [])
+
+    events_named = _events_of(xml, filename)
+    now = engine.clock.now()
     out = []
-    for e in engine.history.events(instance_id):
-        text = _say(e, g, person)
+    for e in events:
+        text = _say(e, g, person, group, events_named, now)
         if text is None:
             continue
         who = SYSTEM if e["type"] in ENGINE_STEPS else person(e["user"])
@@ -40,18 +59,74 @@ def trail(engine, instance_id):
     return out
 
 
-def _say(e, g, person):
+def _ids(events):
+    """(user ids, group ids) the trail names."""
+    users, groups = set(), set()
+    for e in events:
+        data = e["data"] or {}
+        users.update(x for x in (e["user"], data.get("assignee"), data.get("to")) if isinstance(x, str) and x)
+        users.update(u for u in data.get("users") or [] if isinstance(u, str))
+        groups.update(x for x in data.get("groups") or [] if isinstance(x, str))
+    return users, groups
+
+
+_B = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+_THROWING = {"intermediateThrowEvent", "endEvent", "sendTask"}
+_EVENTS = {}              # (file, its SHA-256) -> {(kind, name, "throw" | "catch"): [element names]}
+_LOCK = threading.Lock()
+
+
+def _events_of(xml, filename):
+    """{("message" | "signal", its name, "throw" | "catch"): names of the elements that do it}:
+    what the trail says instead of a message's name (an identifier such as say_no). Read once
+    per file content (definition ids repeat across databases)."""
+    data = xml.encode("utf-8") if isinstance(xml, str) else xml
+    key = (filename, hashlib.sha256(data).hexdigest())
+    hit = _EVENTS.get(key)
+    if hit is not None:
+        return hit
+    root = load_xml(data, filename)
+    refs = {kind: {el.get("id"): el.get("name") or el.get("id") for el in root.iter(f"{_B}{kind}")}
+            for kind in ("message", "signal")}
+    found = {}
+    for el in root.iter(f"{_B}*"):
+        local = el.tag[len(_B):]
+        label = (el.get("name") or "").strip()
+        if not label:
+            continue
+        direction = "throw" if local in _THROWING else "catch"
+        for kind in ("message", "signal"):
+            ref = el.get(f"{kind}Ref") if local in ("sendTask", "receiveTask") else None
+            for d in el.findall(f"{_B}{kind}EventDefinition"):
+                ref = d.get(f"{kind}Ref") or ref
+            if ref in refs[kind]:
+                names = found.setdefault((kind, refs[kind][ref], direction), [])
+                if label not in names:
+                    names.append(label)
+    with _LOCK:
+        _EVENTS[key] = found
+    return found
+
+
+def _event_label(events, kind, name, direction):
+    """「不能办，转说“不”评议」: the diagram's name of the event throwing or catching `name`."""
+    labels = events.get((kind, name, direction)) or []
+    return "、".join(f"「{x}」" for x in labels)
+
+
+def _say(e, g, person, group, events, now=None):
     """One audit event in plain Chinese, or None for the engine's inner steps (gateways, starts)."""
     t, data, el = e["type"], e["data"] or {}, e["element_id"]
     step = f"「{g.name(el)}」" if el else ""
     kind = g.kinds.get(el)
     if t == "instance_started":
         if data.get("message"):
-            return f"由消息「{data['message']}」启动流程"
+            label = _event_label(events, "message", data["message"], "catch")
+            return f"由{label}启动流程" if label else "由其他流程转入，启动流程"
         return "发起流程" + (f"，业务编号 {data['business_key']}" if data.get("business_key") else "")
     if t == "task_created":
-        to = person(data["assignee"]) if data.get("assignee") else g.lanes.get(el) or "、".join(data.get("groups") or [])
-        due = f"，期限 {local_text(data['due_at'])}" if data.get("due_at") else ""
+        to = person(data["assignee"]) if data.get("assignee") else g.lanes.get(el) or group(data.get("groups"))
+        due = f"，期限 {deadline_text(data['due_at'], now)}" if data.get("due_at") else ""
         return f"「{data.get('name') or g.name(el)}」" + (f"待{to}办理" if to else "待分派") + due   # nobody named: 待分派
     simple = {"task_claimed": f"认领{step}", "task_unclaimed": f"取消认领{step}", "task_completed": f"办结{step}",
               "task_cancelled": f"{step}已撤销", "timer_fired": f"{step}定时到期", "handler_called": f"完成{step}",
@@ -71,10 +146,13 @@ def _say(e, g, person):
         return f"完成{step}"
     if t in ("message_thrown", "message_received"):
         verb = "发出" if t == "message_thrown" else "收到"
-        return f"{verb}消息「{data.get('message')}」"
+        label = _event_label(events, "message", data.get("message"), "throw" if t == "message_thrown" else "catch")
+        return f"{verb}消息{label}" if label else f"{verb}消息"
     if t in ("signal_thrown", "signal_received"):
         verb = "发出" if t == "signal_thrown" else "收到"
-        return f"{verb}信号「{data.get('signal')}」"
+        label = step if t == "signal_thrown" and step else \
+            _event_label(events, "signal", data.get("signal"), "throw" if t == "signal_thrown" else "catch")
+        return f"{verb}信号{label}" if label else f"{verb}信号"
     if t in ("bpmn_error", "escalation"):   # a handler reported a business outcome (BpmnError / Escalation)
         what = "业务异常" if t == "bpmn_error" else "升级"
         said = f"：{data['message']}" if data.get("message") else ""
@@ -102,7 +180,7 @@ def _say(e, g, person):
     if t == "task_assigned":         # a 待分派 task given to a person (engine.tasks.assign)
         return f"将{step}指派给{person(data.get('to'))}" + (f"，说明：{data['note']}" if data.get("note") else "")
     if t == "task_offered":          # a 待分派 task offered to groups / users (engine.tasks.offer)
-        to = "、".join([*(data.get("groups") or []), *(person(u) for u in data.get("users") or [])])
+        to = "、".join(x for x in (group(data.get("groups")), *(person(u) for u in data.get("users") or [])) if x)
         return f"将{step}分派给{to}" + (f"，说明：{data['note']}" if data.get("note") else "")
     if t == "comment_added":
         where = f"在{step}" if el else ""

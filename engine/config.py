@@ -51,6 +51,32 @@ class Settings:
     # The group whose members, besides the administrators, see the 待分派 queue (user tasks that
     # name nobody) and assign or offer its tasks within their region (QIHU_DISPATCHER_GROUP)
     dispatcher_group: str = "dispatcher"
+    # Notices (engine.runtime.channels): which adapter serves each channel, e.g. {"sms": "sms",
+    # "dingtalk": "dingtalk"} (QIHU_NOTICE_ADAPTERS="sms=sms,dingtalk=dingtalk"); a channel not
+    # named is served by "log" (the Python log and the 通知记录 page), as in the demo and tests
+    notice_adapters: dict[str, str] = field(default_factory=dict)
+    notice_timeout: float = 10.0          # seconds one call to a gateway may take
+    # the channel of notices to staff (a handler's notification, person by person) and to an
+    # enterprise's contact phone (QIHU_STAFF_NOTICE_CHANNEL, QIHU_ENTERPRISE_NOTICE_CHANNEL)
+    staff_notice_channel: str = "dingtalk"
+    enterprise_notice_channel: str = "sms"
+    sms_url: str | None = None            # the SMS gateway: POST {phone, text, business_id}
+    sms_key: str | None = None            # sent in the header sms_key_header
+    sms_key_header: str = "X-Api-Key"
+    dingtalk_url: str | None = None       # 浙政钉 open platform, e.g. https://openplatform.dg-work.cn
+    dingtalk_app_key: str | None = None
+    dingtalk_app_secret: str | None = None
+    dingtalk_tenant_id: str | None = None
+    wecom_url: str = "https://qyapi.weixin.qq.com"    # 企业微信 server API
+    wecom_corp_id: str | None = None
+    wecom_secret: str | None = None
+    wecom_agent_id: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str | None = None
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -74,6 +100,19 @@ class Settings:
             if flag not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
                 raise ValueError(f"QIHU_CALENDAR_PROVISIONAL={env['QIHU_CALENDAR_PROVISIONAL']!r} is not 0 or 1")
             s.calendar_provisional = flag in ("1", "true", "yes", "on")
+        if env.get("QIHU_NOTICE_ADAPTERS", "").strip():
+            pairs = [p.split("=", 1) for p in env["QIHU_NOTICE_ADAPTERS"].split(",") if p.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError(f"QIHU_NOTICE_ADAPTERS={env['QIHU_NOTICE_ADAPTERS']!r} is not channel=adapter,...")
+            s.notice_adapters = {k.strip(): v.strip() for k, v in pairs}
+        for name in ("sms_url", "sms_key", "sms_key_header", "dingtalk_url", "dingtalk_app_key", "dingtalk_app_secret",
+                     "dingtalk_tenant_id", "wecom_url", "wecom_corp_id", "wecom_secret", "wecom_agent_id",
+                     "smtp_host", "smtp_from", "smtp_user", "smtp_password", "staff_notice_channel",
+                     "enterprise_notice_channel"):
+            if env.get(f"QIHU_{name.upper()}"):
+                setattr(s, name, env[f"QIHU_{name.upper()}"])
+        if env.get("QIHU_SMTP_STARTTLS"):
+            s.smtp_starttls = env["QIHU_SMTP_STARTTLS"].strip().lower() in ("1", "true", "yes", "on")
         conversions: list[tuple[str, str, type[float] | type[int]]] = [
             ("QIHU_WORKER_POLL_INTERVAL", "worker_poll_interval", float),
             ("QIHU_SCRIPT_TIME_LIMIT", "script_time_limit", float),
@@ -89,6 +128,8 @@ class Settings:
             ("QIHU_DELIVERY_BACKOFF", "delivery_backoff", float),
             ("QIHU_UPLOAD_MAX_BYTES", "upload_max_bytes", int),
             ("QIHU_CALENDAR_REFRESH", "calendar_refresh", float),
+            ("QIHU_NOTICE_TIMEOUT", "notice_timeout", float),
+            ("QIHU_SMTP_PORT", "smtp_port", int),
         ]
         for name, attr, conv in conversions:
             if env.get(name):

@@ -75,6 +75,7 @@ class OutboxKind(StrEnum):
     MESSAGE = "message"        # to instances waiting for it, or starting the processes it starts
     SIGNAL = "signal"          # to every instance waiting for it (but the sender), and the processes it starts
     WEBHOOK = "webhook"        # a POST of a notification to settings.notify_webhook
+    NOTICE = "notice"          # a notice to one recipient on a channel (engine.runtime.channels)
 
 
 class JobKind(StrEnum):

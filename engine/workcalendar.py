@@ -185,8 +185,8 @@ class CalendarYearUnknown(QihuError):
         self.year, self.region = year, region
         where = f" [{region}]" if region else ""
         super().__init__(
-            f"{year} 年的法定节假日安排尚未公布或未导入 (calendar of {year} is not announced/loaded)"
-            f"{where}: an administrator must load it")
+            f"{year} 年的法定节假日安排尚未公布或未导入 (calendar of {year}{where} is not announced/loaded: "
+            "an administrator must load it)")
 
 
 class _YearRows:

@@ -3,7 +3,8 @@
 Topics:
 
 - ``appeal.route``  (分派承办部门): maps the appeal category chosen at 受理登记 to the
-  candidate group of the department that handles it; returns ``department``.
+  candidate group of the department that handles it; returns ``department``. (The handling
+  time limit per category is the diagram's: 部门办理's camunda:dueDate.)
 - ``appeal.notify`` (答复企业): composes the reply notice sent to the enterprise from the
   appeal summary and the department's reply; returns ``notified`` and ``notice``.
 - ``appeal.remind`` (催办提醒): fired by the non-interrupting 5-day timer on 部门办理 to

@@ -5,8 +5,10 @@ Topics (inputs → outputs merged into the process data):
   A reminder (催办通知) for the task's groups/users, stored as notifications.
 - supervision.warning(level, reason, to_groups) → warning_level, warning_entry
   An entry of the supervision warning list (督办预警清单), level yellow/orange/red.
-- supervision.letter(letter_type, to_unit, subject, body, deadline, issuer, company) → letter_id, letter_no
-  A 督办函 / 交办函 / 提示函 generated as .docx (docxtpl) and kept with the instance.
+- supervision.letter(letter_type, to_unit, subject, body, deadline, issuer, company[, doc_prefix, title,
+  contact_person, contact_phone, region]) → letter_id, letter_no
+  A 督办函 / 交办函 / 提示函 as a GB/T 9704 公文 (.docx, docxtpl) with a 文号 from the region's sequence,
+  kept with the instance.
 - escalation.province(summary, reason) → escalated_to, escalation_entry
   The record of pushing an appeal to the provincial task force (省营商环境专班).
 - sayno.enter_pool(department, reason, summary) / sayno.leave_pool(reason)
@@ -26,7 +28,8 @@ from qihu import topic
 from qihu.engine import TIMEZONE
 
 TEMPLATE = Path(__file__).with_name("templates") / "letter.docx"
-LETTER_TYPES = ("督办函", "交办函", "提示函")
+# letter type -> the kind of its 文号 (督办〔2026〕12号)
+LETTER_TYPES = {"督办函": "督办", "交办函": "交办", "提示函": "提示"}
 LEVELS = {"yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警"}
 
 
@@ -59,22 +62,35 @@ def warning(qihu, level, reason="", to_groups=None, **_):
 
 
 @topic("supervision.letter")
-def letter(qihu, letter_type, to_unit, subject, body="", deadline=None, issuer="企业服务中心", company="", **_):
+def letter(qihu, letter_type, to_unit, subject, body="", deadline=None, issuer="企业服务中心", company="",
+           doc_prefix=None, title=None, contact_person="", contact_phone="", region=None, **_):
+    """A 公文 laid out as GB/T 9704-2012 (templates/make_letter_template.py), numbered from the
+    region's sequence of its kind for the year (qihu.appeals.documents): 督办〔2026〕12号, or with
+    the diagram's own 发文机关代字 (`doc_prefix`, e.g. 湖企服督). Text is escaped: whatever an
+    enterprise or a member of staff typed prints as written."""
     if letter_type not in LETTER_TYPES:
         raise ValueError(f"函件类型应为 {'/'.join(LETTER_TYPES)} (unknown letter type {letter_type!r})")
     if not to_unit:
         raise ValueError("函件缺少主送单位 (to_unit is required)")
-    number = f"{letter_type[:2]}〔{qihu.now.astimezone(TIMEZONE).year}〕{qihu.instance_id[:8]}-{qihu.element_id}"
+    number = qihu.document_number(str(doc_prefix or "").strip() or LETTER_TYPES[letter_type],
+                                  **({"region": str(region)} if region else {}))
+    contact = "，".join(f"{label}：{value}" for label, value in (("联系人", contact_person), ("联系电话", contact_phone))
+                       if value)
+    fields = {"issuer": issuer, "letter_type": letter_type, "letter_no": number, "to_unit": to_unit,
+              "title": title or letter_type, "subject": subject, "company": company,
+              "business_key": qihu.business_key or "", "deadline": date_text(deadline),
+              "issued_on": date_text(qihu.now), "contact": contact}
+    fields = {k: "" if v is None else str(v) for k, v in fields.items()}
+    fields["body_lines"] = [line.strip() for line in str(body or "").splitlines() if line.strip()]
     doc = DocxTemplate(str(TEMPLATE))
-    doc.render({"issuer": issuer, "letter_type": letter_type, "letter_no": number, "to_unit": to_unit,
-                "subject": subject, "body": body, "company": company, "business_key": qihu.business_key or "",
-                "deadline": _date_text(deadline), "issued_on": _date_text(qihu.now)})
+    doc.render(fields, autoescape=True)
     buf = io.BytesIO()
     doc.save(buf)
     letter_id = qihu.attach(f"{letter_type}-{to_unit}-{qihu.now.astimezone(TIMEZONE):%Y%m%d}.docx", buf.getvalue(),
                             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                             kind="letter", meta={"letter_type": letter_type, "letter_no": number, "to_unit": to_unit,
-                                                 "subject": subject, "deadline": _date_text(deadline)})
+                                                 "subject": subject, "deadline": fields["deadline"],
+                                                 "issued_on": fields["issued_on"]})
     return {"letter_id": letter_id, "letter_no": number}
 
 
@@ -116,8 +132,9 @@ def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _date_text(value):
-    """A date as a letter prints it, on the Beijing calendar (instants are stored in UTC)."""
+def date_text(value):
+    """A date as a 公文 writes it, without leading zeros (2026年12月7日), on the Beijing calendar
+    (instants are stored in UTC). Text that is not a date is kept as given."""
     if not value:
         return ""
     if isinstance(value, str):
@@ -127,4 +144,6 @@ def _date_text(value):
             return value
     if isinstance(value, datetime) and value.tzinfo is not None:
         value = value.astimezone(TIMEZONE)
-    return value.strftime("%Y年%m月%d日")
+    if not hasattr(value, "year"):
+        return str(value)
+    return f"{value.year}年{value.month}月{value.day}日"

@@ -433,10 +433,11 @@ def serve(host, port, no_worker):
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to serve on (0.0.0.0: every one)")
+@click.option("--port", default=5000, type=int, show_default=True, help="port to serve on")
 def demo(host, port):
-    """Deploy the bundled diagrams, add demo users, and serve with an embedded worker.
+    """Deploy the bundled diagrams, add demo users and sample appeals (once), and serve with an
+    embedded worker.
 
     Without QIHU_SECRET_KEY the session key is a random one kept in the data folder
     (QIHU_DATA_DIR/secret_key), made on the first run."""
@@ -444,7 +445,7 @@ def demo(host, port):
     from qihu.appeals.demo import seed
     from qihu.web.app import DEFAULT_SECRET_KEY, create_app, local_secret_key, secret_key_from_env
     e = _engine()
-    for line in seed(e, BUNDLED_BPMN):
+    for line in seed(e, BUNDLED_BPMN, samples=True):
         click.echo(line)
     config = {}
     if secret_key_from_env() == DEFAULT_SECRET_KEY:
@@ -455,10 +456,11 @@ def demo(host, port):
 
 
 @main.command()
-def seed():
+@click.option("--samples", is_flag=True, help="also the demo's sample appeals (every state; added once)")
+def seed(samples):
     """Deploy the bundled diagrams and add the demo users, without serving (for the CLI walk-through)."""
     from qihu.appeals.demo import seed as seed_demo
-    for line in seed_demo(_engine(), BUNDLED_BPMN):
+    for line in seed_demo(_engine(), BUNDLED_BPMN, samples=samples):
         click.echo(line)
 
 

@@ -65,14 +65,20 @@ class Qihu:
             app.register_blueprint(inbox_extras.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import portal  # the enterprise portal: no account, a private link per appeal
             app.register_blueprint(portal.blueprint, url_prefix=self.url_prefix or None)
+            from qihu.web.pages import register  # 登记诉求: staff register phone, counter, 企业码 … appeals
+            app.register_blueprint(register.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import instance as instance_page
             app.register_blueprint(instance_page.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import task_actions  # reassign, return (退单), comments, attachments on the task page
             app.register_blueprint(task_actions.blueprint, url_prefix=self.url_prefix or None)
+            from qihu.web.pages import desk  # 已办, search, bulk claim/转办/催办, the 办理单 to print
+            app.register_blueprint(desk.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import admin as admin_pages  # 流程管理: deploy, versions, activate, diff (administrators)
             app.register_blueprint(admin_pages.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import incidents as incident_pages  # 异常处理: open incidents, retry, resolve (administrators)
             app.register_blueprint(incident_pages.blueprint, url_prefix=self.url_prefix or None)
+            from qihu.web.pages import notices as notice_pages  # 通知记录: SMS, 浙政钉 … as sent (administrators)
+            app.register_blueprint(notice_pages.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import unassigned  # 待分派: tasks naming nobody, assigned or offered by dispatchers
             app.register_blueprint(unassigned.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import dashboard  # 晾晒评价: figures, ranking, warning board, Excel exports

@@ -358,10 +358,112 @@ EN = {
     "待分派任务仅限管理员和分派员处理。": "Unassigned tasks are for administrators and dispatchers only.",
     "部署提醒": "Deploy warning", "另有 {n} 条部署提醒未显示": "{n} more deploy warnings not shown",
     # -- issue 15: the clerk's desk (task page, 已办, search, bulk actions, print)
+    "诉求信息": "The appeal", "打印办理单": "Print the handling sheet", "办结期限": "Deadline to close",
+    "企业附件": "The enterprise's attachments", "前序办理情况": "Earlier work on this appeal",
+    "批量操作所选任务": "With the selected tasks", "批量操作": "Bulk action", "催办": "Remind",
+    "转办给…（仅转办时）": "Hand over to… (for 转办 only)", "执行": "Go", "选择：{name}": "Select: {name}",
+    "工作人员": "Staff", "登录后办理待办任务、查看办理记录和统计。": "Sign in to work on your tasks and see records and figures.",
+    "已办": "Handled", "我办结或退单的任务，最近的在前": "Tasks I completed or returned, newest first",
+    "办理结果": "Outcome", "办结时间": "Completed", "期限": "Deadline", "超期办结": "completed late",
+    "还没有办理过的任务。": "Nothing handled yet.", "诉求查询": "Search appeals",
+    "在您有权查看的诉求中查找": "Among the appeals you may see",
+    "企业名称、统一社会信用代码、联系电话、受理编号或诉求内容": "Company, credit code, phone, tracking number or text",
+    "查询内容": "Search for", "全部预警": "All warnings", "查询": "Search",
+    "输入企业名称、信用代码、电话或受理编号，或选择筛选条件后查询。":
+        "Type a company name, credit code, phone or tracking number, or choose filters, then search.",
+    "（未填企业）": "(no company given)", "没有找到符合条件的诉求。": "No appeal matches.",
+    "批量{action}结果": "Bulk {action}: results", "完成 {done} 项，未完成 {refused} 项": "{done} done, {refused} refused",
+    "办理单": "Handling sheet", "请使用浏览器的打印功能（Ctrl+P）打印或另存为 PDF，纸张 A4。":
+        "Print with the browser (Ctrl+P) or save as PDF, on A4 paper.",
+    "涉企诉求办理单": "Enterprise appeal handling sheet", "打印时间": "Printed",
+    "一、诉求信息": "1. The appeal", "二、办理过程": "2. Handling", "尚无已办结的环节。": "No step completed yet.",
+    "三、办理意见": "3. Comments", "四、办理记录": "4. History", "三、办理记录": "3. History",
+    "经办人（签字）": "Handled by (signature)", "审核人（签字）": "Checked by (signature)", "日期": "Date",
+    "工作台": "Desk", "您无权对此任务执行该操作": "You may not do this to the task",
+    "没有找到该任务": "No such task", "任务已办结或已退单": "The task is already completed or returned",
+    "任务已被他人认领或办理，请刷新后重试": "Someone else claimed or completed the task; reload and try again",
+    "已认领": "claimed", "已转办给 {name}": "handed over to {name}", "已催办 {n} 位（组）": "{n} reminded",
+    "请先选择任务": "Select tasks first", "一次最多 {n} 项": "At most {n} at a time",
+    "未知的批量操作": "Unknown bulk action", "请选择转办给哪位同事": "Choose the colleague to hand over to",
     # -- issue 15: portal, registration and lookup
+    "找回我的诉求": "Find my appeal", "导航": "Navigation", "办理进度": "Progress", "处理中": "In progress",
+    "处理中，遇到问题已通知管理员": "In progress: a problem came up and the administrators have been told",
+    "处理后将继续办理，您无需重新提交。": "Handling goes on once it is fixed; you need not submit again.",
+    "交办": "Assigned", "办理": "Handling", "答复": "Reply", "评价": "Rating", "督办": "Supervision",
+    "提交的诉求": "What you submitted", "来源渠道": "Channel", "复制编号": "Copy number", "已复制": "Copied",
+    "企业自主提交": "Submitted online", "电话": "Phone", "窗口": "Service counter", "企业码": "Enterprise code",
+    "恳谈会": "Talks", "观察员": "Observer", "走访": "Visit", "来信": "Letter", "12345热线": "12345 hotline",
+    "其他": "Other", "已找回您的诉求": "Your appeal is found",
+    "这是新的专属查询链接，原链接已失效。": "This is your new private link; the old one no longer works.",
+    "电话咨询、找回诉求时请报此编号": "Quote this number when you call or look up your appeal",
+    "请保存查询链接": "Keep the tracking link",
+    "本页就是您的专属查询页：请将本页加入浏览器书签，或复制链接保存到企业内部文档。":
+        "This page is your private tracking page: bookmark it, or copy the link into your company's records.",
+    "链接遗失时，可凭受理编号和发送到联系电话的验证码找回。":
+        "If you lose the link, get it back with the tracking number and a code sent to the contact phone.",
+    "此页面已失效": "This page has expired",
+    "提交成功后显示的是您的专属查询页，请使用保存的查询链接查看办理进度。如链接已遗失，可凭受理编号和手机验证码找回。":
+        "After submitting you were shown your private tracking page; use the link you kept. If you lost it, "
+        "get it back with the tracking number and a code sent to your phone.",
+    "查询链接遗失时，输入受理编号，我们将向登记的联系电话发送验证码；验证后即可重新打开办理进度页。":
+        "Lost the tracking link? Enter the tracking number: we send a code to the registered contact phone, "
+        "and the code opens the progress page again.",
+    "如 QH20261121-7K3F9Q，字母不区分大小写，可省略“-”": "e.g. QH20261121-7K3F9Q; upper or lower case, the “-” may be left out",
+    "获取验证码": "Send code", "请填写受理编号": "Enter the tracking number",
+    "获取验证码过于频繁，请 {n} 分钟后再试。": "Too many codes asked for: try again in {n} minutes.",
+    "如受理编号正确，验证码已通过短信发送至登记的联系电话 {phone}，{n} 分钟内有效。":
+        "If the tracking number is right, a code was sent by SMS to the registered phone {phone}; it is valid for {n} minutes.",
+    "短信验证码": "SMS code", "验证并查看": "Verify and open", "重新获取验证码": "Send a new code",
+    "验证码不正确或已过期，还可再试 {n} 次。": "Wrong or expired code; {n} tries left.",
+    "验证码已失效，请重新获取验证码。": "The code no longer works; ask for a new one.",
+    "联系电话已变更或收不到短信的，请凭受理编号致电受理单位。":
+        "If the phone changed or no SMS arrives, call the office with your tracking number.",
+    "登记诉求": "Register an appeal",
+    "电话、窗口、企业码、恳谈会、观察员等渠道反映的诉求，在此代企业登记":
+        "Register appeals that arrive by phone, at the counter, by enterprise code, at talks or from observers",
+    "诉求已登记": "Appeal registered",
+    "请将受理编号告知企业。专属查询链接已通过短信发送至 {phone}，企业凭链接查看进度、评价；链接遗失可凭编号和验证码找回。":
+        "Tell the enterprise its tracking number. Its private link was sent by SMS to {phone}: it follows and rates "
+        "the appeal there, and gets a lost link back with the number and a code.",
+    "查看该诉求的办理情况": "Open this appeal", "诉求尚未登记，请按提示修改。": "Not registered: see the notes next to the fields.",
+    "18位，见营业执照": "18 characters, on the business licence",
+    "手机号：查询链接和验证码以短信发送": "A mobile number: the link and codes go there by SMS",
+    "记录企业反映的问题、涉及的单位和诉求；{low}至{high}字。":
+        "What the enterprise reports, the offices concerned and what it asks for; {low} to {high} characters.",
+    "发起信息": "Start details", "企业提供的材料": "Documents from the enterprise", "登记并发送短信": "Register and send SMS",
+    "您所在的组不能登记诉求。": "Your groups may not register appeals.",
+    "您所在的组不能登记该流程的诉求。": "Your groups may not register appeals of this process.",
+    "没有这个可登记的流程。": "No such process to register.",
+    "系统繁忙，诉求未能登记，请稍后重试。": "The system is busy; the appeal was not registered. Please try again later.",
     # -- issue 15: notices
+    "通知记录": "Notices sent", "共 {n} 条，最新的在前": "{n} in all, newest first",
+    "短信、浙政钉、企业微信和邮件发出的通知。未接入外部渠道时，通知写入日志并在此显示。":
+        "Notices sent by SMS, Zhejiang DingTalk, WeCom and e-mail. A channel not connected to an outside service "
+        "writes its notices to the log, and they show here.",
+    "渠道": "Channel", "全部渠道": "All channels", "全部状态": "All statuses", "案件": "Case",
+    "发送时间": "Sent at", "接收人": "Recipient", "内容": "Text", "分页": "Pages",
+    "没有符合条件的通知。": "No notices match.", "还没有发出过通知。": "No notices have been sent yet.",
+    "短信": "SMS", "浙政钉": "Zhejiang DingTalk", "企业微信": "WeCom", "电子邮件": "E-mail", "日志": "Log",
+    "已发送": "Sent", "当日已发同样内容，未再发": "Held back: the same text was sent today",
+    "超过当日上限，未发": "Held back: today's limit reached",
+    "通知记录仅限管理员查看。": "The notices sent are for administrators only.",
     # -- issue 15: display names and admin
+    "用户组名称": "Group names", "共 {n} 个用户组": "{n} groups", "用户组标识": "Group id",
+    "待办、办理记录、晾晒排名和导出的台账中，用户组按这里的名称显示。管理员设置的名称优先；未设置时用流程图声明的名称（groupName.* 属性）；都没有时显示用户组标识。":
+        "Inboxes, audit trails, the ranking and the exported ledgers show groups by these names. A name set here "
+        "wins; without one, the name the diagram declares (groupName.* properties); without either, the group id.",
+    "管理员设置": "Set by an administrator", "流程图声明为「{name}」": "the diagram declares “{name}”",
+    "流程图「{process}」声明": "Declared by the diagram “{process}”", "未设置名称，显示用户组标识": "No name: shown by its id",
+    "成员 {n} 人": "{n} members", "用于 {n} 个流程": "used by {n} processes", "显示名称": "Display name",
+    "如：政策法规处": "e.g. Policy Office", "保存": "Save", "恢复默认": "Restore default",
+    "还没有用户组：部署流程或添加用户后在此命名。": "No groups yet: deploy a process or add users, then name them here.",
+    "保存未完成": "Not saved", "已保存用户组名称「{name}」": "Group name “{name}” saved",
+    "已清除管理员设置的名称，现显示为「{name}」": "The administrator's name was cleared; the group now reads “{name}”",
     # -- issue 15: wording, ratings and deadlines
+    "剩余 1 个工作日": "1 working day left", "超期 1 个工作日": "1 working day overdue",
+    "剩余 {n} 小时": "{n} hours left", "超期 {n} 小时": "{n} hours overdue",
+    "剩余 1 小时": "1 hour left", "超期 1 小时": "1 hour overdue", "剩余半天": "half a day left",
+    "超期半天": "half a day overdue", "剩余不足 1 小时": "under an hour left", "超期不足 1 小时": "under an hour overdue",
     # -- issue 15: letters and demo
 }
 
@@ -382,17 +484,108 @@ def gettext(text, **values):
 
 
 # "中文 (English)" / "中文（English）": the engine says every message in both; a person reads one.
-_BOTH = re.compile(r"^(?P<zh>.*?[^\x00-\x7f].*?)\s*[(（](?P<en>[\x00-\x7f]*[A-Za-z][\x00-\x7f]*)[)）]\s*$", re.S)
+# A message may be compound: items separated by "; " / "；" or lines, each "label: text" pieces
+# ("诉求未提交 (appeal not submitted): company: 必填 (required)", a deploy problem
+# "a.bpmn:12 [Task_1]: 中文（English）；另有 2 个问题 (and 2 more)"). Each piece that ends in a
+# bracketed English half is said in one language; ids, field names and file places stay.
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_OPEN, _CLOSE = "(（「『“", ")）」』”"
+_ITEM_SEPS = ("; ", "；")          # independent items
+_LABEL_SEPS = (": ", "：")         # a label and what it says
 
 
-def say(message):
+def _english(text):
+    """Whether a bracketed text is an English half, not a name in brackets ("P&G", "Camunda"):
+    lowercase English words ("required", "one of", "and 2 more", "no active user 张三")."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", text)
+    return bool(words) and (re.search(r"\b[a-z]{2,}\b", text) is not None) and (len(words) > 1 or words[0].islower())
+
+
+def _split(text, seps):
+    """(pieces, separators) of text at the separators outside brackets."""
+    pieces, joins, depth, start, i = [], [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            sep = next((s for s in seps if text.startswith(s, i)), None)
+            if sep:
+                pieces.append(text[start:i])
+                joins.append(sep)
+                i += len(sep)
+                start = i
+                continue
+        i += 1
+    pieces.append(text[start:])
+    return pieces, joins
+
+
+def _halves(piece):
+    """(Chinese, English) of a piece that ends in a bracketed English half, else None."""
+    text = piece.rstrip()
+    if not text or text[-1] not in ")）":
+        return None
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        if text[i] in ")）":
+            depth += 1
+        elif text[i] in "(（":
+            depth -= 1
+            if depth == 0:
+                zh, en = text[:i].rstrip(), text[i + 1:-1].strip()
+                return (zh, en) if _CJK.search(zh) and _english(en) else None
+    return None
+
+
+def _say_item(item, en):
+    """One item: its "label: text" pieces, each in the reader's language; an item with no
+    bilingual piece as it is. In English, the Chinese pieces just before a bilingual one are
+    part of its Chinese half when its English says as many labels ("迁移失败：没有实例 x
+    (migration failed: no instance x)"); otherwise they are labels of their own ("第 2 行")."""
+    pieces, joins = _split(item, _LABEL_SEPS)
+    said, kinds = [], []             # kind: "zh" Chinese only, "both" bilingual, "" neither
+    for piece in pieces:
+        halves = _halves(piece)
+        kinds.append("" if halves is None and not _CJK.search(piece) else "zh" if halves is None else "both")
+        if halves is None:
+            said.append(piece.strip())
+        else:
+            said.append(_say_one(halves[1] if en else halves[0], en))
+            if en:                   # drop the Chinese labels its English half repeats
+                labels = len(_split(halves[1], _LABEL_SEPS)[0]) - 1
+                n = len(said) - 2
+                while labels and n >= 0 and kinds[n] == "zh" and said[n] is not None:
+                    said[n], labels, n = None, labels - 1, n - 1
+    if "both" not in kinds:
+        return item
+    out = []
+    for n, text in enumerate(said):
+        if text is None:
+            continue
+        if out:
+            last = out[-1][-1:]
+            out.append(": " if en else ("：" if _CJK.search(last) or last in _CLOSE else joins[n - 1]))
+        out.append(text)
+    return "".join(out)
+
+
+def _say_one(text, en):
+    lines = []
+    for line in text.split("\n"):
+        items, _ = _split(line, _ITEM_SEPS)
+        lines.append(("; " if en else "；").join(_say_item(i.strip(), en) for i in items) if line.strip() else line)
+    return "\n".join(lines)
+
+
+def say(message, lang=None):
     """A message the engine gives in both languages, in the reader's: the Chinese part by
-    default, the English part with the switch; a message in one language as it is."""
+    default, the English part with the switch, piece by piece for compound messages; a message
+    in one language as it is. `lang` overrides the request's ("zh", "en")."""
     text = str(message or "")
-    m = _BOTH.match(text)
-    if m is None:
-        return text
-    return m.group("en").strip() if current_lang() == "en" else m.group("zh").strip()
+    return _say_one(text, (lang or current_lang()) == "en")
 
 
 def lang_url(lang):

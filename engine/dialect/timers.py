@@ -42,9 +42,35 @@ def local_text(value):
     return value.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
 
 
-def deadline_text(value):
-    """A deadline as people say it (refined by issue 15: "12月18日（当日24时）")."""
-    return local_text(value)
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _instant(value):
+    """A stored instant (aware datetime, or ISO text; naive means local) in TIMEZONE."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip())
+    return (value if value.tzinfo else value.replace(tzinfo=TIMEZONE)).astimezone(TIMEZONE)
+
+
+def deadline_text(value, now=None, lang="zh"):
+    """A deadline as people say it: "12月18日 17:30"; a deadline at local midnight is the end
+    of the day before, "12月18日（当日24时）" (a limit of N working days ends at 24:00 of the
+    last one, stored as 00:00 of the next day); the year only when it is not the year of `now`
+    (the engine clock's now, passed by the caller; the wall clock without one): "2027年1月4日
+    09:00". English with lang="en": "18 Dec 17:30", "18 Dec (end of day)", "4 Jan 2027 09:00".
+    Empty for no value."""
+    if not value:
+        return ""
+    due = _instant(value)
+    current = _instant(now) if now else datetime.now(TIMEZONE)
+    midnight = (due.hour, due.minute, due.second, due.microsecond) == (0, 0, 0, 0)
+    day = (due - timedelta(days=1)).date() if midnight else due.date()
+    show_year = day.year != current.year
+    if lang == "en":
+        text = f"{day.day} {MONTHS_EN[day.month - 1]}" + (f" {day.year}" if show_year else "")
+        return f"{text} (end of day)" if midnight else f"{text} {due:%H:%M}"
+    text = (f"{day.year}年" if show_year else "") + f"{day.month}月{day.day}日"
+    return f"{text}（当日24时）" if midnight else f"{text} {due:%H:%M}"
 
 
 def _now(my_task):

@@ -21,7 +21,7 @@
 
 Refusals are Forbidden with a Chinese message and the English one in brackets.
 """
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import and_, exists, false, func, or_, select, true
 
 from qihu.engine.errors import Forbidden
 from qihu.engine.storage.models import Incident, Instance, Membership, Task, TaskCandidate, UserAccount
@@ -147,6 +147,14 @@ class Access:
         if region:
             cond = and_(cond, or_(Instance.region == region, Instance.region.is_(None)))
         return cond
+
+    def instance_scope(self, user, session):
+        """SQL condition on Instance for the instances `user` may see (the rule of
+        can_see_instance, for a query over many): None for every one (an administrator), a
+        condition that holds for none when there is no user. For searches outside the engine."""
+        if not user:
+            return false()
+        return None if self._is_admin(session, user) else self._seen(session, user)
 
     def can_see_instance(self, user, instance_id):
         if not user:

@@ -5,11 +5,12 @@ who they are; what they may see and do follows from their groups.
 """
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qihu.engine.errors import Conflict, NotFound, ValidationFailed
-from qihu.engine.storage.models import GroupInfo, UserAccount
+from qihu.engine.identity import group_names as declared_names
+from qihu.engine.storage.models import GroupInfo, Membership, UserAccount
 from qihu.engine.tasks.service import add_memberships
 
 MIN_PASSWORD = 4
@@ -46,6 +47,12 @@ def _hash(password):
 class AccountService:
     def __init__(self, engine):
         self.engine = engine
+        # who an id without an account is, for what is built on the engine (the appeal domain:
+        # "qiye:QH…" is an enterprise): callables id -> display name or None
+        self.namers = []
+        listeners = getattr(engine, "listeners", None)
+        if listeners is not None:     # a diagram's groupName.* properties are checked at deploy
+            listeners.definition_checked.append(declared_names.check)
 
     def add_user(self, name, password, display_name=None, groups=(), is_admin=False, region=None):
         """Create an account (and put it in `groups`); Conflict when the name is taken. `region`
@@ -102,30 +109,66 @@ class AccountService:
         return account_dict(a)
 
     # -- what people read instead of ids ---------------------------------------------------
-    def person_names(self, names):
-        """{user id: display name} for `names` (an id without an account keeps its id)."""
-        wanted = {n for n in names if n}
-        if not wanted:
+    def person_names(self, names=None):
+        """{user id: display name} for `names` (None: every account that has a display name).
+        An id without an account is named by the first of `namers` that knows it (the appeal
+        domain names its enterprises), else it keeps its id."""
+        wanted = None if names is None else {n for n in names if n}
+        if wanted is not None and not wanted:
             return {}
         with self.engine.db.read() as s:
-            found = dict(s.execute(select(UserAccount.name, UserAccount.display_name)
-                                   .where(UserAccount.name.in_(wanted))).all())
-        return {n: found.get(n) or n for n in wanted}
+            q = select(UserAccount.name, UserAccount.display_name)
+            q = q.where(UserAccount.display_name.is_not(None)) if wanted is None else q.where(UserAccount.name.in_(wanted))
+            found = {n: d for n, d in s.execute(q).all() if d}
+        if wanted is None:
+            return found
+        return {n: found.get(n) or self._named(n) or n for n in wanted}
+
+    def _named(self, name):
+        for namer in self.namers:
+            said = namer(name)
+            if said:
+                return said
+        return None
 
     def group_names(self, names=None):
         """{group id: display name}: the name an administrator set (table group_info), else the
-        group id. `names` None: every group with a set name."""
+        one the diagram of a current process declares (groupName.* properties), else the id.
+        `names` None: every group that has a name. Two queries, whatever the number of ids."""
         with self.engine.db.read() as s:
             q = select(GroupInfo.name, GroupInfo.display_name)
-            if names is not None:
-                wanted = {n for n in names if n}
+            wanted = None if names is None else {n for n in names if n}
+            if wanted is not None:
                 if not wanted:
                     return {}
                 q = q.where(GroupInfo.name.in_(wanted))
             found = dict(s.execute(q).all())
-        if names is None:
-            return found
-        return {n: found.get(n) or n for n in wanted}
+        declared = {g: name for g, (name, _by, _keys) in self.engine.repository.group_names().items() if name}
+        if wanted is None:
+            return {**declared, **found}
+        return {n: found.get(n) or declared.get(n) or n for n in wanted}
+
+    def groups(self):
+        """Every group known (memberships, the groups the current diagrams name, named ones),
+        sorted by id: [{"name", "display_name", "source": "admin" | "diagram" | None,
+        "declared" (the diagram's name), "declared_by" (its process key), "processes" (keys
+        naming it), "members" (how many), "updated_by", "updated_at"}]."""
+        with self.engine.db.read() as s:
+            members = dict(s.execute(select(Membership.group, func.count()).group_by(Membership.group)).all())
+            rows = {r.name: r for r in s.scalars(select(GroupInfo))}
+        diagrams = self.engine.repository.group_names()
+        # the engine's own: who dispatches the 待分派 queue (Settings.dispatcher_group)
+        own = {getattr(getattr(self.engine, "access", None), "dispatcher_group", None)} - {None}
+        out = []
+        for g in sorted(set(members) | set(rows) | set(diagrams) | own):
+            declared, by, keys = diagrams.get(g, (None, None, set()))
+            row = rows.get(g)
+            out.append({"name": g, "display_name": (row.display_name if row else None) or declared or g,
+                        "source": "admin" if row else ("diagram" if declared else None),
+                        "declared": declared, "declared_by": by, "processes": sorted(keys),
+                        "members": members.get(g, 0), "updated_by": row.updated_by if row else None,
+                        "updated_at": row.updated_at.isoformat() if row and row.updated_at else None})
+        return out
 
     def set_group_name(self, name, display_name, user=None):
         """Set (or with '' / None clear) the display name of a group."""

@@ -156,6 +156,8 @@ class Repository:
         self.engine = engine
         self._bundles: dict[int, ParsedBundle] = {}       # deployment id -> ParsedBundle
         self._lock = threading.Lock()
+        # definition id -> (declared group names, group ids named); definitions never change
+        self._groups: dict[int, tuple[dict[str, str], set[str]]] = {}
 
     # -- deploy -------------------------------------------------------------------------
     def check(self, items: Iterable[Item]) -> ParsedBundle:
@@ -395,3 +397,37 @@ class Repository:
     def process(self, definition: Definition) -> ProcessInfo:
         """ProcessInfo (spec + subprocess specs) of a Definition row."""
         return self.bundle(definition.deployment_id).processes[definition.key]
+
+    # -- what the diagrams say of groups (engine.identity.group_names) ----------------------
+    def group_names(self) -> dict[str, tuple[str | None, str | None, set[str]]]:
+        """The groups the processes new instances start on name: {group id: (declared display
+        name or None, the key of the process declaring it, keys of the processes naming the
+        group)}. A name declared by several processes: the latest deployed wins. One query per
+        call; each version's file is read once per process life."""
+        from qihu.engine.identity.group_names import read_process
+        with self.engine.db.read() as s:
+            rows = s.execute(select(Definition.id, Definition.key, Definition.deployment_id, Definition.resource_name)
+                             .where(Definition.id.in_(self.current_ids())).order_by(Definition.id)).all()
+            missing = [r for r in rows if r.id not in self._groups]
+            files = {}
+            if missing:
+                files = {(r.deployment_id, r.name): r.content for r in s.scalars(select(Resource).where(
+                    Resource.deployment_id.in_({m.deployment_id for m in missing})))}
+        for r in missing:
+            content = files.get((r.deployment_id, r.resource_name))
+            try:
+                found = read_process(content, r.key, r.resource_name) if content else ({}, set())
+            except DeployError:
+                found = ({}, set())
+            with self._lock:
+                self._groups[r.id] = found
+        out: dict[str, tuple[str | None, str | None, set[str]]] = {}
+        for r in rows:
+            names, groups = self._groups[r.id]
+            for g in groups:
+                name, by, keys = out.get(g, (None, None, set()))
+                if g in names:
+                    name, by = names[g], r.key
+                out[g] = (name, by, keys | {r.key})
+        return out
+

@@ -11,7 +11,9 @@ De-duplication happens where it lands. A message reaches a waiting instance, or 
 process, in the receiver's own transaction, which also writes a receipt (outbox row,
 receiver): a second delivery of the same row finds the receipt and does nothing, so a
 redelivery never starts a second instance nor completes a catch twice. A webhook carries
-the row's id in the `X-Qihu-Delivery` header for the receiver to do the same.
+the row's id in the `X-Qihu-Delivery` header for the receiver to do the same. A notice (one
+text to one recipient on a channel: SMS, 浙政钉, ...) lands in notice_sent, one row per
+(channel, recipient, business id), so a redelivery sends nothing twice (engine.runtime.channels).
 
 A delivery that fails is retried with back-off; after `delivery_retries` failures it is an
 incident (kind delivery) on the sender and, for a catch, on the receiver, naming the
@@ -30,12 +32,14 @@ import traceback
 import urllib.request
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from qihu.engine.errors import InvalidState, NotFound, NotWaiting
+from qihu.engine.runtime import channels
+from qihu.engine.runtime.channels import ledger
 from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Instance, Outbox, OutboxReceipt
 from qihu.engine.types import EventType, IncidentKind, IncidentStatus, OutboxKind, WaitKind
 
@@ -44,12 +48,21 @@ if TYPE_CHECKING:   # (not the Runtime: topics writes rows here, and the runtime
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "qihu_outbox"    # session.info: the rows this transaction added, to deliver after commit
+_HOOKED, _COMMITTED = "qihu_outbox_hooked", "qihu_outbox_committed"
 
 
-def add(session: Session, row: Outbox) -> None:
-    """Write an outbox row in the caller's transaction, to be delivered once it commits."""
+def add(session: Session, row: Outbox, after_commit: Callable[[list[int]], None] | None = None) -> None:
+    """Write an outbox row in the caller's transaction, to be delivered once it commits.
+
+    A step's rows are delivered by the Runtime after its commit. `after_commit(ids)` is for a
+    caller's own transaction (not a step's): it gets the ids of the rows no step took, once
+    the transaction committed (nothing if it rolled back)."""
     session.add(row)
     session.info.setdefault(SESSION_KEY, []).append(row)
+    if after_commit is not None and not session.info.get(_HOOKED):
+        session.info[_HOOKED] = True
+        event.listen(session, "before_commit", lambda s: s.info.__setitem__(_COMMITTED, written(s)))
+        event.listen(session, "after_commit", lambda s: after_commit(s.info.pop(_COMMITTED, [])))
 
 
 def written(session: Session) -> list[int]:
@@ -72,6 +85,7 @@ class Deliveries:
         self.engine = runtime.engine
         # who claims rows right after a commit: unique per process, as leases are by name
         self.name = f"commit:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.channels = channels.Registry(self.engine.settings)    # who serves each notice channel
 
     # -- claiming ------------------------------------------------------------------------
     def claim(self, worker: str, ids: list[int] | None = None, limit: int = 100) -> list[int]:
@@ -99,14 +113,34 @@ class Deliveries:
         worker = self.name
         mine = self.claim(worker, ids)
         messages, hooks = [], []
+        notices: dict[tuple[Any, ...], list[int]] = {}    # the same notice to several: one call
         with self.engine.db.read() as s:
             for row in s.scalars(select(Outbox).where(Outbox.id.in_(mine)).order_by(Outbox.id)):
-                (hooks if row.kind == OutboxKind.WEBHOOK else messages).append(row.id)
+                if row.kind == OutboxKind.NOTICE:
+                    notices.setdefault(_same_notice(row), []).append(row.id)
+                else:
+                    (hooks if row.kind == OutboxKind.WEBHOOK else messages).append(row.id)
         for oid in messages:
             self.deliver(oid, worker)
-        if hooks:   # a slow receiver must not hold up the user's request
-            threading.Thread(target=lambda: [self.deliver(h, worker) for h in hooks], name="qihu-webhook",
-                             daemon=True).start()
+        later = []
+        for key, group in notices.items():
+            if self._inline(key[0]):
+                self.deliver_notices(group, worker)
+            else:
+                later.append(group)
+        if hooks or later:   # a slow receiver must not hold up the user's request
+            def deliver_later() -> None:
+                for h in hooks:
+                    self.deliver(h, worker)
+                for group in later:
+                    self.deliver_notices(group, worker)
+            threading.Thread(target=deliver_later, name="qihu-webhook", daemon=True).start()
+
+    def _inline(self, channel: str) -> bool:
+        try:
+            return self.channels.get(channel).inline
+        except channels.ChannelError:
+            return True     # it fails at once and is retried as any failure
 
     # -- delivering ----------------------------------------------------------------------
     def deliver(self, outbox_id: int, worker: str) -> bool:
@@ -116,6 +150,8 @@ class Deliveries:
             if row is None or row.locked_by != worker:
                 return False
             s.expunge(row)
+        if row.kind == OutboxKind.NOTICE:
+            return self.deliver_notices([outbox_id], worker) == 1
         try:
             if row.kind == OutboxKind.WEBHOOK:
                 self._post(row)
@@ -179,6 +215,62 @@ class Deliveries:
         except Exception as e:
             raise _Failed(e, None, row.name, None) from e
 
+    def deliver_notices(self, ids: list[int], worker: str) -> int:
+        """Deliver claimed notice rows that carry the same notice (channel, text, title, business
+        id) to their recipients, in as few calls as the channel allows; returns how many rows
+        are done. Never raises."""
+        with self.engine.db.read() as s:
+            rows = [r for r in s.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id))
+                    if r.locked_by == worker]
+            for r in rows:
+                s.expunge(r)
+        if not rows:
+            return 0
+        try:
+            self._notices(rows)
+        except Exception as e:      # noqa: BLE001 - the rows stay and are retried
+            f = e if isinstance(e, _Failed) else _Failed(e, None, None, None)
+            if not isinstance(e, _Failed):
+                log.exception("notice rows %s failed", ids)
+            for r in rows:
+                self._failed(r, worker, f)
+            return 0
+        for r in rows:
+            self._done(r)
+        return len(rows)
+
+    def _notices(self, rows: list[Outbox]) -> None:
+        one_each: dict[str, channels.Notice] = {}    # a recipient twice in the batch: told once
+        for r in rows:
+            one_each.setdefault(r.payload["to"], _notice(r))
+        notices = list(one_each.values())
+        channel = notices[0].channel
+        label = channels.CHANNEL_LABELS.get(channel, channel)
+        try:
+            adapter = self.channels.get(channel)
+        except channels.ChannelError as e:
+            raise _Failed(e, None, label, None) from e
+        now = self.engine.clock.now()
+        day = ledger.day_of(now)
+        with self.engine.db.write() as s:
+            there = ledger.landed(s, notices)      # sent (or held back) by an earlier delivery
+            notices = [n for n in notices if n.to not in there]
+            held = ledger.held(s, notices, day)
+            for status in set(held.values()):   # never silently dropped: the page shows them
+                ledger.record(s, [n for n in notices if held.get(n.to) == status], status, now)
+        for n in notices:
+            if n.to in held:
+                log.info("notice [%s] to %s held back (%s): %s", channel, n.to, held[n.to], n.business_id)
+        todo = [n for n in notices if n.to not in held]
+        for i in range(0, len(todo), adapter.max_receivers):
+            chunk = todo[i:i + adapter.max_receivers]
+            try:
+                adapter.send(chunk)
+            except Exception as e:
+                raise _Failed(e, None, label, None) from e
+            with self.engine.db.write() as s:
+                ledger.record(s, chunk, ledger.SENT, now)
+
     def _process_name(self, instance_id: str) -> str | None:
         with self.engine.db.read() as s:
             found = s.execute(select(Definition.name, Definition.key).join(Instance, Instance.definition_id == Definition.id)
@@ -201,7 +293,8 @@ class Deliveries:
         attempts = row.attempts + 1
         delay = min(settings.delivery_backoff * 2 ** (attempts - 1), settings.delivery_backoff_max)
         cause = f"{type(f.error).__name__}: {f.error}"
-        what = {OutboxKind.WEBHOOK: "通知推送", OutboxKind.SIGNAL: f"信号「{row.name}」"}.get(
+        what = {OutboxKind.WEBHOOK: "通知推送", OutboxKind.SIGNAL: f"信号「{row.name}」",
+                OutboxKind.NOTICE: f"给 {(row.payload or {}).get('to')} 的通知"}.get(
             OutboxKind(row.kind), f"消息「{row.name}」")
         to = f"「{f.process}」" if f.process else ""
         at = f"（环节 {f.element}）" if f.element else ""
@@ -275,3 +368,22 @@ def message_row(uow: UnitOfWork, name: str, payload: Any, element: str | None,
 def webhook_row(instance_id: str, url: str, payload: dict[str, Any], now: datetime) -> Outbox:
     return Outbox(instance_id=instance_id, kind=OutboxKind.WEBHOOK, name=url, payload=payload, created_at=now,
                   due_at=now, attempts=0)
+
+
+def notice_row(channel: str, to: str, text: str, business_id: str, title: str | None, instance_id: str | None,
+               now: datetime) -> Outbox:
+    """The outbox row of a notice: the channel is its name, the rest its payload ('' for no instance)."""
+    return Outbox(instance_id=instance_id or "", kind=OutboxKind.NOTICE, name=channel,
+                  payload={"to": to, "text": text, "title": title, "business_id": business_id},
+                  created_at=now, due_at=now, attempts=0)
+
+
+def _notice(row: Outbox) -> channels.Notice:
+    p = row.payload or {}
+    return channels.Notice(channel=row.name, to=p["to"], text=p["text"], business_id=p["business_id"],
+                           title=p.get("title"), instance_id=row.instance_id or None, outbox_id=row.id)
+
+
+def _same_notice(row: Outbox) -> tuple[Any, ...]:
+    p = row.payload or {}
+    return (row.name, p.get("business_id"), p.get("text"), p.get("title"))

@@ -685,6 +685,22 @@ class Runtime:
         self.deliveries.deliver_now(ctx.sent)
         return instance_id
 
+    # -- notices (engine.runtime.channels) --------------------------------------------------
+    def notice(self, session: Session, *, channel: str, to: str, text: str, business_id: str,
+               title: str | None = None, instance_id: str | None = None) -> None:
+        """A notice to `to` on `channel` (sms, dingtalk, ...), written in the caller's transaction
+        and delivered once it commits (never for one rolled back). `business_id` is stable per
+        (instance, event): a notice with the same (channel, to, business_id) is sent once."""
+        outbox.add(session, outbox.notice_row(channel, to, text, business_id, title, instance_id,
+                                              self.engine.clock.now()), after_commit=self.deliveries.deliver_now)
+
+    def send_notice(self, *, channel: str, to: str, text: str, business_id: str, title: str | None = None,
+                    instance_id: str | None = None) -> None:
+        """The same as notice, in a transaction of its own, delivered at once after it."""
+        with self.engine.db.write() as s:
+            self.notice(s, channel=channel, to=to, text=text, business_id=business_id, title=title,
+                        instance_id=instance_id)
+
     def correlate(self, message: str, business_key: str | None = None, correlation: Mapping[str, Any] | None = None,
                   payload: Any = None, all: bool = False, user: str | None = None,
                   region: str | None = None) -> Correlated:

@@ -97,5 +97,5 @@ def validate(form, data, existing=None):
             continue
         data[field.id] = value
     if errors:
-        raise ValidationFailed("表单有误: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
+        raise ValidationFailed("表单有误 (invalid form): " + "; ".join(f"{k}: {v}" for k, v in errors.items()), errors)
     return data

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 
 from sqlalchemy import (ColumnElement, Subquery, Table, bindparam, exists, func, insert, not_, null, or_, select, union,
                         union_all, update)
@@ -32,6 +32,20 @@ if TYPE_CHECKING:   # the types of the engine's parts (TasksEngine); importing t
     from qihu.engine.runtime.unit_of_work import UnitOfWork
     from qihu.engine.storage.db import Database
     from qihu.engine.workcalendar import WorkCalendar
+
+
+class DoneTask(TaskInfo):
+    """A task of a page of engine.tasks.done (已办)."""
+
+    business_key: str | None
+    late: bool                          # completed after its deadline
+
+
+class DonePage(TypedDict):
+    """engine.tasks.done: one page of what a person handled, newest first, and how many in all."""
+
+    tasks: list[DoneTask]
+    total: int
 
 
 def task_dict(r: Task) -> TaskInfo:
@@ -315,6 +329,26 @@ class TaskService:
         tasks = _inbox_tasks(self, rows, now)
         return {"tasks": tasks, "total": total, "counts": counts, "groups": sorted(groups),
                 "regions": dict(sorted(regions.items()))}
+
+    def done(self, user: str, limit: int = 20, offset: int = 0, definition_key: str | None = None) -> DonePage:
+        """One page of the tasks `user` handled (completed or returned: 已办), newest first, with
+        their business keys and how many in all. Reads ix_task_done (completed_by, completed_at)."""
+        where: _Conditions = [Task.completed_by == user,
+                              Task.status.in_([TaskStatus.COMPLETED, TaskStatus.RETURNED])]
+        if definition_key:
+            where.append(Task.definition_key == definition_key)
+        with self.engine.db.read() as s:
+            total = s.scalar(select(func.count()).select_from(Task).where(*where)) or 0
+            rows = s.execute(select(Task, Instance.business_key).join(Instance, Instance.id == Task.instance_id)
+                             .where(*where).order_by(Task.completed_at.desc(), Task.id.desc())
+                             .limit(limit).offset(offset)).all() if limit else []
+        tasks = []
+        for r, business_key in rows:
+            d = cast(DoneTask, task_dict(r))
+            d["business_key"] = business_key
+            d["late"] = bool(r.due_at and r.completed_at and r.completed_at > r.due_at)
+            tasks.append(d)
+        return {"tasks": tasks, "total": total}
 
     def workdays_left(self, due_at: datetime | str | None, now: datetime | None = None,
                       region: str | None = None) -> float | None:

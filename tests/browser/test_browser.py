@@ -77,7 +77,7 @@ def test_sign_in_filter_claim_and_complete(server, page):
     page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
 
     page.click('.qh-chips a[data-colour="red"]')                           # filter by colour chip
-    assert set(inbox_keys(page)) == {"HZ-2026-003"}
+    assert set(inbox_keys(page)) == {"HZ-2026-001", "HZ-2026-002", "HZ-2026-003"}   # 受理登记: 1 working day
     page.click("text=清除")
     page.fill("input[name=q]", "HZ-2026-001")
     page.select_option("select[name=definition]", "appeal_basic")

@@ -333,7 +333,8 @@ def test_progress_shows_steps_replies_and_deadlines_but_nothing_internal(portal,
     assert (p["tracking_no"], p["status_text"], p["finished"], p["reopened"]) == (made["tracking_no"], "办理中", False,
                                                                                  False)
     assert [s["name"] for s in p["steps"]] == ["企业提交诉求"]
-    assert p["current"] == [{"name": "受理登记", "due_at": "", "due_provisional": False, "workdays_left": None, "mine": False}]
+    [current] = p["current"]
+    assert (current["name"], current["stage"], current["mine"]) == ("受理登记", "受理", False)
     iid = made["instance_id"]
     t = one_task(engine, iid)
     engine.tasks.complete(t["id"], "li", {"category": "policy", "summary": "用地指标未落实"})
@@ -365,7 +366,9 @@ def test_progress_shows_deadlines_in_working_days(engine, clock):
 {chain("s", "t", "e")}""", name="限期流程").replace(b'isExecutable="true"', ENTERPRISE_STARTS))])
     made = submit(engine, definition="timed_portal", category="用地")        # no category enum: free text
     p = appeals.of(engine).portal.progress(appeals.of(engine).portal.by_token(made["token"]))
-    assert p["current"] == [{"name": "限期办理", "due_at": "2026-11-09 09:00", "due_provisional": False, "workdays_left": 5.0, "mine": False}]
+    [current] = p["current"]
+    assert (current["name"], current["due_text"], current["workdays_left"]) == ("限期办理", "11月9日 09:00", 5.0)
+    assert current["due_at"].startswith("2026-11-09T01:00") and current["stage"] == "办理"
 
 
 LISTENER = bpmn("portal_review", f"""
@@ -527,10 +530,11 @@ def form_post(client, data, files=()):
 
 def submit_in_browser(client, **changes):
     r = form_post(client, {**GOOD, **changes})
-    assert r.status_code == 302 and r.headers["Location"].endswith("/appeal/done")
-    html = client.get("/appeal/done").get_data(as_text=True)
-    link = re.search(r'value="(http://localhost/track/[A-Za-z0-9_-]{43})"', html).group(1)
-    number = re.search(r'id="tracking-no">(QH[0-9A-Z-]+)<', html).group(1)
+    assert r.status_code == 302 and re.fullmatch(r"/track/[A-Za-z0-9]{43}\?new=1", r.headers["Location"])
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    link = re.search(r'value="(http://localhost/track/[A-Za-z0-9]{43})"', html).group(1)
+    number = re.search(r'id="tracking-no" data-copy="(QH[0-9A-Z-]+)"', html).group(1)
+    assert link.removeprefix("http://localhost") == r.headers["Location"].removesuffix("?new=1")
     return number, link.removeprefix("http://localhost")
 
 
@@ -575,7 +579,7 @@ def test_errors_stand_next_to_their_fields_and_nothing_typed_is_lost(client, por
 
 def test_the_link_is_shown_once_and_opens_the_progress(client, portal):
     number, path = submit_in_browser(client, company='<script>alert(1)</script>公司')
-    assert client.get("/appeal/done").status_code == 410                  # shown once
+    assert client.get("/appeal/done").status_code == 410                  # the old success page is gone
     assert path[len("/track/"):] not in client.get("/appeal/done").get_data(as_text=True)
     r = client.get(path)
     html = r.get_data(as_text=True)

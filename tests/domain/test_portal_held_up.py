@@ -12,7 +12,7 @@ from qihu import appeals
 from qihu.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-HELD = "办理遇到问题，已通知管理员处理"
+HELD = "处理中，遇到问题已通知管理员"
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_the_tracking_page_says_the_appeal_is_held_up_not_moving(stalled):
 
     client = create_app(engine=engine, config={"TESTING": True}).test_client()
     html = client.get(f"/track/{made['token']}").get_data(as_text=True)
-    assert HELD in html and "办理暂时受阻" in html
+    assert HELD in html and 'id="held-up-current"' in html and "pt-status-held" in html
     assert "正在流转中" not in html
     text = re.sub(r"<[^>]+>", " ", html)
     for internal in ("Task_notify", "appeal.notify", "ConnectionError", "短信平台无响应", "incident"):

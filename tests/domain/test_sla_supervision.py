@@ -143,7 +143,7 @@ def test_supervision_handlers_write_their_records(engine):
         assert letter.kind == "letter" and letter.name.endswith(".docx") and letter.meta["letter_type"] == "督办函"
         text = "\n".join(p.text for p in Document(io.BytesIO(letter.content)).paragraphs)
     assert "督办函" in text and "市自然资源和规划局" in text and "湖州某公司" in text and "HZ-9" in text
-    assert "2026年11月09日" in text       # the deadline, 5 working days on
+    assert "2026年11月9日" in text       # the deadline, 5 working days on
 
 
 def test_reminders_go_to_the_webhook_after_commit(make_engine):
@@ -201,8 +201,8 @@ def test_letter_dates_are_beijing_dates(engine, clock):
         [letter] = s.scalars(select(Attachment).where(Attachment.instance_id == iid)).all()
         text = "\n".join(p.text for p in Document(io.BytesIO(letter.content)).paragraphs)
     assert letter.name.endswith("-20261102.docx")
-    assert "2026年11月02日" in text          # issued on Monday, Beijing
-    assert "2026年11月09日" in text          # due the 5th working day after, Beijing
+    assert "2026年11月2日" in text          # issued on Monday, Beijing
+    assert "2026年11月9日" in text          # due the 5th working day after, Beijing
 
 
 def ledger_flow(kind, kind_name=None):

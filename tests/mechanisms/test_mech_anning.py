@@ -231,7 +231,7 @@ def test_a_bad_rating_of_a_spot_answer_brings_the_followup_at_once_and_a_redo(sc
     assert title == "回头看落实不到位：市工科信局：" + COLLECT["summary"]
     assert (data["source"], data["kind_name"], data["note"]) == ("问题落实“回头看”", "办理滞后单位通报", "当场答复未解决实际问题")
     [(kind, unit, deadline, text)] = letters(engine, iid)
-    assert (kind, unit, deadline) == ("督办函", "市工科信局", "2026年11月09日")     # redo: 5 working days
+    assert (kind, unit, deadline) == ("督办函", "市工科信局", "2026年11月9日")     # redo: 5 working days
     assert "问题落实“回头看”督办：" + COLLECT["summary"] in text and "当场答复未解决实际问题" in text and ISSUER in text
     handle(sc, iid, "bu", "an_department", iso(2026, 11, 9))   # the department itself redoes it
     rate(sc, iid, GOOD)
@@ -375,7 +375,7 @@ def test_a_key_problem_goes_to_the_city_leader_directly(sc, engine):
     sc.complete(iid, "Task_leader", "ling", {"leader_instruction": "市市场监管局牵头", "unit_name": "市市场监管局",
                                              "handle_days": 5})
     [(kind, unit, deadline, _)] = letters(engine, iid)
-    assert (kind, unit, deadline) == ("交办函", "市市场监管局", "2026年11月09日")
+    assert (kind, unit, deadline) == ("交办函", "市市场监管局", "2026年11月9日")
     assert "Task_consult" not in done_steps(sc, iid)
 
 

@@ -177,7 +177,7 @@ def test_qiantang_red_warning_opens_an_application_by_message(sc, engine):
     assert sc.task(iid, "Task_investigate")["due_at"] == iso(2026, 11, 9, 9, 0)
     investigate(sc, iid, dict(INVESTIGATE, responsible_section="耕地保护科"))
     [(ltype, unit, deadline, _)] = letters(engine, iid)
-    assert (ltype, unit, deadline) == ("交办函", "区自然资源和规划分局", "2026年11月09日")
+    assert (ltype, unit, deadline) == ("交办函", "区自然资源和规划分局", "2026年11月9日")
     t = sc.task(iid, "Task_rectify")
     assert t["candidate_groups"] == ["lc_unit_planning"] and t["due_at"] == iso(2026, 11, 9, 9, 0)
     assert sc.inbox("zhao") == ["Task_rectify"] and sc.inbox("li") == []
@@ -219,7 +219,7 @@ def test_two_rectification_rounds_then_cleared(sc, engine):
     sc.complete(iid, "Task_visit", "wang", {"cleared": False, "visit_note": "企业反映营业执照仍未换发"})
     assert sc.data(iid)["rectify_round"] == 2
     assert [(l[0], l[1], l[2]) for l in letters(engine, iid)] == [
-        ("交办函", "区市场监管局", "2026年11月09日"), ("督办函", "区市场监管局", "2026年11月12日")]
+        ("交办函", "区市场监管局", "2026年11月9日"), ("督办函", "区市场监管局", "2026年11月12日")]
     assert "企业反映营业执照仍未换发" in letters(engine, iid)[1][3]
     t = sc.task(iid, "Task_rectify")                 # Thu 11-05 09:00 + 5 working days
     assert t["candidate_groups"] == ["lc_unit_market"] and t["due_at"] == iso(2026, 11, 12, 9, 0)

@@ -83,7 +83,7 @@ def to_review(sc, iid):
 
 
 def evaluate_and_close(sc, iid, common=False):
-    sc.complete(iid, "Task_evaluate", "judong", {"satisfaction": "satisfied", "evaluation_comment": "非常满意"})
+    sc.complete(iid, "Task_evaluate", "judong", {"satisfaction": "4", "evaluation_comment": "满意"})
     t = sc.task(iid, "Task_mark_common")
     assert t["candidate_groups"] == ["lq_npc_office"] and t["due_at"] is None
     sc.complete(iid, "Task_mark_common", "npc_chen", {"common_problem": common})
@@ -229,7 +229,7 @@ def test_should_be_done_gets_two_months_a_supervision_letter_and_a_check(sc):
     with sc.engine.db.read() as s:
         from qihu.engine.storage.models import Attachment
         [letter] = s.scalars(select(Attachment).where(Attachment.instance_id == iid)).all()
-        assert letter.meta["deadline"] == "2027年01月11日"
+        assert letter.meta["deadline"] == "2027年1月11日"
     t = sc.task(iid, "Task_create_conditions")
     assert (t["candidate_groups"], t["name"]) == (["lq_department"], "攻坚克难、创造条件办理")
     assert t["due_at"] == iso(2027, 1, 11)                  # two calendar months after the review
@@ -354,9 +354,26 @@ def test_review_form_is_validated_and_only_the_panel_and_the_enterprise_act(sc):
     sc.complete(iid, "Task_review", "panel_li", {"review_result": "cannot", "review_opinion": "依法不能办"})
     sc.complete(iid, "Task_substitute_service", "dept_zhao", {"substitute_service": "提供增值服务"})
     with pytest.raises(Forbidden):                         # another enterprise cannot evaluate this case
-        sc.complete(iid, "Task_evaluate", "other_co", {"satisfaction": "unsatisfied"})
+        sc.complete(iid, "Task_evaluate", "other_co", {"satisfaction": "2"})
     with pytest.raises(ValidationFailed) as e:
         sc.complete(iid, "Task_evaluate", "judong", {})
     assert set(e.value.errors) == {"satisfaction"}
     assert sc.ready(iid) == ["Task_evaluate"] and sc.status(iid) == "running"
     assert [line[2] for line in pool(sc, iid)] == [False]
+
+
+# -- the one 好差评 scale; a case with no enterprise account is rated by the platform's clerk ------
+def test_without_an_enterprise_account_the_platform_records_the_rating_on_the_five_level_scale(sc):
+    iid = by_message(sc, "LQ-2026-031", enterprise_user="")
+    to_review(sc, iid)
+    sc.complete(iid, "Task_review", "panel_li", {"review_result": "cannot", "review_opinion": "支持部门说“不”",
+                                                  "panel_members": "人大代表、专家"})
+    sc.complete(iid, "Task_substitute_service", "dept_zhao", {"substitute_service": "协调能耗指标"})
+    t = sc.task(iid, "Task_evaluate")
+    assert (t["assignee"], t["candidate_groups"]) == (None, ["lq_centre"])
+    assert sc.inbox("clerk_lin") == ["Task_evaluate"] and sc.inbox("judong") == []
+    with pytest.raises(ValidationFailed) as e:                       # the old three-level values are gone
+        sc.complete(iid, "Task_evaluate", "clerk_lin", {"satisfaction": "basic"})
+    assert set(e.value.errors) == {"satisfaction"}
+    sc.complete(iid, "Task_evaluate", "clerk_lin", {"satisfaction": "3"})
+    assert sc.data(iid)["leave_reason"] == "评议办结（确实不能办），企业评价：基本满意"

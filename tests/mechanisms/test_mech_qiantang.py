@@ -45,7 +45,7 @@ PLAN = {"plan_result": "feasible", "responsible_group": "qt_unit_police",
         "measures": "召开专题协调会，指导办理道路开口及交通组织审批",
         "milestones": "11月10日前完成方案审查；11月20日前完成出入口开设",
         "plan_deadline": "2026-11-23"}
-RATING = {"plan_rating": "good", "process_rating": "good", "result_rating": "good"}
+RATING = {"plan_rating": "5", "process_rating": "4", "result_rating": "5"}   # 好差评, five levels
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def track(sc, iid, **plan):
     sc.complete(iid, "Task_draft_plan", "zhao", {**PLAN, **plan})
     t = sc.task(iid, "Task_rate_plan")
     assert t["assignee"] == "daineng" and t["candidate_groups"] == [] and t["lane"] == "企业"
-    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "satisfied"})
+    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "4"})
 
 
 def at(text):
@@ -139,7 +139,7 @@ def test_an_unsatisfied_enterprise_sends_the_plan_back_for_revision(sc):
     iid = start(sc)
     assess(sc, iid, long_cycle=False, wide_benefit=False)            # 流转环节多 is enough
     sc.complete(iid, "Task_draft_plan", "zhao", {**PLAN, "plan_deadline": "2026-12-18"})
-    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "unsatisfied",
+    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "2",
                                                    "plan_comment": "时限太长，年底前物流受影响"})
     assert sc.ready(iid) == ["Task_draft_plan"]                       # back to the same board
     t = sc.task(iid, "Task_draft_plan")
@@ -149,7 +149,7 @@ def test_an_unsatisfied_enterprise_sends_the_plan_back_for_revision(sc):
     assert sc.ledger(iid) == []                                       # not tracked before the plan is accepted
     sc.complete(iid, "Task_draft_plan", "zhao", PLAN)                 # revised: 2026-11-23
     assert sc.data(iid)["plan_round"] == 2
-    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "satisfied"})
+    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "4"})
     assert_tracking_entered(sc, iid)
     t = sc.task(iid, "Task_work")
     assert t["candidate_groups"] == ["qt_unit_police"] and t["lane"] == "责任单位"
@@ -180,14 +180,14 @@ def test_solved_before_sixty_percent_no_warning_and_one_case_one_evaluation(sc):
         ("Event_monthly", iso(2026, 12, 2, 9, 0))])
     assert sc.wait_until(2026, 11, 13, 17, 59) == 0
     assert sc.task(iid, "Task_work")["sla_colour"] == "green"
-    solve_and_rate(sc, iid, {"plan_rating": "good", "process_rating": "bad", "result_rating": "good"})
+    solve_and_rate(sc, iid, {"plan_rating": "5", "process_rating": "2", "result_rating": "3"})
     assert sc.status(iid) == "completed"
     assert timer_jobs(sc, iid) == []
     assert sc.colours(iid) == [] and sc.notifications(iid) == [] and sc.letters(iid) == []
     assert sc.ledger(iid, "warning_list") == []
     [(_, title, ev)] = sc.ledger(iid, "qiantang_evaluation")
     assert title == "一事一评：区公安分局（好评2，差评1）"
-    assert (ev["方案评价"], ev["过程评价"], ev["结果评价"]) == ("好评", "差评", "好评")
+    assert (ev["方案评价"], ev["过程评价"], ev["结果评价"]) == ("5（非常满意）", "2（不满意）", "3（基本满意）")
     assert ev["responsible_unit"] == "区公安分局" and ev["good"] == 2 and ev["bad"] == 1
     assert at(ev["solved_at"]) == at(iso(2026, 11, 13, 17, 59)) and ev["solved_late"] is False
     assert open_lines(sc, iid, "tracking_library") == []                # 办成销号
@@ -283,7 +283,7 @@ def test_one_hundred_percent_turns_red_supervision_letter_and_mock_accountabilit
     with engine.db.read() as s:
         [letter] = s.scalars(select(Attachment).where(Attachment.instance_id == iid)).all()
         text = "\n".join(p.text for p in Document(io.BytesIO(letter.content)).paragraphs)
-    assert letter.meta["deadline"] == "2026年12月01日"                   # 5 working days on
+    assert letter.meta["deadline"] == "2026年12月1日"                   # 5 working days on
     assert "钱塘区企业综合服务中心（兜底板块）" in text and START_DATA["company"] in text and "QT-2026-001" in text
     t = sc.task(iid, "Task_supervise")
     assert t["candidate_groups"] == ["qt_board_fallback"] and t["lane"] == "兜底板块（督办）"
@@ -304,7 +304,7 @@ def test_one_hundred_percent_turns_red_supervision_letter_and_mock_accountabilit
     sc.complete(iid, "Task_supervise", "dou", {"supervise_result": "已约谈区公安分局，承诺11月26日前开设"})
     sc.wait_until(2026, 11, 26, 15, 0)
     assert sc.ready(iid) == ["Task_progress_update", "Task_work"]
-    solve_and_rate(sc, iid, {"plan_rating": "good", "process_rating": "bad", "result_rating": "good"})
+    solve_and_rate(sc, iid, {"plan_rating": "5", "process_rating": "2", "result_rating": "3"})
     assert sc.status(iid) == "completed"
     assert sc.ready(iid) == []                                          # the open progress update went with it
     assert work_colours(sc, iid) == ["yellow", "orange", "red"]
@@ -405,11 +405,11 @@ def test_forms_refuse_missing_fields_and_strangers_are_forbidden(sc):
     assert sc.ready(iid) == ["Task_draft_plan"] and sc.data(iid)["plan_round"] == 2
     sc.complete(iid, "Task_draft_plan", "zhao", PLAN)
     with pytest.raises(Forbidden):                                      # the enterprise's own rating
-        sc.complete(iid, "Task_rate_plan", "zhao", {"plan_satisfied": "satisfied"})
+        sc.complete(iid, "Task_rate_plan", "zhao", {"plan_satisfied": "4"})
     with pytest.raises(ValidationFailed) as e:
         sc.complete(iid, "Task_rate_plan", "daineng", {"plan_comment": "还行"})
     assert set(e.value.errors) == {"plan_satisfied"}
-    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "satisfied"})
+    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "4"})
     assert sc.inbox("police") == ["Task_work"] and sc.inbox("planner") == []
     with pytest.raises(Forbidden):
         sc.complete(iid, "Task_work", "planner", {"solved_report": "x"})
@@ -418,10 +418,45 @@ def test_forms_refuse_missing_fields_and_strangers_are_forbidden(sc):
     assert set(e.value.errors) == {"solved_report"}
     sc.complete(iid, "Task_work", "police", {"solved_report": "已开设"})
     with pytest.raises(ValidationFailed) as e:
-        sc.complete(iid, "Task_final_rating", "daineng", {"plan_rating": "good", "process_rating": "fine"})
+        sc.complete(iid, "Task_final_rating", "daineng", {"plan_rating": "5", "process_rating": "good"})
     assert set(e.value.errors) == {"process_rating", "result_rating"}
-    sc.complete(iid, "Task_final_rating", "daineng", {"plan_rating": "bad", "process_rating": "bad",
-                                                      "result_rating": "bad"})
+    sc.complete(iid, "Task_final_rating", "daineng", {"plan_rating": "1", "process_rating": "2",
+                                                      "result_rating": "1"})
     assert sc.status(iid) == "completed"
     [(_, title, ev)] = sc.ledger(iid, "qiantang_evaluation")
     assert title == "一事一评：区公安分局（好评0，差评3）" and ev["comment"] == ""
+
+
+# -- the one 好差评 scale; a case without an enterprise account -------------------------------
+
+def test_basically_satisfied_accepts_the_plan_and_the_ledger_names_the_levels(sc):
+    iid = start(sc)
+    assess(sc, iid)
+    sc.complete(iid, "Task_draft_plan", "zhao", PLAN)
+    sc.complete(iid, "Task_rate_plan", "daineng", {"plan_satisfied": "3"})     # 基本满意 counts as satisfied
+    assert_tracking_entered(sc, iid)
+    sc.complete(iid, "Task_work", "police", {"solved_report": "已开设"})
+    with pytest.raises(ValidationFailed) as e:                                 # the old two-level values are gone
+        sc.complete(iid, "Task_final_rating", "daineng",
+                    {"plan_rating": "good", "process_rating": "bad", "result_rating": "good"})
+    assert set(e.value.errors) == {"plan_rating", "process_rating", "result_rating"}
+    sc.complete(iid, "Task_final_rating", "daineng", {"plan_rating": "3", "process_rating": "1", "result_rating": "4"})
+    [(_, title, ev)] = sc.ledger(iid, "qiantang_evaluation")
+    assert title == "一事一评：区公安分局（好评2，差评1）"
+    assert (ev["方案评价"], ev["过程评价"], ev["结果评价"]) == ("3（基本满意）", "1（非常不满意）", "4（满意）")
+
+
+def test_without_an_enterprise_account_the_centre_records_the_ratings(sc):
+    data = {k: v for k, v in START_DATA.items() if k != "enterprise_user"}        # registered by phone
+    iid = sc.start(PROCESS, data, business_key="QT-2026-009")
+    assess(sc, iid)
+    sc.complete(iid, "Task_draft_plan", "zhao", PLAN)
+    t = sc.task(iid, "Task_rate_plan")
+    assert t["assignee"] is None and t["candidate_groups"] == ["qt_centre"]
+    assert sc.inbox("wang") == ["Task_rate_plan"]
+    sc.complete(iid, "Task_rate_plan", "wang", {"plan_satisfied": "4"})
+    sc.complete(iid, "Task_work", "police", {"solved_report": "已开设"})
+    t = sc.task(iid, "Task_final_rating")
+    assert t["assignee"] is None and t["candidate_groups"] == ["qt_centre"]
+    sc.complete(iid, "Task_final_rating", "wang", RATING)
+    assert sc.status(iid) == "completed"

@@ -262,7 +262,7 @@ def test_a_city_assigned_issue_is_always_reviewed_by_the_centre_and_fixes_a_rule
                     "third_party": "", "third_party_opinion": "", "unit": "县自然资源和规划局"}
     assert lines(sc, iid, "analysis_report") == []            # not a complex issue: no 一案一报
     [(kind, unit, deadline, text)] = letters(sc, iid)
-    assert (kind, unit, deadline) == ("提示函", "县自然资源和规划局", "2026年12月01日")   # 20 working days
+    assert (kind, unit, deadline) == ("提示函", "县自然资源和规划局", "2026年12月1日")   # 20 working days
     assert "“一批机制”固成效：完善一批制度" in text and "建立用地报批材料一次性告知制度" in text
     [(title, data, _)] = lines(sc, iid, "rule_library")
     assert title == "完善一批制度：建立用地报批材料一次性告知制度" and data["mechanism_kind"] == "rule"

@@ -48,7 +48,7 @@ REGISTER = {"company": "徐州某工程机械有限公司", "summary": "新建�
             "channel": "window", "problem_level": "general", "assess_opinion": "属一般问题，由中心一次督办"}
 FIRST = {"unit_group": "xz_unit_planning", "requirement": "限期办结不动产权首次登记并答复企业"}
 SECOND = {"second_requirement": "主要负责同志牵头，限期发证"}
-VERIFY_OK = {"rectified": True, "enterprise_view": "satisfied", "verify_note": "企业确认已领证"}
+VERIFY_OK = {"rectified": True, "enterprise_view": "4", "verify_note": "企业确认已领证"}
 ACCOUNTABILITY = {"responsible_person": "不动产登记科科长", "leader_responsibility": "市自然资源和规划局分管负责同志（领导责任）",
                   "accountability_measure": "admonish", "accountability_facts": "两次督办仍未办结不动产权登记"}
 MAJOR = dict(REGISTER, summary="园区企业用电增容涉及多部门", problem_level="major", assess_opinion="涉及多部门，属重大问题")
@@ -108,7 +108,7 @@ def report(sc, iid, element="Task_first_rectify", user="gui", text="已办结并
 
 def verify(sc, iid, element, user, ok, note):
     sc.complete(iid, element, user, dict(VERIFY_OK, rectified=ok, verify_note=note,
-                                         enterprise_view="satisfied" if ok else "unsatisfied"))
+                                         enterprise_view="4" if ok else "2"))
 
 
 # -- 0. deployed through the REST API and the CLI --------------------------------------------------
@@ -156,7 +156,7 @@ def test_general_problem_is_solved_under_the_first_supervision(sc, engine):
     assert (data["deadline_days"], data["responsible_unit"], data["supervision_round"]) == (5, "市自然资源和规划局", 1)
 
     [(ltype, unit, deadline, text)] = letters(engine, iid)
-    assert (ltype, unit, deadline) == ("督办函", "市自然资源和规划局", "2026年11月09日")
+    assert (ltype, unit, deadline) == ("督办函", "市自然资源和规划局", "2026年11月9日")
     for words in ("徐州市企业综合服务中心", "一次督办：新建厂房不动产权证办理超期", "限期办结不动产权首次登记并答复企业",
                   "徐州某工程机械有限公司", "XZ-2026-001", "市优化营商环境办公室进行二次督办"):
         assert words in text
@@ -197,7 +197,7 @@ def test_short_rectification_goes_to_the_second_supervision_which_solves_it(sc, 
     iid = start(sc, "XZ-2026-002")
     first_supervise(sc, iid, deadline_days=3)           # Mon 09:00 → Thu 11-05 09:00
     assert sc.task(iid, "Task_first_rectify")["due_at"] == iso(2026, 11, 5, 9, 0)
-    assert letters(engine, iid)[0][2] == "2026年11月05日"
+    assert letters(engine, iid)[0][2] == "2026年11月5日"
     sc.wait_until(2026, 11, 3, 10, 0)
     report(sc, iid, text="已受理登记申请")
     verify(sc, iid, "Task_first_verify", "zhou", False, "企业反映产权证仍未发放")
@@ -215,7 +215,7 @@ def test_short_rectification_goes_to_the_second_supervision_which_solves_it(sc, 
 
     first, second = letters(engine, iid)
     assert first[:2] == ("督办函", "市自然资源和规划局")
-    assert second[:3] == ("督办函", "市自然资源和规划局", "2026年11月09日")
+    assert second[:3] == ("督办函", "市自然资源和规划局", "2026年11月9日")
     for words in ("徐州市优化营商环境办公室", "二次督办：新建厂房不动产权证办理超期", "一次督办后整改不到位：企业反映产权证仍未发放",
                   "主要负责同志牵头，限期发证", "严肃问责"):
         assert words in second[3]

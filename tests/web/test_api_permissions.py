@@ -381,7 +381,7 @@ def no_serving(monkeypatch):
     served = []
     monkeypatch.setattr(Flask, "run", lambda app, **kw: served.append(app))
     monkeypatch.setattr("qihu.web.app.start_worker", lambda engine: None)
-    monkeypatch.setattr("qihu.appeals.demo.seed", lambda engine, folder: iter(["seeded"]))
+    monkeypatch.setattr("qihu.appeals.demo.seed", lambda engine, folder, **options: iter(["seeded"]))
     monkeypatch.delenv("QIHU_SECRET_KEY", raising=False)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     return served

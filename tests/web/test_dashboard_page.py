@@ -317,7 +317,7 @@ def test_ledger_export(app, engine):
     by = {x["受理编号"]: x for x in rows}
     assert by["HZ-A-1"]["企业"] == "织里童装有限公司" and by["HZ-A-1"]["承办部门"] == "审批科"
     assert by["HZ-A-1"]["机制"] == "测试诉求办理" and by["HZ-A-1"]["地区"] == "湖州市"
-    assert by["HZ-A-1"]["办理结果"] == "办成" and by["HZ-A-1"]["满意度评价"] == "5（满意）"
+    assert by["HZ-A-1"]["办理结果"] == "办成" and by["HZ-A-1"]["满意度评价"] == "5（非常满意）"
     assert by["HZ-A-2"]["办理结果"] == "未办成" and by["HZ-A-2"]["退单次数"] == 1
     assert by["HZ-A-2"]["满意度评价"] == "2（不满意）" and "部门办理（11-04 10:00 退单 hz_a_user）" in by["HZ-A-2"]["各环节"]
     assert by["HZ-B-1"]["预警颜色"] == "红" and by["HZ-B-1"]["是否超期"] == "是" and by["HZ-B-1"]["当前环节"] == "部门办理"

@@ -308,7 +308,7 @@ def test_huzhou_board_steps(make_engine, clock):
     assert "Flow_board_solved" not in d["completed"] and "Task_reply" not in d["completed"]
     trail = appeals.of(engine).trail(iid)
     texts = [e["text"] for e in trail]
-    assert "「一般问题板块办」待服务板块牵头部门办理，期限 2026-11-09 09:00" in texts
+    assert "「一般问题板块办」待服务板块牵头部门办理，期限 11月9日 09:00" in texts    # deadline_text
     assert "办结「一般问题板块办」" in texts
     assert [e["who"] for e in trail if e["text"] == "办结「一般问题板块办」"] == ["kc"]   # no account: the name
     assert {e["who"] for e in trail if e["type"] in ("task_created", "element_completed")} == {"系统"}
@@ -341,11 +341,11 @@ def test_trail_in_plain_chinese(app, engine, clock):
     lines = [e["line"] for e in appeals.of(engine).trail(iid)]
     assert lines == [
         "2026-11-02 09:00 李受理 发起流程，业务编号 HZ-1",
-        "2026-11-02 09:00 系统 「受理登记」待受理员办理",
+        "2026-11-02 09:00 系统 「受理登记」待受理员办理，期限 11月3日 09:00",        # 1 working day
         "2026-11-02 09:00 李受理 认领「受理登记」",
         "2026-11-02 09:30 李受理 办结「受理登记」",
         "2026-11-02 09:30 系统 完成「分派承办部门」",
-        "2026-11-02 09:30 系统 「部门办理」待承办部门办理",
+        "2026-11-02 09:30 系统 「部门办理」待承办部门办理，期限 11月5日 09:30",      # 政策咨询: 3 working days
     ]
     html = client_for(app, "li").get(f"/instances/{iid}").get_data(as_text=True)
     assert '<time datetime="' in html and "认领「受理登记」" in html and "2026-11-02 09:30" in html

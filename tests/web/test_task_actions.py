@@ -195,7 +195,7 @@ def test_reassign_to_a_colleague_who_then_has_it(engine, app, wang, appeal):
     assert 'action="/tasks/%s"' % appeal["handle"] in html        # zhang may fill in the form
     assert "王部门 将此任务转办给您：&lt;i&gt;请张科长办理&lt;/i&gt;" in html
     html = page(wang, appeal["handle"])
-    assert "此任务由 zhang 办理中。" in html and "确认退单" not in html and 'id="reassign-to"' not in html
+    assert "此任务由 张科长 办理中。" in html and "确认退单" not in html and 'id="reassign-to"' not in html
 
 
 # -- comments ----------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def test_wrong_group_is_refused_on_every_endpoint(app, engine, accept_task):
     assert post_form(li, f"/tasks/{accept_task}", f"/tasks/{accept_task}/claim").status_code == 302
     liu = signed_in(app, "liu")
     page = liu.get(f"/tasks/{accept_task}").get_data(as_text=True)
-    assert "此任务由 li 办理中" in page and 'name="summary"' not in page
+    assert "此任务由 李受理 办理中" in page and 'name="summary"' not in page
     assert "data-task=" not in liu.get("/inbox").get_data(as_text=True)   # not in her inbox either
     tok = token(page)
     r = liu.post(f"/tasks/{accept_task}/claim", data={"csrf_token": tok}, follow_redirects=True)

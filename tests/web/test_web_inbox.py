@@ -64,6 +64,8 @@ def started(engine, clock):
         made[key] = iid
         clock.advance(minutes=1)
     made["QH-9"] = engine.runtime.start("appeal_basic", {"企业名称": "某公司"}, business_key="QH-9")
+    with engine.db.write() as s:         # a task without a deadline (受理登记 has one since issue 15)
+        s.execute(update(Task).where(Task.instance_id == made["QH-9"]).values(due_at=None, sla_colour=None))
     clock.set(START + timedelta(days=1, hours=2))      # Tuesday 11:00 Beijing: HZ-001 is overdue
     return made
 
@@ -74,10 +76,10 @@ def test_inbox_filters_counts_and_sorting(li, started, app):
     assert (chip(html, "red"), chip(html, "yellow"), chip(html, "green"), chip(html, "orange"),
             chip(html, "none")) == (1, 1, 2, 0, 1)
     assert "共 5 项" in html and "李受理" in html
-    assert "2026-11-03 09:00" in html                       # Beijing time
-    assert "超期 0.1 个工作日" in html                          # HZ-001: 2 hours of a working day late
-    assert "不足 1 个工作日" in html                            # NB-004: due Wednesday 09:00
-    assert "3.9 个工作日" in html                              # HZ-002: due next Monday 09:00, weekend free
+    assert "11月3日 09:00" in html                           # Beijing time, as people say deadlines
+    assert "超期 2 小时" in html                                # HZ-001: 2 hours of a working day late
+    assert "剩余 22 小时" in html                               # NB-004: due Wednesday 09:00 (13 h + 9 h)
+    assert "剩余 3.9 个工作日" in html                          # HZ-002: due next Monday 09:00, weekend free
 
     green = li.get("/inbox?colour=green").get_data(as_text=True)
     assert rows(green) == ["HZ-002", "NB-003"]

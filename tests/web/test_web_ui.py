@@ -35,7 +35,7 @@ def card(html, label):
 
 
 def test_empty_start_page(client):
-    r = client.get("/")
+    r = client.get("/?user=li")          # signed in: anonymous visitors see no counters (tests/web/test_desk.py)
     assert r.status_code == 200
     assert r.content_type == "text/html; charset=utf-8"
     html = r.get_data(as_text=True)
@@ -99,7 +99,7 @@ def test_mounted_under_a_prefix_next_to_host_templates(engine, tmp_path):
     c = host.test_client()
     assert c.get("/").get_data(as_text=True) == "host page"
     html = c.get("/qihu/").get_data(as_text=True)
-    assert "通用企业诉求办理" in html
+    assert 'href="/qihu/appeal"' in html          # anonymous: the way to the portal (no engine counters)
     assert 'href="/qihu/api/openapi.json"' in html
     href = re.search(r'<link rel="stylesheet" href="([^"]+)"', html).group(1)
     assert href.startswith("/qihu/")

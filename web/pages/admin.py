@@ -1,7 +1,8 @@
 """Administrator pages (流程管理): the processes and their versions, deploying diagrams and
 decision tables from the browser (.bpmn, .dmn or a .zip of them), activating a staged version
 and the differences between two versions, moving running instances to a newer version
-(engine/runtime/migration.py: a dry-run plan first, then a confirm button). Only calls the engine.
+(engine/runtime/migration.py: a dry-run plan first, then a confirm button), and the display
+names of the groups (用户组名称: engine.accounts.groups / set_group_name). Only calls the engine.
 
 Every page is for administrators only (engine.access.is_admin): anyone else signed in gets
 403, anonymous callers go to sign in. A refused bundle shows the page again with every
@@ -17,7 +18,7 @@ from qihu.appeals.trail import STATUS_NAMES
 
 from qihu.web import csrf
 from qihu.web.pages import inbox as ui
-from qihu.web.i18n import gettext as _, install as install_i18n
+from qihu.web.i18n import gettext as _, install as install_i18n, say
 from qihu.web.pages.templating import QihuBlueprint
 from qihu.web.context import current_qihu, current_engine
 
@@ -197,6 +198,31 @@ def diff(key, user):
     result = engine.repository.diff(key, a, b)
     return render_template("qihu/admin_diff.html", key=key, rows=rows, d=result,
                            name=rows[-1]["name"] or key)
+
+
+# -- 用户组名称: what people read for each group ------------------------------------------------
+@blueprint.get("/admin/groups")
+@admin_only
+def groups(user):
+    return render_template("qihu/admin_groups.html", groups=current_engine().accounts.groups(),
+                           definitions={d["key"]: d["name"] or d["key"] for d in current_engine().repository.definitions()})
+
+
+@blueprint.post("/admin/groups")
+@admin_only
+def name_group(user):
+    """Set (or, with 恢复默认 or an empty name, clear) a group's display name."""
+    name = request.form.get("name", "").strip()
+    display_name = "" if request.form.get("clear") else request.form.get("display_name", "").strip()
+    try:
+        current_engine().accounts.set_group_name(name, display_name, user)
+    except ValidationFailed as e:
+        flash(f"{_('保存未完成')}：{say(str(e))}", "error")
+    else:
+        shown = current_engine().accounts.group_names([name]).get(name) or name
+        flash(_("已保存用户组名称「{name}」", name=display_name) if display_name
+              else _("已清除管理员设置的名称，现显示为「{name}」", name=shown), "ok")
+    return redirect(url_for("qihu_admin.groups") + f"#g-{name}")
 
 
 # -- errors ----------------------------------------------------------------------------------

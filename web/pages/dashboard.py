@@ -205,7 +205,21 @@ def ledger_xlsx(user, scope):
     f = _filters(request.args, _figures().options(scope))
     first, last = _export_range(f, request.args)
     rows = _figures().ledger(scope, first, last, **_narrow(f))
-    return _xlsx(reports.ledger_workbook(rows, now=current_engine().clock.now()), _filename("台账", f, first, last))
+    return _xlsx(reports.ledger_workbook(rows, now=current_engine().clock.now(), person=_person_names()),
+                 _filename("台账", f, first, last))
+
+
+def _person_names():
+    """user id -> display name for a whole export: every account's at once, an id without one
+    (an enterprise) asked when first met."""
+    accounts = current_engine().accounts
+    known = accounts.person_names()
+
+    def person(name):
+        if name not in known:
+            known.update(accounts.person_names([name]))
+        return known.get(name) or name
+    return person
 
 
 @blueprint.get("/dashboard/figures.xlsx")

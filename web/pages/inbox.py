@@ -74,6 +74,10 @@ def signed_in(view):
 # -- pages -----------------------------------------------------------------------------------
 @blueprint.get("/")
 def index():
+    """The start page. Anonymous visitors get the way to the portal and to sign in, never the
+    engine's counters or the deployed processes: those are for signed-in staff."""
+    if not current_qihu().user():
+        return render_template("qihu/index.html", definitions=[], stats=None)
     engine = current_engine()
     return render_template("qihu/index.html", definitions=engine.repository.definitions(),
                            stats=engine.runtime.overview())
@@ -154,7 +158,7 @@ def inbox(user):
                            definitions=definitions, regions=regions, query=query,
                            saved=_saved_filters(engine, user, query),
                            colours=[c for c in COLOURS if c != "blue" or "blue" in result["counts"]],
-                           link=link, me=user)
+                           link=link, me=user, colleagues=task_panel.colleagues_for(engine, result["tasks"], user))
 
 
 @blueprint.get("/tasks/<task_id>")
@@ -173,8 +177,12 @@ def _task_page(task_id, user, values=None, errors=None, message=None, status=200
     except QihuError:
         data = {}
     about = headline(data)
+    case = current_appeals().case(t["instance_id"], t["id"])
+    for a in case["attachments"]:
+        a["url"] = task_panel.attachment_url(a["id"])
     definition = next((d for d in engine.repository.definitions(key=t["definition_key"])), None)
-    return render_template("qihu/task.html", t=t, instance=instance, about=about, prefill=_prefill(t, data),
+    return render_template("qihu/task.html", t=t, instance=instance, about=about, case=case,
+                           prefill=_prefill(t, data),
                            definition_name=(definition or {}).get("name") or t["definition_key"],
                            workdays_left=(engine.tasks.workdays_left(t["due_at"], region=t["region"])
                                           if t["status"] == "ready" else None),

@@ -50,13 +50,12 @@ def instance(instance_id, user):
                for r in (engine.runtime.instances(business_key=inst["business_key"], limit=20)
                          if inst["business_key"] else [])
                if r["id"] != instance_id and engine.access.can_see_instance(user, r["id"])]
-    starter = engine.accounts.get(inst["started_by"]) if inst["started_by"] else None
     return render_template(
         "qihu/instance.html", instance=inst, definition=definition, about=about, tasks=tasks,
         trail=current_appeals().trail(instance_id), attachments=engine.uploads.list(instance_id),
         ledger=records["ledger"], notifications=records["notifications"],
         **_incidents(instance_id, user),
-        started_by=(starter or {}).get("display_name") or inst["started_by"],
+        started_by=inst["started_by"],
         status_name=STATUS_NAMES.get(inst["status"], inst["status"]), kind_names=KIND_NAMES,
         related=related,
         status_names=STATUS_NAMES, incident_status_names=INCIDENT_STATUS_NAMES)

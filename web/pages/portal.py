@@ -1,10 +1,14 @@
 """The enterprise portal: submit an appeal without an account, follow it and rate it.
 
     /appeal              choose where to submit (the processes enterprises may start), then the form
-    /appeal/done         the tracking number and the private link, shown once
-    /track/<token>       progress in plain words; the 好差评 form when a rating step is open
+    /track/<token>       progress in plain words; the 好差评 form when a rating step is open. Right
+                         after submitting (?new=1) it also shows the tracking number and the link to
+                         keep: the success page is the tracking page, so a refresh or the language
+                         switch keeps it (the token is in the URL, never stored in clear)
+    /appeal/find         找回我的诉求: the tracking number, then a code sent to the contact phone,
+                         opens a new private link (appeals/lookup.py)
 
-Only calls current_appeals().portal. The private link is the only key: whoever holds it follows and
+Only calls current_appeals().portal. The private link is the key: whoever holds it follows and
 rates the appeal; its token is 256 random bits, only its hash is stored, and these pages
 are sent with no-referrer and no-store so it does not leak to other sites or caches.
 """
@@ -16,6 +20,7 @@ from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import HiddenField, MultipleFileField, StringField, TextAreaField
 
+from qihu.appeals.lookup import normalise
 from qihu.appeals.portal import LIMITS, MAX_FILES
 from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound, QihuError, ValidationFailed
 from qihu.engine.tasks.uploads import ALLOWED
@@ -50,7 +55,7 @@ def _redact_access_log(state):
     if not any(isinstance(f, RedactTrackingTokens) for f in log.filters):
         log.addFilter(RedactTrackingTokens())
 
-DONE_KEY = "qihu_portal_done"          # the new appeal's number and token, between POST and the done page
+FIND_KEY = "qihu_portal_find"          # the tracking number a code was asked for, between the two steps
 # the form's fields in page order, with the labels the error summary names them by
 FIELDS = {"form": None, "definition": None, "company": "企业名称", "credit_code": "统一社会信用代码",
           "contact_name": "联系人姓名", "contact_phone": "联系电话", "category": "诉求类别", "summary": "诉求描述",
@@ -139,8 +144,7 @@ def submit():
     except QihuError:
         current_app.logger.exception("portal: an appeal could not be started")
         return _appeal_form(form, chosen, choices, {"form": _("系统繁忙，诉求未能提交，请稍后重试。")}, 503)
-    session[DONE_KEY] = {"tracking_no": made["tracking_no"], "token": made["token"]}
-    return redirect(url_for("qihu_portal.done"))
+    return redirect(url_for("qihu_portal.track", token=made["token"], new=1))
 
 
 def _appeal_form(form, chosen, choices, errors, status):
@@ -150,25 +154,75 @@ def _appeal_form(form, chosen, choices, errors, status):
 
 @blueprint.get("/appeal/done")
 def done():
-    made = session.pop(DONE_KEY, None)
-    if not made:
-        # shown once: a reload or a shared URL shows nothing of the appeal
-        return render_template("qihu/portal_done.html", made=None), 410
-    link = url_for("qihu_portal.track", token=made["token"], _external=True)
-    return render_template("qihu/portal_done.html", made=made, link=link)
+    # the success page used to be here, shown once; it is the tracking page now (?new=1)
+    return render_template("qihu/portal_done.html"), 410
 
 
 # -- follow and rate -----------------------------------------------------------------------------
 @blueprint.get("/track/<token>")
 def track(token):
-    return _track_page(token)
+    return _track_page(token, new=request.args.get("new", ""))
 
 
-def _track_page(token, values=None, errors=None, task_id=None, status=200):
+def _track_page(token, values=None, errors=None, task_id=None, status=200, new=""):
     ticket = current_appeals().portal.by_token(token)
     progress = current_appeals().portal.progress(ticket)
+    link = url_for("qihu_portal.track", token=token, _external=True)
     return render_template("qihu/portal_track.html", p=progress, token=token, values=values or {},
-                           errors=errors or {}, error_task=task_id), status
+                           errors=errors or {}, error_task=task_id, link=link,
+                           new=new if new in ("1", "found") else ""), status
+
+
+# -- 找回我的诉求 ------------------------------------------------------------------------------------
+def _client():
+    """The requester's address, as the rate limits count it (behind a proxy, the host app sets
+    request.remote_addr from its forwarded header, e.g. with werkzeug's ProxyFix)."""
+    return request.remote_addr or ""
+
+
+@blueprint.get("/appeal/find")
+def find():
+    return render_template("qihu/portal_lookup.html", step="number", number=request.args.get("no", "")[:40],
+                           errors={})
+
+
+@blueprint.post("/appeal/find")
+def find_send():
+    number = (request.form.get("number") or "")[:60]
+    if not normalise(number):
+        return render_template("qihu/portal_lookup.html", step="number", number=number,
+                               errors={"number": _("请填写受理编号")}), 422
+    sent = current_appeals().portal.lookup.request_code(number, _client(), current_app.secret_key or "")
+    if sent["status"] == "limited":
+        return render_template("qihu/portal_lookup.html", step="number", number=number,
+                               errors={"number": _("获取验证码过于频繁，请 {n} 分钟后再试。", n=sent["minutes"])}), 429
+    session[FIND_KEY] = {"number": normalise(number), "masked": sent["masked"]}
+    return redirect(url_for("qihu_portal.find_code"))
+
+
+@blueprint.get("/appeal/find/code")
+def find_code():
+    asked = session.get(FIND_KEY)
+    if not asked:
+        return redirect(url_for("qihu_portal.find"))
+    return render_template("qihu/portal_lookup.html", step="code", number=asked["number"], masked=asked["masked"],
+                           errors={})
+
+
+@blueprint.post("/appeal/find/code")
+def find_verify():
+    asked = session.get(FIND_KEY)
+    if not asked:
+        return redirect(url_for("qihu_portal.find"))
+    found = current_appeals().portal.lookup.verify(asked["number"], request.form.get("code", ""), _client())
+    if found is None:
+        left = current_appeals().portal.lookup.attempts_left(asked["number"])
+        text = (_("验证码不正确或已过期，还可再试 {n} 次。", n=left) if left
+                else _("验证码已失效，请重新获取验证码。"))
+        return render_template("qihu/portal_lookup.html", step="code", number=asked["number"], masked=asked["masked"],
+                               errors={"code": text}, spent=not left), 422
+    session.pop(FIND_KEY, None)
+    return redirect(url_for("qihu_portal.track", token=found["token"], new="found"))
 
 
 @blueprint.post("/track/<token>/rate")

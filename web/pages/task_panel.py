@@ -65,6 +65,17 @@ def panel(engine, t, user, action=None):
 
 
 
+def colleagues_for(engine, tasks, user):
+    """Whom the inbox's bulk 转办 offers: [(name, display name)] of the colleagues any of the
+    page's open tasks may be handed to (engine.handoff decides again, task by task)."""
+    people = {}
+    for t in tasks:
+        if t["status"] == "ready":
+            for c in engine.handoff.candidates(t["id"], exclude=user):
+                people[c["name"]] = c["display_name"]
+    return sorted(people.items())
+
+
 def attachment_url(attachment_id):
     """The download link (the instance page's route, web/pages/instance.py)."""
     try:

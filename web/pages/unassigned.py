@@ -75,7 +75,7 @@ def assign(task_id, user):
     to_user = request.form.get("to_user", "").strip()
 
     def display_name():
-        return (current_engine().accounts.get(to_user) or {}).get("display_name") or to_user
+        return current_engine().accounts.person_names([to_user]).get(to_user) or to_user
     return _act(lambda e: e.tasks.assign(task_id, user, to_user, note=request.form.get("note")),
                 lambda t: _("已将「{task}」指派给 {who}", task=t, who=display_name()), task_id)
 
@@ -84,9 +84,17 @@ def assign(task_id, user):
 @ui.signed_in
 def offer(task_id, user):
     groups, users = request.form.get("groups", ""), request.form.get("users", "")
-    who = "、".join(n.strip() for n in f"{groups},{users}".split(",") if n.strip())
     return _act(lambda e: e.tasks.offer(task_id, user, groups=groups, users=users, note=request.form.get("note")),
-                lambda t: _("已将「{task}」分派给 {who}，待其认领", task=t, who=who), task_id)
+                lambda t: _("已将「{task}」分派给 {who}，待其认领", task=t, who=_offered_to(groups, users)), task_id)
+
+
+def _offered_to(groups, users):
+    """"政策咨询承办部门、张三": the groups and people a task was offered to, by their names."""
+    accounts = current_engine().accounts
+    groups = [n.strip() for n in groups.split(",") if n.strip()]
+    users = [n.strip() for n in users.split(",") if n.strip()]
+    group_names, people = accounts.group_names(groups), accounts.person_names(users)
+    return "、".join([*(group_names.get(g) or g for g in groups), *(people.get(u) or u for u in users)])
 
 
 def _act(do, done, task_id):
