@@ -58,6 +58,10 @@ class AppealDomain:
         """The case as the clerk needs it, with the earlier work `task_id` builds on (appeals.case)."""
         return case_file.case_file(self.engine, instance_id, task_id)
 
+    def companies(self, instance_ids: list[str]) -> dict[str, str]:
+        """{instance id: company} for a list of tasks (appeals.case.companies)."""
+        return case_file.companies(self.engine, instance_ids)
+
     def records(self, instance_id: str) -> dict:
         """What handlers wrote for an instance: the engine's attachments and notifications, and
         the ledger lines (warning list, pools, lists)."""

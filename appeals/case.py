@@ -136,3 +136,17 @@ def prior_work(engine: Engine, instance_id: str, task_id: str | None = None) -> 
         if step["values"]:
             out.append(step)
     return out
+
+
+def companies(engine: Engine, instance_ids: list[str]) -> dict[str, str]:
+    """{instance id: the company it is for}, for a page of inbox rows: one query over the
+    appeal facts (the figures' row) and one over the portal tickets, by primary key / index."""
+    wanted = {i for i in instance_ids if i}
+    if not wanted:
+        return {}
+    with engine.db.read() as s:
+        found = dict(s.execute(select(AppealTicket.instance_id, AppealTicket.company)
+                               .where(AppealTicket.instance_id.in_(wanted))).all())
+        found.update((i, c) for i, c in s.execute(select(AppealFact.instance_id, AppealFact.company)
+                                                   .where(AppealFact.instance_id.in_(wanted))).all() if c)
+    return found

@@ -2,8 +2,8 @@
 board say about something that stopped an appeal. The engine records incidents with a kind and
 the technical error (engine.runtime.incidents); this says them as an administrator reads them:
 one sentence by kind ("自动任务「推送省平台」执行失败：省平台无响应"), the process and element by
-their display names, and the age ("3 小时前"). The technical detail stays on the incident for
-whoever fixes the cause.
+their display names, the groups and people a stall names by theirs (the engine keeps their ids),
+and the age ("3 小时前"). The technical detail stays on the incident for whoever fixes the cause.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from sqlalchemy import select
 
 from qihu.engine.errors import QihuError
+from qihu.engine.runtime.stalls import named, named_ids
 from qihu.engine.storage.models import Instance
 
 if TYPE_CHECKING:
@@ -170,6 +171,14 @@ def describe(engine: Engine, incidents: Iterable[IncidentInfo], now: datetime | 
         definition_of = dict(s.execute(select(Instance.id, Instance.definition_id).where(
             Instance.id.in_(sorted({i["instance_id"] for i in incidents}) or [""]))).all())
     graphs: dict[str, Any] = {}
+    groups, users = set(), set()                  # what the stalls name, by id: two queries for all
+    for i in incidents:
+        if i.get("kind") == "stall":
+            g, u = named_ids(i.get("message"))
+            groups.update(g)
+            users.update(u)
+    group_names = engine.accounts.group_names(groups) if groups else {}
+    person_names = engine.accounts.person_names(users) if users else {}
 
     def graph_of(instance_id: str) -> tuple[str | None, Any]:
         if instance_id not in graphs:
@@ -185,8 +194,11 @@ def describe(engine: Engine, incidents: Iterable[IncidentInfo], now: datetime | 
         process, g = graph_of(i["instance_id"])
         element = (g.name(i["element_id"]) if g is not None else i["element_id"]) if i.get("element_id") else None
         kind = str(i.get("kind") or "handler")
+        # said with names; the message itself (the technical detail) keeps the engine's ids
+        said = {**i, "message": named(i.get("message"), lambda x: group_names.get(x) or x,
+                                           lambda x: person_names.get(x) or x)} if kind == "stall" else i
         out.append({**i, "kind": kind, "process_name": process or i.get("definition_key") or "—",
                     "element_name": element, "kind_name": KIND_NAMES.get(kind, kind),
-                    "sentence": sentence(i, element), "cause": short_cause(i.get("error_type"), i.get("message")),
+                    "sentence": sentence(said, element), "cause": short_cause(said.get("error_type"), said.get("message")),
                     "age": age_text(i["created_at"], now)})
     return out

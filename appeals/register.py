@@ -10,9 +10,9 @@ instance is started by the clerk (started_by, camunda:initiator); the ticket kee
 channel and who registered it.
 
 Some processes need more at their start than the portal's fields: the variables their first
-script or step reads. They declare them as camunda:formField on their (none) start event,
-which the form renders and checks like a task form; the bundled diagrams that predate this are
-given theirs in START_FIELDS below until their diagrams declare them.
+script or step reads (鹿城's observation point and observer). They declare them as
+camunda:formField on their (none) start event, as Camunda Modeler writes a start form, which the
+form renders and checks like a task form.
 """
 from __future__ import annotations
 
@@ -30,11 +30,6 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 STANDARD = {"company", "企业名称", "credit_code", "contact_name", "contact_phone", "category", "summary", "channel",
             "enterprise_user"}
-# Start variables the first steps of bundled diagrams read although their start events declare
-# no form: 鹿城's 登记观测来源 script writes found_by from observation_point and observer.
-START_FIELDS: dict[str, list[tuple[str, str, bool]]] = {
-    "lucheng_mock_accountability": [("observation_point", "观测点", True), ("observer", "观察员", True)],
-}
 SMS_TEXT = ("【企业诉求服务平台】您反映的诉求已登记（{channel}），受理编号 {tracking_no}。"
             "查看办理进度、办结后评价请打开：{link} 。此链接请勿转发。")
 
@@ -87,7 +82,7 @@ class Registration:
 
     def start_form(self, definition, start=None) -> Form:
         """The start form: the start event's camunda:formField (types, enum values, validation as
-        on a task), else START_FIELDS for the bundled diagram; the portal's fields left out."""
+        on a task); the portal's fields left out."""
         start = self._start_event(definition) if start is None else start
         form = Form()
         for x in start.iterfind(f".//{{{CAMUNDA}}}formField") if start is not None else ():
@@ -105,13 +100,6 @@ class Registration:
                         if isinstance(v.tag, str):
                             field.add_validation(v.get("name"), v.get("config"))
             form.add_field(field)
-        if not form.fields:
-            for fid, label, required in START_FIELDS.get(definition.key, []):
-                field = FormField()
-                field.id, field.type, field.label = fid, "string", label
-                if required:
-                    field.add_validation("required", None)
-                form.add_field(field)
         return form
 
     # -- register ----------------------------------------------------------------------------------
@@ -154,4 +142,4 @@ class Registration:
         return self.portal.open_appeal(c, channel=c["channel"], registered_by=user, extra=clean_extra, also=sms)
 
 
-__all__ = ["Registration", "CHANNELS", "START_FIELDS"]
+__all__ = ["Registration", "CHANNELS"]

@@ -137,9 +137,9 @@ def figures_workbook(rows, definitions):
                 raise ReportError(f"指标第 {n} 行「{h}」无法导出 (figures row {n}, {key}: {e})") from None
             col += 1
     about = wb.create_sheet("指标说明")
-    _header(about, [("指标", 18), ("标识", 20), ("计算方法", 90)])
+    _header(about, [("指标", 18), ("计算方法", 90)])
     for n, d in enumerate(definitions, start=1):
-        for col, key in enumerate(("name", "key", "formula"), start=1):
+        for col, key in enumerate(("name", "formula"), start=1):
             cell = about.cell(row=n + 1, column=col)
             _put(cell, d.get(key), "text")
             cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -8,6 +8,7 @@ from qihu.appeals.portal import ENTERPRISE_PREFIX
 from qihu.engine.dialect.timers import deadline_text, local_text
 from qihu.engine.dialect.xmlsafe import load_xml
 from qihu.engine.runtime.sla import COLOUR_NAMES
+from qihu.engine.runtime.stalls import named, named_ids
 
 STATUS_NAMES = {"running": "办理中", "suspended": "已暂停", "completed": "已办结", "cancelled": "已撤销"}
 SYSTEM = "系统"
@@ -67,19 +68,25 @@ def _ids(events):
         users.update(x for x in (e["user"], data.get("assignee"), data.get("to")) if isinstance(x, str) and x)
         users.update(u for u in data.get("users") or [] if isinstance(u, str))
         groups.update(x for x in data.get("groups") or [] if isinstance(x, str))
+        if e["type"] == "incident":                    # a stall names groups and people by id
+            g, u = named_ids(data.get("error") if isinstance(data.get("error"), str) else None)
+            groups.update(g)
+            users.update(u)
     return users, groups
 
 
 _B = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 _THROWING = {"intermediateThrowEvent", "endEvent", "sendTask"}
-_EVENTS = {}              # (file, its SHA-256) -> {(kind, name, "throw" | "catch"): [element names]}
+_EVENTS = {}              # (file, its SHA-256) -> {(kind, name, "throw" | "catch"): [element names],
+                          #                          ("error" | "escalation", code): its name}
 _LOCK = threading.Lock()
 
 
 def _events_of(xml, filename):
     """{("message" | "signal", its name, "throw" | "catch"): names of the elements that do it}:
-    what the trail says instead of a message's name (an identifier such as say_no). Read once
-    per file content (definition ids repeat across databases)."""
+    what the trail says instead of a message's name (an identifier such as say_no); and
+    {("error" | "escalation", its code): the name the diagram gives it} (bpmn:error name="材料不全"
+    errorCode="INVALID"). Read once per file content (definition ids repeat across databases)."""
     data = xml.encode("utf-8") if isinstance(xml, str) else xml
     key = (filename, hashlib.sha256(data).hexdigest())
     hit = _EVENTS.get(key)
@@ -89,6 +96,11 @@ def _events_of(xml, filename):
     refs = {kind: {el.get("id"): el.get("name") or el.get("id") for el in root.iter(f"{_B}{kind}")}
             for kind in ("message", "signal")}
     found = {}
+    for kind in ("error", "escalation"):
+        for el in root.iter(f"{_B}{kind}"):
+            code, name = el.get(f"{kind}Code") or el.get("id"), (el.get("name") or "").strip()
+            if code and name:
+                found.setdefault((kind, code), name)
     for el in root.iter(f"{_B}*"):
         local = el.tag[len(_B):]
         label = (el.get("name") or "").strip()
@@ -155,15 +167,19 @@ def _say(e, g, person, group, events, now=None):
         return f"{verb}信号{label}" if label else f"{verb}信号"
     if t in ("bpmn_error", "escalation"):   # a handler reported a business outcome (BpmnError / Escalation)
         what = "业务异常" if t == "bpmn_error" else "升级"
+        code = data.get("code")
+        title = events.get(("error" if t == "bpmn_error" else "escalation", code)) if code else None
         said = f"：{data['message']}" if data.get("message") else ""
         caught = "，转入相应处理" if data.get("caught_by") else ""
-        return f"{step}报告{what}「{data.get('code')}」{said}{caught}"
+        return f"{step}报告{what}「{title or code}」{said}{caught}"
     if t == "variables_set":
         names = "、".join(sorted((data.get("variables") or {}).keys()))
         return f"修改流程数据（{names}）" if names else "修改流程数据"
     if t == "incident":
         # "RuntimeError: 省平台无响应" as people say it (the technical detail is on the incident)
-        return f"{step}出错：{incidents.plain(data['error'])}" if data.get("error") else f"{step}出错"
+        if not data.get("error"):
+            return f"{step}出错"
+        return f"{step}出错：{incidents.plain(named(str(data['error']), lambda x: group([x]), person))}"
     if t == "incident_resolved":
         return f"处理{step}的异常" if e["user"] else f"{step}异常已消除"
     if t == "sla_changed":

@@ -358,7 +358,7 @@ EN = {
     "待分派任务仅限管理员和分派员处理。": "Unassigned tasks are for administrators and dispatchers only.",
     "部署提醒": "Deploy warning", "另有 {n} 条部署提醒未显示": "{n} more deploy warnings not shown",
     # -- issue 15: the clerk's desk (task page, 已办, search, bulk actions, print)
-    "诉求信息": "The appeal", "打印办理单": "Print the handling sheet", "办结期限": "Deadline to close",
+    "诉求信息": "The appeal", "打印办理单": "Print the handling sheet", "诉求办结期限": "Appeal to be closed by", "办理机制": "Handled under",
     "企业附件": "The enterprise's attachments", "前序办理情况": "Earlier work on this appeal",
     "批量操作所选任务": "With the selected tasks", "批量操作": "Bulk action", "催办": "Remind",
     "转办给…（仅转办时）": "Hand over to… (for 转办 only)", "执行": "Go", "选择：{name}": "Select: {name}",
@@ -465,6 +465,10 @@ EN = {
     "剩余 1 小时": "1 hour left", "超期 1 小时": "1 hour overdue", "剩余半天": "half a day left",
     "超期半天": "half a day overdue", "剩余不足 1 小时": "under an hour left", "超期不足 1 小时": "under an hour overdue",
     # -- issue 15: letters and demo
+    # -- issue 15: polish (H7)
+    "管理": "Administration", "查找用户组": "Find a group", "用户组标识或名称，如 dept 或 督查": "Group id or name, e.g. dept",
+    "符合条件的 {n} 个": "{n} matching", "未用于流程的用户组": "Groups no process uses", "{n} 个": "{n}",
+    "没有符合条件的用户组。": "No group matches.",
 }
 
 
@@ -580,11 +584,16 @@ def _say_one(text, en):
     return "\n".join(lines)
 
 
+_ENGLISH_PART = re.compile(r"[(（][^()（）]*[A-Za-z][^()（）]*[)）]")
+
+
 def say(message, lang=None):
     """A message the engine gives in both languages, in the reader's: the Chinese part by
     default, the English part with the switch, piece by piece for compound messages; a message
     in one language as it is. `lang` overrides the request's ("zh", "en")."""
     text = str(message or "")
+    if not _ENGLISH_PART.search(text):
+        return text            # one language only: exactly as written (a name's spacing is its own)
     return _say_one(text, (lang or current_lang()) == "en")
 
 

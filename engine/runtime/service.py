@@ -568,8 +568,10 @@ class Runtime:
             try:
                 return se.environment.evaluate(expr, dict(t.data))
             except Exception as e:
-                raise EngineStepError(bilingual(f"任务「{spec.bpmn_name or spec.bpmn_id}」的 camunda:{attr} 表达式计算出错",
-                                                f"camunda:{attr} of {spec.bpmn_id}: {type(e).__name__}: {e}"),
+                said = f"任务「{spec.bpmn_name or spec.bpmn_id}」的 camunda:{attr} 表达式计算出错"
+                if isinstance(e, QihuError):     # says why in both languages (a calendar not loaded): keep both
+                    raise EngineStepError(f"{said}：{e}", element=spec.bpmn_id) from e
+                raise EngineStepError(bilingual(said, f"camunda:{attr} of {spec.bpmn_id}: {type(e).__name__}: {e}"),
                                       element=spec.bpmn_id) from e
 
         def names(v: Any) -> list[str]:

@@ -14,9 +14,15 @@ Each stall is an incident of kind `stall` on the instance (one open per instance
 cause; the `topic` column names the cause) and a notification to the administrators, in one
 transaction. A stall incident whose cause has gone (a member was added, the delivery went
 through) is resolved by the next check.
+
+The incident keeps the ids of the groups and people it names ("候选组（dept_policy）"): what the
+engine knows, and what whoever fixes the cause looks up. What people read says their display
+names: the administrators' notification here, the incident pages through `named`.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +35,27 @@ from qihu.engine.storage.models import (HistoryEvent, Incident, Instance, Job, M
 from qihu.engine.types import CandidateKind, EventType, IncidentKind, IncidentStatus, InstanceStatus, TaskStatus
 
 DELIVERY_STALL = timedelta(hours=1)
+# a task nobody can do, said with the ids the engine knows; _GROUPS and _ASSIGNEE find them again
+NOBODY_GROUPS = "「{task}」的候选组（{groups}）没有在岗成员，无人能看到这项待办"
+NOBODY_ASSIGNEE = "「{task}」的办理人 {assignee} 的账号已停用"
+_GROUPS = re.compile(r"(的候选组（)([^（）]*)(）没有在岗成员)")
+_ASSIGNEE = re.compile(r"(的办理人 )(\S+)( 的账号已停用)")
+
+
+def named_ids(sentence: str | None) -> tuple[list[str], list[str]]:
+    """(group ids, user ids) a stall sentence names."""
+    groups = [g for m in _GROUPS.finditer(sentence or "") for g in m.group(2).split(",") if g and g != "无"]
+    return groups, [m.group(2) for m in _ASSIGNEE.finditer(sentence or "")]
+
+
+def named(sentence: str | None, group_name: Callable[[str], str], person_name: Callable[[str], str]) -> str:
+    """A stall sentence with display names instead of ids (「部门办理」的候选组（政策法规处、要素保障处）…),
+    each id said by `group_name` / `person_name`."""
+    def groups(m: re.Match) -> str:
+        ids = [g for g in m.group(2).split(",") if g]
+        return m.group(1) + "、".join(group_name(g) for g in ids) + m.group(3) if ids else m.group(0)
+    text = _GROUPS.sub(groups, sentence or "")
+    return _ASSIGNEE.sub(lambda m: m.group(1) + person_name(m.group(2)) + m.group(3), text)
 
 
 def _disabled(user: Any) -> Any:
@@ -70,9 +97,9 @@ class StallCheck:
             or_(and_(Task.assignee.is_(None), ~somebody, ~queued), and_(Task.assignee.is_not(None), _disabled(Task.assignee))))
         for t in s.execute(orphans):
             if t.assignee:
-                why = f"「{t.name}」的办理人 {t.assignee} 的账号已停用"
+                why = NOBODY_ASSIGNEE.format(task=t.name, assignee=t.assignee)
             else:
-                why = f"「{t.name}」的候选组（{t.candidate_groups or '无'}）没有在岗成员，无人能看到这项待办"
+                why = NOBODY_GROUPS.format(task=t.name, groups=t.candidate_groups or "无")
             found[(t.instance_id, f"stall:nobody:{t.id}")] = (t.element_id, f"案件无法继续流转：{why}", None)
 
         late = select(Outbox.id, Outbox.instance_id, Outbox.element_id, Outbox.name, Outbox.last_error).where(
@@ -98,6 +125,14 @@ class StallCheck:
             if not fresh:
                 return new
             keys = dict(s.execute(select(Instance.id, Instance.business_key).where(Instance.id.in_({k[0] for k in fresh}))).all())
+            groups, users = set(), set()
+            for k in fresh:
+                g, u = named_ids(found[k][1])
+                groups.update(g)
+                users.update(u)
+            # names for the administrators' notification (reads beside this write: engine.storage.db)
+            group_names = self.engine.accounts.group_names(groups) if groups else {}
+            person_names = self.engine.accounts.person_names(users) if users else {}
             for iid, cause in fresh:
                 element, sentence, outbox_id = found[(iid, cause)]
                 inc = Incident(instance_id=iid, task_id="", element_id=element, topic=cause, kind=IncidentKind.STALL,
@@ -109,5 +144,7 @@ class StallCheck:
                 s.add(HistoryEvent(instance_id=iid, at=now, type=EventType.INCIDENT, element_id=element,
                                    data={"incident": inc.id, "error": sentence}))
                 s.add(Notification(recipient_kind=CandidateKind.GROUP, recipient=ADMIN_GROUP, instance_id=iid,
-                                   title=f"案件停滞：{keys.get(iid) or iid}", body=sentence, created_at=now))
+                                   title=f"案件停滞：{keys.get(iid) or iid}",
+                                   body=named(sentence, lambda g: group_names.get(g) or g,
+                                              lambda u: person_names.get(u) or u), created_at=now))
         return new

@@ -91,3 +91,28 @@ def test_department_opens_an_appeal_from_the_warning_board(page, server):
     page.click(f"tr[data-open-item='{ids['HZ-B-1']}'] a")
     page.wait_for_url(f"{base}/instances/{ids['HZ-B-1']}")
     assert "HZ-B-1" in page.locator(".qh-pagehead").inner_text()
+
+
+def test_the_dashboard_fits_a_phone(page, server):
+    """At 375 px nothing is wider than the screen: the trend charts take the screen's width (one
+    under the other), the cards, ranking and warning board wrap or scroll inside their own box."""
+    base, _ids = server
+    sign_in(page, base, "hz_leader")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{base}/dashboard")
+    page.wait_for_selector("body[data-charts-ready='2']")
+    page.wait_for_timeout(1200)                       # the charts' animation, for the screenshot
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for chart in ("qh-chart-volume", "qh-chart-rates"):
+        box = page.locator(f"#{chart}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (chart, box)
+        width = page.evaluate(f"document.querySelector('#{chart} canvas').getBoundingClientRect().width")
+        assert width <= box["width"] + 1, (chart, width, box)             # drawn to the box, not beyond
+        assert page.evaluate(INK, chart) > 1000
+    page.screenshot(path=str(ARTIFACTS / "dashboard_leader_375.png"), full_page=True)
+    page.locator(".qh-dash-trends").screenshot(path=str(ARTIFACTS / "dashboard_trends_375.png"))
+    page.set_viewport_size({"width": 1366, "height": 900})                # and back: the charts follow
+    page.wait_for_timeout(300)
+    assert page.locator("#qh-chart-volume").bounding_box()["width"] > 420
+    assert page.evaluate("document.querySelector('#qh-chart-volume canvas').getBoundingClientRect().width") > 420
+    page.screenshot(path=str(ARTIFACTS / "dashboard_leader_1366.png"), full_page=True)

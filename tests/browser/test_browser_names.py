@@ -27,13 +27,11 @@ def server(tmp_path):
 
 
 def look(page, name, width):
-    """Screenshot at `width`; at phone width nothing may overflow; no internal id is read.
-    (The dashboard's trend charts are 455 px wide at phone width whatever the names: left to
-    the phone-width work of issue 15, so its overflow is not asserted here.)"""
+    """Screenshot at `width`; at phone width nothing may overflow; no internal id is read."""
     page.set_viewport_size({"width": width, "height": 800})
     page.wait_for_timeout(150)
     page.screenshot(path=str(ARTIFACTS / f"names_{name}_{width}.png"), full_page=True)
-    if width == WIDTHS["phone"] and not name.startswith("dashboard"):
+    if width == WIDTHS["phone"]:
         assert page.evaluate("document.documentElement.scrollWidth") <= width, name
     assert ids_in(page.locator("body").inner_text()) == [], (name, IDS)
 

@@ -20,7 +20,8 @@ from tests.domain.test_portal import BASIC
 from tests.web_util import browser_sign_in, live_server
 
 START = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)     # Monday 09:00 Beijing
-STAFF = {"shouli": ("受理员 李敏", ["acceptor"]), "bumen": ("资源保障科 王强", ["dept_policy", "dept_resource"])}
+STAFF = {"shouli": ("受理员 李敏", ["acceptor", "lc_centre"]),            # lc_centre: may start 鹿城 cases
+         "bumen": ("资源保障科 王强", ["dept_policy", "dept_resource"])}
 PW = "pw-for-tests"
 
 

@@ -24,11 +24,13 @@ OBSERVED = {"observation_point": "鹿城区鞋革行业协会观测点", "observ
 
 @pytest.fixture
 def reg(engine):
-    for f in ("appeal_basic.bpmn", "qiantang_target_tracking.bpmn", "lucheng_mock_accountability.bpmn"):
+    for f in ("appeal_basic.bpmn", "qiantang_target_tracking.bpmn", "lucheng_mock_accountability.bpmn",
+              "luqiao_say_no_review.bpmn"):
         engine.repository.deploy([BPMN / f])
     engine.repository.deploy([BPMN / "huzhou_joint_meeting.bpmn", BPMN / "huzhou_boards.dmn"])
     for user, groups in {"li": ["acceptor"], "wang": ["qt_centre"], "zhao": ["qt_board_project"],
-                         "police": ["qt_unit_police"], "guan": ["lc_observer"], "zhou": ["hz_centre"]}.items():
+                         "police": ["qt_unit_police"], "guan": ["lc_observer"], "zhou": ["hz_centre"],
+                         "lu": ["lc_centre"], "lin": ["lq_centre"]}.items():
         engine.tasks.add_member(user, *groups)
     return engine
 
@@ -54,17 +56,33 @@ def counts(engine):
 
 def test_a_clerk_may_register_what_their_groups_may_start(reg):
     registration = appeals.of(reg).portal.registration
-    # appeal_basic: enterprise and acceptor; huzhou: enterprise and hz_centre; 钱塘 and 鹿城 declare no
-    # starters, so anyone signed in may start them (engine.access.can_start)
-    assert {c["key"] for c in registration.choices("li")} == {"appeal_basic", "qiantang_target_tracking",
-                                                              "lucheng_mock_accountability"}
-    assert "huzhou_joint_meeting" in {c["key"] for c in registration.choices("zhou")}
+    # each diagram names its starters (camunda:candidateStarterGroups): appeal_basic enterprise and
+    # acceptor; 湖州 enterprise and hz_centre; 钱塘 its centre; 鹿城 observers and its centre; 路桥 the
+    # 1187 platform. Nobody else sees them on the form or may register them.
+    keys = {user: {c["key"] for c in registration.choices(user)} for user in ("li", "wang", "guan", "lu", "lin",
+                                                                               "zhou", "zhao", "police")}
+    assert keys == {"li": {"appeal_basic"}, "wang": {"qiantang_target_tracking"},
+                    "guan": {"lucheng_mock_accountability"}, "lu": {"lucheng_mock_accountability"},
+                    "lin": {"luqiao_say_no_review"}, "zhou": {"huzhou_joint_meeting"}, "zhao": set(), "police": set()}
     assert registration.choices("") == []
+    for user, key in (("li", "huzhou_joint_meeting"), ("li", "qiantang_target_tracking"),
+                      ("zhao", "qiantang_target_tracking"), ("li", "lucheng_mock_accountability"),
+                      ("guan", "luqiao_say_no_review")):
+        with pytest.raises(Forbidden):
+            register(reg, user=user, key=key, category="policy", extra=OBSERVED)
+
+
+def test_the_start_form_is_the_diagrams_own(reg):
+    """鹿城 declares its start fields on its start event (camunda:formField, as Camunda Modeler writes a
+    start form); the form is read from the diagram, nothing about a process is hard-coded here."""
+    from qihu.appeals import register as module
+    assert not hasattr(module, "START_FIELDS")
+    registration = appeals.of(reg).portal.registration
     lucheng = next(c for c in registration.choices("guan") if c["key"] == "lucheng_mock_accountability")
     assert [(f["id"], f["label"], "required" in f["validation"]) for f in lucheng["fields"]] == [
         ("observation_point", "观测点", True), ("observer", "观察员", True)]
-    with pytest.raises(Forbidden):
-        register(reg, user="li", key="huzhou_joint_meeting", category="policy")
+    [qiantang] = registration.choices("wang")
+    assert qiantang["fields"] == []                          # declares none: the portal's fields only
 
 
 def test_registering_starts_the_appeal_with_its_ticket_and_sends_the_link_by_sms(reg):

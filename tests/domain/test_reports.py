@@ -153,8 +153,8 @@ def test_figures_workbook_rates_as_percentages_and_definitions():
     # no denominator: an empty cell, not 0%; a department without a name shows its id
     assert empty["办结率"] is None and empty["受理量"] == 0 and empty["承办部门"] == "hz_board_finance"
     about = wb["指标说明"]
-    assert [c.value for c in about[1]] == ["指标", "标识", "计算方法"]
-    assert [c.value for c in about[2]] == ["办结率", "closed_rate", "办结量 ÷ 受理量 × 100%"]
+    assert [c.value for c in about[1]] == ["指标", "计算方法"]     # names people read, no internal keys
+    assert [c.value for c in about[2]] == ["办结率", "办结量 ÷ 受理量 × 100%"]
     assert about.max_row == 3
 
 

@@ -97,3 +97,44 @@ def test_the_worker_checks_at_most_every_interval(make_engine):
     e.runtime.start("one_step")
     assert w.check_stalls() == []                                  # not yet: an hour between checks
     assert len(stall_incidents(e, iid)) == 1
+
+
+TWO_GROUPS = bpmn("two_groups", f"""
+<bpmn:startEvent id="s" />
+<bpmn:userTask id="work" name="办理" camunda:candidateGroups="ghosts,dept_policy" />
+<bpmn:endEvent id="e" />
+{chain("s", "work", "e")}""", name="两组")
+
+
+def test_the_incident_keeps_ids_and_the_administrators_read_names(engine):
+    """The stall's incident names groups and people by id (what the engine knows, and what whoever
+    fixes it looks up); the notification the administrators read says their display names."""
+    from qihu.engine.runtime.stalls import named, named_ids
+    engine.accounts.set_group_name("ghosts", "督查科", "admin")
+    engine.accounts.set_group_name("dept_policy", "政策法规处", "admin")
+    engine.repository.deploy([("two_groups.bpmn", TWO_GROUPS)])
+    iid = engine.runtime.start("two_groups", business_key="QH-5")
+    StallCheck(engine).run()
+    [inc] = stall_incidents(engine, iid)
+    assert "「办理」的候选组（ghosts,dept_policy）没有在岗成员" in inc["message"]
+    [(title, body)] = admin_notes(engine)
+    assert body == "案件无法继续流转：「办理」的候选组（督查科、政策法规处）没有在岗成员，无人能看到这项待办"
+    assert "ghosts" not in body and "dept_policy" not in body
+    assert named_ids(inc["message"]) == (["ghosts", "dept_policy"], [])
+    assert named(inc["message"], lambda g: {"ghosts": "督查科"}.get(g, g), str) == \
+        "案件无法继续流转：「办理」的候选组（督查科、dept_policy）没有在岗成员，无人能看到这项待办"
+
+
+def test_a_disabled_assignee_is_named_by_display_name(engine):
+    engine.repository.deploy([("one_step.bpmn", ONE_STEP)])
+    engine.accounts.add_user("wang", "Qihu-test-pass-1", display_name="王科员", groups=["ghosts"])
+    engine.accounts.add_user("zhao", "Qihu-test-pass-1", display_name="赵科员", groups=["ghosts"])
+    iid = engine.runtime.start("one_step", business_key="QH-6")
+    [t] = engine.tasks.list(instance_id=iid)
+    engine.tasks.claim(t["id"], "wang")
+    engine.accounts.set_active("wang", False)
+    StallCheck(engine).run()
+    [inc] = stall_incidents(engine, iid)
+    assert "「办理」的办理人 wang 的账号已停用" in inc["message"]
+    [(_title, body)] = admin_notes(engine)
+    assert body == "案件无法继续流转：「办理」的办理人 王科员 的账号已停用"

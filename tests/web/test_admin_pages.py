@@ -188,3 +188,22 @@ def test_english_pages(admin, engine):
     assert "Activate after deploying" in page and "Processes" in page
     page = text(admin.get("/admin/processes/appeal_basic?lang=en"))
     assert "Running instances" in page
+
+
+def test_the_admin_reaches_group_names_and_notices_from_the_process_page(app, admin, engine):
+    """用户组名称 and 通知记录 are linked from 流程管理 (the administrator's page), and the header
+    marks 流程管理 as current on them; nobody else sees those links or reaches the pages."""
+    page = text(admin.get("/admin/processes"))
+    links = re.search(r'<nav class="qh-admin-links"[^>]*>(.*?)</nav>', page, re.S).group(1)
+    assert re.findall(r'href="([^"]+)"[^>]*>([^<]+)<', links) == [("/admin/groups", "用户组名称"),
+                                                                  ("/admin/notices", "通知记录")]
+    for url in ("/admin/groups", "/admin/notices"):
+        r = admin.get(url)
+        assert r.status_code == 200, url
+        assert re.search(r'<a href="/admin/processes" aria-current="page">流程管理</a>', text(r)), url
+    english = text(admin.get("/admin/processes?lang=en"))
+    assert 'aria-label="Administration"' in english and "Group names" in english and "Notices sent" in english
+    clerk = client_for(app, "li")
+    for url in ("/inbox", "/"):
+        assert "/admin/groups" not in text(clerk.get(url)) and "/admin/notices" not in text(clerk.get(url))
+    assert clerk.get("/admin/groups").status_code == 403 and clerk.get("/admin/notices").status_code == 403

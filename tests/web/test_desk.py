@@ -76,6 +76,13 @@ def test_the_task_page_shows_whom_to_call_and_what_was_asked(app, engine):
     assert 'title="acceptor">受理员</span>' in html                       # candidate groups by name
 
 
+def test_the_inbox_says_which_company_each_task_is_for(app, engine):
+    """A clerk picks the next case by who it is for, not by its number alone."""
+    got = submit(engine)
+    html = html_of(client_for(app, "li"), "/inbox")
+    assert '<div class="qh-company">湖州某新材料有限公司</div>' in html and got["tracking_no"] in html
+
+
 def rate_badly(engine, iid):
     t = accept(engine, iid)
     engine.tasks.complete(t["id"], "wang", {"result": "solved", "reply": "已兑现"})

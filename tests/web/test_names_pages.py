@@ -202,3 +202,48 @@ def test_the_group_names_page_is_for_administrators_with_a_csrf_token(world):
 def test_english(world):
     html = client(world, "admin").get("/admin/groups?lang=en").get_data(as_text=True)
     assert "Group names" in html and "Declared by the diagram" in html and "用户组名称" not in visible_text(html)
+
+
+def listed(html):
+    return re.findall(r'<li class="qh-panel qh-group" id="g-[^"]+" data-group="([^"]+)"', html)
+
+
+def sections(html):
+    return re.findall(r'<section class="qh-groups-section" data-section="([^"]*)">\s*<h2>(.*?)</h2>', html, re.S)
+
+
+def test_the_group_names_page_filters_by_id_name_and_process(world):
+    """~110 groups: ?q= keeps those whose id or name has the text, ?process= those a process names;
+    the list is in one section per process (by region), the groups no process uses last."""
+    admin = client(world, "admin")
+    everything = admin.get("/admin/groups").get_data(as_text=True)
+    total = len(listed(everything))
+    assert total > 80 and f'data-total="{total}"' in everything
+    keys = [k for k, _ in sections(everything)]
+    assert keys[-1] == "" and len(keys) == len(set(keys)) > 10 and "appeal_basic" in keys
+    assert "未用于流程的用户组" in visible_text(dict(sections(everything))[""])
+    assert "dashboard" in listed(everything[everything.index('data-section=""'):])  # a membership only
+    by_id = admin.get("/admin/groups?q=DEPT_").get_data(as_text=True)               # any case
+    assert listed(by_id) and all("dept_" in g for g in listed(by_id))
+    assert {"dept_policy", "dept_general"} <= set(listed(by_id)) and f'data-shown="{len(listed(by_id))}"' in by_id
+    by_name = admin.get("/admin/groups?q=督查").get_data(as_text=True)                # the display name
+    names = visible_text(by_name)
+    assert listed(by_name) and "hz_supervision" in listed(by_name) and "dept_policy" not in listed(by_name)
+    assert 'value="督查"' in by_name and "符合条件的" in names
+    one = admin.get("/admin/groups?process=lucheng_mock_accountability").get_data(as_text=True)
+    assert set(listed(one)) >= {"lc_observer", "lc_centre", "lc_office"} and not any(
+        not g.startswith("lc_") for g in listed(one))
+    assert [k for k, _ in sections(one)] == ["lucheng_mock_accountability"]
+    assert 'option value="lucheng_mock_accountability" selected' in one
+    both = admin.get("/admin/groups?process=lucheng_mock_accountability&q=observer").get_data(as_text=True)
+    assert listed(both) == ["lc_observer"]
+    none = admin.get("/admin/groups?q=没有这样的组").get_data(as_text=True)
+    assert listed(none) == [] and "没有符合条件的用户组" in visible_text(none)
+    assert listed(admin.get("/admin/groups?process=no_such").get_data(as_text=True)) == listed(everything)
+    # saving from a filtered list comes back to it
+    r = admin.post("/admin/groups", data={"csrf_token": token(one), "name": "lc_observer", "display_name": "观察员",
+                                          "q": "observer", "process": "lucheng_mock_accountability"})
+    assert r.status_code == 302
+    assert r.headers["Location"].endswith("/admin/groups?q=observer&process=lucheng_mock_accountability#g-lc_observer")
+    english = admin.get("/admin/groups?q=dept&lang=en").get_data(as_text=True)
+    assert "matching" in english and "Find a group" in english

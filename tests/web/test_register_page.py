@@ -24,7 +24,9 @@ PHONE_APPEAL = {"company": "湖州某新材料有限公司", "credit_code": "913
 def app(engine):
     for f in ("appeal_basic.bpmn", "qiantang_target_tracking.bpmn", "lucheng_mock_accountability.bpmn"):
         engine.repository.deploy([BPMN / f])
-    engine.accounts.add_user("li", PASSWORD, display_name="李受理", groups=["acceptor"])
+    # a clerk who registers for three mechanisms (each names its starters: acceptor, qt_centre, lc_centre)
+    engine.accounts.add_user("li", PASSWORD, display_name="李受理", groups=["acceptor", "qt_centre", "lc_centre"])
+    engine.accounts.add_user("wu", PASSWORD, display_name="吴受理", groups=["acceptor"])
     return create_app(engine=engine, config={"SECRET_KEY": "register-tests"})
 
 
@@ -59,6 +61,8 @@ def test_the_form_offers_the_processes_channels_and_start_fields(app):
     lucheng = client.get("/register?d=lucheng_mock_accountability").get_data(as_text=True)
     assert 'name="start-observation_point"' in lucheng and 'name="start-observer"' in lucheng
     assert app.test_client().get("/register").status_code == 302                   # sign in first
+    other = staff(app, "wu").get("/register").get_data(as_text=True)                # only what one may start
+    assert "通用企业诉求办理" in other and "钱塘" not in other and "鹿城" not in other
 
 
 def test_errors_in_chinese_next_to_each_field_and_nothing_written(app, engine):

@@ -132,3 +132,9 @@ def test_the_filter_follows_the_language_switch(engine):
         assert app.jinja_env.filters["say"]("必填 (required)") == "required"
     with app.test_request_context("/"):
         assert app.jinja_env.filters["say"]("必填 (required)") == "必填"
+
+
+def test_text_in_one_language_is_shown_exactly_as_written():
+    """A flash naming a task the designer called "Handle \\nRequest" keeps its spacing."""
+    for text in ("Handle \nRequest", "已将「Handle \nRequest」指派给 张三", "宝洁(P&G)公司  注册"):
+        assert say(text, "zh") == text and say(text, "en") == text

@@ -119,7 +119,7 @@ def deploy(user):
     # accepted with warnings (e.g. user tasks naming nobody: the 待分派 queue), each with its place
     for w in result.warnings[:MAX_WARNINGS]:
         where = ":".join(str(x) for x in (w["file"], w["line"]) if x)
-        flash(f"{_('部署提醒')}：{where} [{w['element']}] {w['message']}", "warn")
+        flash(f"{_('部署提醒')}：{where} [{w['element']}] {say(w['message'])}", "warn")
     if len(result.warnings) > MAX_WARNINGS:
         flash(_("另有 {n} 条部署提醒未显示", n=len(result.warnings) - MAX_WARNINGS), "warn")
     return redirect(url_for("qihu_admin.processes"))
@@ -164,12 +164,12 @@ def migrate(key, user):
         r = current_engine().migrations.migrate(key, request.form.get("from"), request.form.get("to"),
                                          instance_ids=ids, user=user)
     except (ValidationFailed, NotFound) as e:
-        flash(f"{_('迁移未完成')}：{e}", "error")
+        flash(f"{_('迁移未完成')}：{say(str(e))}", "error")
         return back
     if r["migrated"]:
         flash(_("已将 {n} 个实例从 v{a} 迁移到 v{b}", n=len(r["migrated"]), a=r["from"], b=r["to"]), "ok")
     if r["refused"]:
-        lines = "；".join(f"{m['business_key'] or m['id']}：{m['reasons'][0]['zh']}" for m in r["refused"])
+        lines = "；".join(f"{m['business_key'] or m['id']}：{say(m['reasons'][0]['text'])}" for m in r["refused"])
         flash(_("{n} 个实例未迁移：{list}", n=len(r["refused"]), list=lines), "error")
     return back
 
@@ -204,8 +204,32 @@ def diff(key, user):
 @blueprint.get("/admin/groups")
 @admin_only
 def groups(user):
-    return render_template("qihu/admin_groups.html", groups=current_engine().accounts.groups(),
-                           definitions={d["key"]: d["name"] or d["key"] for d in current_engine().repository.definitions()})
+    """Every group, filtered by ?q= (a piece of its id or name) and ?process= (a process naming
+    it), in one section per process (the one that declares its name, else the first naming it)."""
+    engine = current_engine()
+    everything = engine.accounts.groups()
+    found = {d["key"]: d for d in engine.repository.definitions()}
+    q = request.args.get("q", "").strip()[:100]
+    process = request.args.get("process", "").strip()
+    process = process if process in found else ""
+    shown = [g for g in everything if _group_matches(g, q.casefold()) and (not process or process in g["processes"])]
+    sections: dict[str, list] = {}
+    for g in shown:
+        sections.setdefault(process or g["declared_by"] or next(iter(g["processes"]), ""), []).append(g)
+    # by region, then process name; groups no process names last
+    order = sorted(sections, key=lambda k: (k == "", *((found[k]["region"] or "", found[k]["name"] or k) if k else ())))
+    return render_template(
+        "qihu/admin_groups.html", groups=everything, shown=len(shown), q=q, process=process,
+        definitions={k: d["name"] or k for k, d in found.items()},
+        processes=sorted(((k, d["name"] or k) for k, d in found.items() if any(k in g["processes"] for g in everything)),
+                         key=lambda kd: kd[1]),
+        sections=[{"key": k, "name": (found[k]["name"] or k) if k else None, "region": found[k]["region"] if k else None,
+                   "groups": sections[k]} for k in order])
+
+
+def _group_matches(group: dict, q: str) -> bool:
+    """Whether `q` (casefolded) is part of the group's id, its display name or its declared name."""
+    return not q or any(q in (x or "").casefold() for x in (group["name"], group["display_name"], group["declared"]))
 
 
 @blueprint.post("/admin/groups")
@@ -222,7 +246,8 @@ def name_group(user):
         shown = current_engine().accounts.group_names([name]).get(name) or name
         flash(_("已保存用户组名称「{name}」", name=display_name) if display_name
               else _("已清除管理员设置的名称，现显示为「{name}」", name=shown), "ok")
-    return redirect(url_for("qihu_admin.groups") + f"#g-{name}")
+    kept = {k: v for k in ("q", "process") if (v := request.form.get(k, "").strip())}    # the filter it was saved from
+    return redirect(url_for("qihu_admin.groups", **kept) + f"#g-{name}")
 
 
 # -- errors ----------------------------------------------------------------------------------

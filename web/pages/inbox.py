@@ -158,7 +158,8 @@ def inbox(user):
                            definitions=definitions, regions=regions, query=query,
                            saved=_saved_filters(engine, user, query),
                            colours=[c for c in COLOURS if c != "blue" or "blue" in result["counts"]],
-                           link=link, me=user, colleagues=task_panel.colleagues_for(engine, result["tasks"], user))
+                           link=link, me=user, colleagues=task_panel.colleagues_for(engine, result["tasks"], user),
+                           companies=current_appeals().companies([t["instance_id"] for t in result["tasks"]]))
 
 
 @blueprint.get("/tasks/<task_id>")
