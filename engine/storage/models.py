@@ -325,6 +325,11 @@ class UserAccount(Base):
     # The region whose work the person sees (inbox, instances, dashboard); None = every region.
     region: Mapped[str | None] = mapped_column(String(100), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Raised by sign-out, a new password, disabling the account and "sign out everywhere": a
+    # session carrying an older number is over, in every process.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)   # too many failed sign-ins
 
 
 class CalendarDay(Base):
@@ -425,3 +430,32 @@ class NoticeSent(Base):
     instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
     outbox_id: Mapped[int | None] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted by account name and by client address over a window: the
+    limiter every process and every restart agrees on."""
+    __tablename__ = "login_failure"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account: Mapped[str] = mapped_column(String(100), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SecurityAudit(Base):
+    """Administrator and security events (sign-in, account and group changes, deploys, incident
+    actions, exports, views of personal data, calendar loads): who, when, from where, what.
+    Append-only — no code path updates or deletes a row but the retention sweep, and on
+    PostgreSQL a trigger refuses both — and tamper-evident: each row's hash covers its content
+    and the previous row's hash (a chain `qihu audit verify` walks)."""
+    __tablename__ = "security_audit"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str | None] = mapped_column(String(100), index=True)
+    client: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[dict | None] = mapped_column(JSONText)
+    algorithm: Mapped[str] = mapped_column(String(10))                 # sha256 | sm3
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

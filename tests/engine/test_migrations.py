@@ -35,7 +35,8 @@ def test_0003_adds_user_accounts_and_downgrades(db_url):
         cfg = alembic_config(db)
         assert "user_account" in inspect(db.engine).get_table_names()
         cols = {c["name"] for c in inspect(db.engine).get_columns("user_account")}
-        assert cols == {"name", "display_name", "password_hash", "is_active", "is_admin", "created_at", "region"}
+        assert cols == {"name", "display_name", "password_hash", "is_active", "is_admin", "created_at", "region",
+                        "session_version", "password_changed_at", "locked_until"}
         command.downgrade(cfg, "0002")
         assert "user_account" not in inspect(db.engine).get_table_names()
         command.upgrade(cfg, "head")
