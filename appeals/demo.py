@@ -86,7 +86,9 @@ DEMO_USERS = {
 }
 
 
-DEMO_PASSWORD = "qihu"
+# passes the production password policy (10 characters, 3 classes, not a common one): the
+# demo server is the same app a deployment runs
+DEMO_PASSWORD = "Qihu-demo-2026"
 
 # What the page header shows for each demo user: their role.
 DEMO_NAMES = {

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select
 
 from qihu.engine.errors import NotFound, ValidationFailed
 from qihu.appeals.models import SavedFilter
+from qihu.engine.storage.limits import problem
 from qihu.engine.tasks.service import COLOURS, ORDERS, PRIORITIES
 
 MAX_NAME = 100
@@ -86,6 +87,10 @@ class SavedFilters:
             errors["name"] = "required"
         elif len(name) > MAX_NAME:
             errors["name"] = f"longer than {MAX_NAME} characters"
+        elif problem(name) is not None:
+            errors["name"] = problem(name)[1]
+        if problem(query) is not None:
+            errors["query"] = problem(query)[1]
         try:
             stored = canonical(parse_query(query))
         except ValueError as e:

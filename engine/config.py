@@ -77,6 +77,27 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    # The security audit (engine.audit): the hash of its chain, sha256 or sm3 (国密, needs the
+    # optional gmssl package: pip install 'qihu[gm]') (QIHU_AUDIT_HASH), and how many days rows
+    # are kept, at least 183 (网络安全法 §21: six months) (QIHU_AUDIT_RETENTION_DAYS)
+    audit_hash: str = "sha256"
+    audit_retention_days: int = 183
+
+    # Sign-in (engine/identity/signin.py): failures per account name within the window lock the
+    # name for login_lock_seconds; failures per client address mark the address (its wrong
+    # attempts get 429) but never refuse a right password (QIHU_LOGIN_MAX_FAILURES,
+    # QIHU_LOGIN_MAX_FAILURES_PER_ADDRESS, QIHU_LOGIN_WINDOW_SECONDS, QIHU_LOGIN_LOCK_SECONDS)
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_seconds: float = 15 * 60
+    login_lock_seconds: float = 15 * 60
+    # Passwords (engine/identity/accounts.py): at least password_min_length characters of at
+    # least password_min_classes of the four classes (lower case, upper case, digits, others),
+    # and none of the commonest passwords (engine/identity/common_passwords.txt)
+    # (QIHU_PASSWORD_MIN_LENGTH, QIHU_PASSWORD_MIN_CLASSES, QIHU_PASSWORD_REFUSE_COMMON=0/1)
+    password_min_length: int = 10
+    password_min_classes: int = 3
+    password_refuse_common: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -113,6 +134,25 @@ class Settings:
                 setattr(s, name, env[f"QIHU_{name.upper()}"])
         if env.get("QIHU_SMTP_STARTTLS"):
             s.smtp_starttls = env["QIHU_SMTP_STARTTLS"].strip().lower() in ("1", "true", "yes", "on")
+        if env.get("QIHU_AUDIT_HASH", "").strip():
+            s.audit_hash = env["QIHU_AUDIT_HASH"].strip().lower()
+            if s.audit_hash not in ("sha256", "sm3"):
+                raise ValueError(f"QIHU_AUDIT_HASH={env['QIHU_AUDIT_HASH']!r} is not sha256 or sm3 "
+                                 "(审计哈希算法只能是 sha256 或 sm3)")
+        if env.get("QIHU_AUDIT_RETENTION_DAYS", "").strip():
+            try:
+                s.audit_retention_days = int(env["QIHU_AUDIT_RETENTION_DAYS"])
+            except ValueError:
+                raise ValueError(f"QIHU_AUDIT_RETENTION_DAYS={env['QIHU_AUDIT_RETENTION_DAYS']!r} is not a whole "
+                                 "number of days (审计保存期须为整数天)") from None
+            if s.audit_retention_days < 183:
+                raise ValueError(f"QIHU_AUDIT_RETENTION_DAYS={s.audit_retention_days} is below 183 days "
+                                 "(审计记录至少保存六个月，网络安全法第二十一条)")
+        if env.get("QIHU_PASSWORD_REFUSE_COMMON", "").strip():
+            flag = env["QIHU_PASSWORD_REFUSE_COMMON"].strip().lower()
+            if flag not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(f"QIHU_PASSWORD_REFUSE_COMMON={env['QIHU_PASSWORD_REFUSE_COMMON']!r} is not 0 or 1")
+            s.password_refuse_common = flag in ("1", "true", "yes", "on")
         conversions: list[tuple[str, str, type[float] | type[int]]] = [
             ("QIHU_WORKER_POLL_INTERVAL", "worker_poll_interval", float),
             ("QIHU_SCRIPT_TIME_LIMIT", "script_time_limit", float),
@@ -130,6 +170,12 @@ class Settings:
             ("QIHU_CALENDAR_REFRESH", "calendar_refresh", float),
             ("QIHU_NOTICE_TIMEOUT", "notice_timeout", float),
             ("QIHU_SMTP_PORT", "smtp_port", int),
+            ("QIHU_LOGIN_MAX_FAILURES", "login_max_failures", int),
+            ("QIHU_LOGIN_MAX_FAILURES_PER_ADDRESS", "login_max_failures_per_address", int),
+            ("QIHU_LOGIN_WINDOW_SECONDS", "login_window_seconds", float),
+            ("QIHU_LOGIN_LOCK_SECONDS", "login_lock_seconds", float),
+            ("QIHU_PASSWORD_MIN_LENGTH", "password_min_length", int),
+            ("QIHU_PASSWORD_MIN_CLASSES", "password_min_classes", int),
         ]
         for name, attr, conv in conversions:
             if env.get(name):

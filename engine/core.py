@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from qihu.engine.identity.access import Access
 from qihu.engine.identity.accounts import AccountService
+from qihu.engine.identity.audit import Audit
 from qihu.engine.clock import Clock, from_settings as clock_from_settings
 from qihu.engine.config import Settings
 from qihu.engine.storage.db import Database
@@ -78,6 +79,7 @@ class Engine:
         self.script_engine: EngineScriptEngine = EngineScriptEngine(
             self.clock, script_helpers, self.settings.script_time_limit, memory_limit=self.settings.script_memory_limit,
             max_items=self.settings.script_max_items, max_int_bits=self.settings.script_max_int_bits)
+        self.audit: Audit = Audit(self)     # the security audit: append-only, hash-chained
         self.repository: Repository = Repository(self)
         self.runtime: Runtime = Runtime(self)
         self.tasks: TaskService = TaskService(self)

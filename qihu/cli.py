@@ -64,6 +64,18 @@ def main(verbose):
     """qihu 企呼: BPMN engine for enterprise-appeal mechanisms."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _audit_from_cli()
+
+
+def _audit_from_cli():
+    """Security-audit records made by a command name the command line (and the login) as their address."""
+    import getpass
+    from qihu.engine.identity.audit import set_context
+    try:
+        who = getpass.getuser()
+    except Exception:   # noqa: BLE001 - no login name (a container)
+        who = "?"
+    set_context(None, f"cli:{who}")
 
 
 @main.command()
@@ -422,13 +434,22 @@ def worker(once):
 @click.option("--port", default=5000, type=int)
 @click.option("--no-worker", is_flag=True, help="do not run the embedded timer worker")
 def serve(host, port, no_worker):
-    """Run the web app (with an embedded worker unless --no-worker). Needs QIHU_SECRET_KEY."""
+    """Run the web app (with an embedded worker unless --no-worker). Needs QIHU_SECRET_KEY.
+
+    Production: the session cookie is sent with Secure (HTTPS only), so serve it behind an
+    HTTPS proxy; QIHU_SECURE_COOKIES=0 turns that off for plain HTTP on a trusted network."""
+    import os
     from qihu.web.app import InsecureSecretKey, create_app
+    # production unless told otherwise: cookies only over HTTPS (the environment's setting wins)
+    config = {} if os.environ.get("QIHU_SECURE_COOKIES") is not None else {"QIHU_SECURE_COOKIES": True}
     try:
-        app = create_app(embedded_worker=not no_worker)
+        app = create_app(embedded_worker=not no_worker, config=config)
     except InsecureSecretKey as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
+    if app.config["SESSION_COOKIE_SECURE"]:
+        click.echo("session cookies are Secure: open the app through HTTPS "
+                   "(plain HTTP on a trusted network: QIHU_SECURE_COOKIES=0)")
     app.run(host=host, port=port, threaded=True)
 
 
@@ -667,9 +688,17 @@ def user_add(name, groups, password, display_name, admin, region):
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="asked for when not given")
 def user_password(name, password):
-    """Set a new password for NAME."""
+    """Set a new password for NAME; every session of NAME ends."""
     _engine().accounts.set_password(name, password)
     click.echo(f"password of {name} changed")
+
+
+@user.command("signout")
+@click.argument("name")
+def user_signout(name):
+    """Sign NAME out everywhere: every session of the account ends, in every process (强制下线)."""
+    _engine().accounts.sign_out_everywhere(name)
+    click.echo(f"every session of {name} ended")
 
 
 @user.command("region")
@@ -689,3 +718,70 @@ def user_list():
         flags = "".join([" admin" if a["is_admin"] else "", "" if a["is_active"] else " disabled",
                          f" region={a['region']}" if a["region"] else ""])
         click.echo(f"{a['name']}\t{a['display_name']}\t{','.join(e.tasks.groups_of(a['name']))}{flags}")
+
+
+@user.command("unlock")
+@click.argument("name")
+def user_unlock(name):
+    """Lift NAME's sign-in lock (too many failed sign-ins) and forget its failures."""
+    was = _engine().accounts.unlock(name)
+    click.echo(f"{name} unlocked" if was else f"{name} was not locked (its failures are forgotten)")
+
+
+# -- issue 16: the security audit -------------------------------------------------------------------
+@main.group()
+def audit():
+    """The security audit (安全审计): list it, verify its hash chain, sweep past the retention."""
+
+
+def _day(text, what):
+    from datetime import datetime
+    from qihu.engine.dialect.timers import TIMEZONE
+    if text is None:
+        return None
+    try:
+        d = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.UsageError(f"{what} 不是日期，应为 YYYY-MM-DD ({what} is not a date: YYYY-MM-DD)")
+    return d if d.tzinfo else d.replace(tzinfo=TIMEZONE)
+
+
+@audit.command("list")
+@click.option("--action", help="only this action (signin, deploy, export, personal_data_viewed …)")
+@click.option("--actor", help="only this person")
+@click.option("--since", help="from this day (YYYY-MM-DD, Beijing time) on")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def audit_list(action, actor, since, limit, as_json):
+    """The newest records first."""
+    rows = _engine().audit.list(action=action, actor=actor, since=_day(since, "--since"), limit=limit)
+    if as_json:
+        _out(rows)
+        return
+    from datetime import datetime
+    from qihu.engine.dialect.timers import TIMEZONE
+    for r in rows:
+        detail = json.dumps(r["detail"], ensure_ascii=False) if r["detail"] is not None else ""
+        at = datetime.fromisoformat(r["at"]).astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo("\t".join([at, r["actor"] or "-", r["client"] or "-",
+                              r["action"], r["target"] or "-", detail]))
+
+
+@audit.command("verify")
+def audit_verify():
+    """Walk the hash chain; exit 1 naming the first broken link."""
+    e = _engine()
+    broken = e.audit.verify()
+    if broken is not None:
+        click.echo(f"审计链断裂 (audit chain broken): {broken}", err=True)
+        sys.exit(1)
+    newest = e.audit.list(limit=1)
+    tail = f"，最新哈希 {newest[0]['hash']}" if newest else ""
+    click.echo(f"审计链完整：{e.audit.count()} 条记录{tail} (audit chain intact)")
+
+
+@audit.command("sweep")
+def audit_sweep():
+    """Delete records older than the retention (QIHU_AUDIT_RETENTION_DAYS) — the worker does it daily."""
+    n = _engine().audit.sweep()
+    click.echo(f"已清理 {n} 条超过保存期的审计记录 (removed {n} records past the retention)")

@@ -57,6 +57,9 @@ class Qihu:
             self.current_user = auth.local_user
             auth.init_app(app)
         app.extensions[EXTENSION_KEY] = self
+        if app.config.get("MAX_CONTENT_LENGTH") is None:     # a host app that set none: uploads stop at 16 MB
+            app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+        errors.install_input_guard(app, self.api_prefix)     # control characters -> 400, before CSRF and SQL
         csrf.init_app(app)
         app.register_blueprint(api.blueprint, url_prefix=self.api_prefix)
         if self.ui:
@@ -85,8 +88,26 @@ class Qihu:
             app.register_blueprint(dashboard.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import modeler as modeler_page  # 在浏览器中编辑: bpmn-js modeler, lint, deploy (administrators)
             app.register_blueprint(modeler_page.blueprint, url_prefix=self.url_prefix or None)
+            from qihu.web.pages import audit as audit_page  # 安全审计: the security audit and its chain (administrators)
+            app.register_blueprint(audit_page.blueprint, url_prefix=self.url_prefix or None)
             if self.local_login:
                 app.register_blueprint(auth.blueprint, url_prefix=self.url_prefix or None)
+                from qihu.web.pages import accounts  # 用户账号: 强制下线, 停用/启用, 解除锁定 (administrators)
+                app.register_blueprint(accounts.blueprint, url_prefix=self.url_prefix or None)
+        @app.before_request
+        def _audit_context():     # who and from where, for engine.audit records that do not say
+            from flask import request
+            from qihu.engine.identity.audit import set_context
+            try:
+                name = self.user()
+            except Exception:     # no user machinery for this request (static files, errors)
+                name = None
+            set_context(name, request.remote_addr)
+
+        @app.teardown_request
+        def _audit_context_end(_exc=None):   # nothing of this request stays with the thread
+            from qihu.engine.identity.audit import set_context
+            set_context(None, None)
         errors.install_http_errors(app, self.api_prefix)
 
     @property

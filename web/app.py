@@ -5,7 +5,8 @@ import secrets
 import threading
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 from qihu.web import Qihu
 
@@ -26,8 +27,12 @@ def create_app(engine=None, embedded_worker=False, config=None):
     app is in testing or debug mode or config QIHU_ALLOW_DEFAULT_SECRET is true."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config.update(COOKIE_FLAGS)
+    app.config.update(session_settings_from_env())
     app.config.update(config or {})
+    secure = secure_cookies(app.config)
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure
+    app.session_interface = SessionCookies()
     app.json.ensure_ascii = False
     qihu = Qihu(app, engine=engine)
     made_engine, engine = engine is None, qihu.engine
@@ -42,6 +47,52 @@ def create_app(engine=None, embedded_worker=False, config=None):
     if embedded_worker and _serving_process(app):
         qihu.worker = start_worker(engine)
     return app
+
+
+COOKIE_FLAGS = {"SESSION_COOKIE_HTTPONLY": True, "SESSION_COOKIE_SAMESITE": "Lax",
+                "REMEMBER_COOKIE_HTTPONLY": True, "REMEMBER_COOKIE_SAMESITE": "Lax"}
+SESSION_ENV = {"QIHU_SESSION_IDLE_MINUTES": float, "QIHU_SESSION_MAX_HOURS": float}
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def _flag(value):
+    if isinstance(value, str):
+        if value.strip().lower() not in TRUE | FALSE:
+            raise ValueError(f"QIHU_SECURE_COOKIES must be 1 or 0, not {value!r} (应为 1 或 0)")
+        return value.strip().lower() in TRUE
+    return bool(value)
+
+
+def session_settings_from_env(env=None):
+    """QIHU_SESSION_IDLE_MINUTES, QIHU_SESSION_MAX_HOURS and QIHU_SECURE_COOKIES from the
+    environment (the app's config, when given, wins)."""
+    env = os.environ if env is None else env
+    out = {}
+    for key, kind in SESSION_ENV.items():
+        if env.get(key):
+            value = kind(env[key])
+            out[key] = int(value) if value == int(value) else value
+    if env.get("QIHU_SECURE_COOKIES") is not None:
+        out["QIHU_SECURE_COOKIES"] = _flag(env["QIHU_SECURE_COOKIES"])
+    return out
+
+
+def secure_cookies(config):
+    """Whether every cookie is sent with Secure: QIHU_SECURE_COOKIES when set, else whether the
+    app's URLs are https (PREFERRED_URL_SCHEME). A request that came over HTTPS gets Secure
+    cookies anyway (SessionCookies)."""
+    setting = config.get("QIHU_SECURE_COOKIES")
+    if setting is not None:
+        return _flag(setting)
+    return config.get("PREFERRED_URL_SCHEME") == "https"
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with Secure also on whenever the request came over HTTPS
+    (request.is_secure: TLS here, or a trusted proxy's X-Forwarded-Proto through ProxyFix)."""
+
+    def get_cookie_secure(self, app):
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
 
 def secret_key_from_env(env=None):

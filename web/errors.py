@@ -2,8 +2,8 @@
 import logging
 import re
 
-from flask import request
-from werkzeug.exceptions import HTTPException
+from flask import current_app, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from qihu.engine.errors import (Conflict, DeployError, Forbidden, InvalidState, NotFound, QihuError,
                            ValidationFailed)
@@ -76,3 +76,73 @@ def install_http_errors(app, api_prefix):
         return previous(e) if previous is not None else e
 
     app.register_error_handler(HTTPException, handle)
+
+
+# -- input at the edge (issue 16) ------------------------------------------------------------------
+# NUL and the other control characters no form needs (a textarea sends \t \n \r): PostgreSQL
+# refuses NUL in any text, so such a value must never reach a query. The same set as the
+# engine's qihu.engine.storage.limits, which also checks lengths against the columns.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def refused_field():
+    """The name of the first query parameter, path part, form field or upload's file name of
+    this request that holds a control character, or None."""
+    def bad(value):
+        return isinstance(value, str) and CONTROL_CHARACTERS.search(value) is not None
+    for name, value in (request.view_args or {}).items():
+        if bad(value):
+            return name
+    sources = [request.args]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sources.append(request.form)
+    for source in sources:
+        for name, value in source.items(multi=True):
+            if bad(name):
+                return CONTROL_CHARACTERS.sub("?", name)
+            if bad(value):
+                return name
+    if request.mimetype == "multipart/form-data":
+        for name, upload in request.files.items(multi=True):
+            if bad(upload.filename):
+                return name
+    return None
+
+
+def _limit_mb():
+    return (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+
+
+def install_input_guard(app, api_prefix):
+    """A before_request check, cheap and before any SQL: a control character anywhere in the query
+    string, the path or a form is a 400 naming the field; a body over MAX_CONTENT_LENGTH is a 413
+    in Chinese naming the limit (JSON under the API, a page elsewhere)."""
+
+    @app.before_request
+    def _refuse_control_characters():
+        field = refused_field()
+        if field is None:
+            return None
+        message = (f"字段 {field} 含有不允许的字符（如 NUL 等控制字符），未保存 "
+                   f"(field {field!r} contains a control character; nothing was saved)")
+        if _under(request.path, api_prefix) or request.accept_mimetypes.best == "application/json":
+            return error_response(400, message, errors={field: "含有不允许的字符"})
+        return _page(400, "请求有误", message)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(e):
+        n = _limit_mb()
+        message = (f"提交的内容超过 {n} MB 的上限，未保存。请压缩或拆分文件后重新提交。"
+                   f" (request body larger than {n} MB; nothing was saved)")
+        if _under(request.path, api_prefix) or request.is_json:
+            return error_response(413, message, limit_bytes=current_app.config.get("MAX_CONTENT_LENGTH"))
+        return _page(413, "文件过大", message)
+
+
+def _page(status, title, message):
+    try:
+        from qihu.web.i18n import gettext, say
+        return render_template("qihu/error.html", status=status, title=gettext(title), text=say(message)), status
+    except Exception:        # noqa: BLE001 - a host app without qihu's page context: plain text
+        log.debug("error page not rendered", exc_info=True)
+        return f"{status} {title}: {message}", status, {"Content-Type": "text/plain; charset=utf-8"}

@@ -469,6 +469,36 @@ EN = {
     "管理": "Administration", "查找用户组": "Find a group", "用户组标识或名称，如 dept 或 督查": "Group id or name, e.g. dept",
     "符合条件的 {n} 个": "{n} matching", "未用于流程的用户组": "Groups no process uses", "{n} 个": "{n}",
     "没有符合条件的用户组。": "No group matches.",
+    # -- issue 16: sessions and accounts
+    "登录已失效，请重新登录": "You have been signed out: please sign in again",
+    "登录已超时，请重新登录": "Your session timed out: please sign in again",
+    "用户账号": "Accounts", "共 {n} 个账号": "{n} accounts", "姓名": "Name", "用户组": "Groups", "操作": "Actions",
+    "强制下线": "Sign out everywhere", "停用": "Disable", "已停用": "Disabled", "管理员": "administrator",
+    "解除锁定": "Unlock", "锁定至 {time}": "Locked until {time}",
+    "解除锁定未完成": "Not unlocked", "已解除锁定「{name}」": "{name} unlocked",
+    "强制下线：该用户在所有浏览器和设备上的登录立即失效，需重新登录。停用的账号不能登录。":
+        "Sign out everywhere ends the person's sessions in every browser and device at once. A disabled account cannot sign in.",
+    "已强制下线「{name}」：其所有登录均已失效": "{name} signed out everywhere",
+    "已启用「{name}」": "{name} enabled", "已停用「{name}」：其所有登录均已失效": "{name} disabled and signed out everywhere",
+    "不能停用自己的账号": "You cannot disable your own account",
+    "用户账号仅限管理员管理。": "Only administrators manage accounts.", "没有这个用户。": "There is no such user.",
+    # -- issue 16: the security audit
+    "安全审计": "Security audit", "审计链完整：每条记录的哈希均与内容和前一条相接":
+        "Audit chain intact: every record's hash matches its content and the record before it",
+    "哈希算法 {alg}，保存 {days} 天": "Hash {alg}, kept {days} days",
+    "审计链断裂：第一处在记录 #{id}": "Audit chain broken: first at record #{id}",
+    "请保全数据库并报告安全负责人；命令行 qihu audit verify 可复核。":
+        "Preserve the database and tell the security officer; `qihu audit verify` checks it again.",
+    "全部操作": "All actions", "操作人": "Who", "起始日期": "From", "截止日期": "Until", "地址": "Address",
+    "对象": "Target", "详情": "Detail", "时间": "Time", "第 {page} 页": "Page {page}",
+    "没有符合条件的审计记录。": "No audit record matches.", "日期应为 YYYY-MM-DD": "Dates are YYYY-MM-DD",
+    "安全审计仅限管理员查看。": "Only administrators read the security audit.",
+    "登录失败": "Failed sign-in", "退出登录": "Sign-out", "修改密码": "Password changed",
+    "创建账号": "Account created", "停用账号": "Account disabled", "启用账号": "Account enabled",
+    "账号锁定": "Account locked", "修改用户组名称": "Group name changed",
+    "启用流程版本": "Version activated", "异常重试": "Incident retried", "异常处理完成": "Incident resolved",
+    "导出数据": "Export", "查看个人信息": "Personal data viewed", "加载工作日历": "Calendar loaded",
+    "查看通知记录": "Notices viewed", "查看安全审计": "Audit viewed", "清理过期审计记录": "Retention sweep",
 }
 
 

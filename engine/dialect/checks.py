@@ -18,6 +18,8 @@ from qihu.engine.dialect.specs import (ExternalTask, QihuUserTask, QihuMessageEv
                                        QihuCallActivity)
 from qihu.engine.runtime import sla
 from qihu.engine.dialect import timers
+from qihu.engine.storage.limits import column_length
+from qihu.engine.storage.models import Definition, MessageStart, Subscription, Task, TaskCandidate
 
 
 def _all_specs(info):
@@ -86,6 +88,11 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
         except ValueError as e:
             problem(info.key, bilingual("时限颜色方案（slaScheme / slaThresholds 属性）有误",
                                         f"SLA colour scheme (slaScheme / slaThresholds property): {e}"))
+        for what_zh, what, value, column in (("流程 id", "process id", info.key, Definition.key),
+                                             ("流程名称", "process name", info.name, Definition.name)):
+            _too_long(info.key, what_zh, what, value, column, problem)
+        for m in [*info.message_starts, *info.signal_starts]:
+            _too_long(info.key, "启动消息名称", "start message name", m, MessageStart.message_name, problem)
         if listeners is not None:
             # e.g. the 晾晒 figure.* properties
             Listeners.call(listeners.definition_checked, info, problem, listener_code)
@@ -129,6 +136,7 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
                             except ValueError:
                                 problem(element, bilingual(f"camunda:priority {raw!r} 不是数字或 ${{表达式}}",
                                                            f"camunda:priority {raw!r} is not a number or ${{expression}}"))
+                _check_lengths(ts, element, problem)
                 for d in _event_definitions(ts):
                     if isinstance(d, TimerEventDefinition):
                         _check_timer(d, element, problem, code)
@@ -137,6 +145,37 @@ def check_bundle(bundle, handlers, listeners=None, functions=None):
                     elif type(d).__name__ == "ConditionalEventDefinition":
                         code(element, d.expression, "eval", "condition")
     return problems
+
+
+def _too_long(element, what_zh, what, value, column, problem):
+    """A problem naming the element when a name or id is longer than the column it is stored in
+    (PostgreSQL refuses it at run time, every start of the process would fail)."""
+    n = column_length(column)
+    if isinstance(value, str) and n is not None and len(value) > n:
+        problem(element, bilingual(f"{what_zh}过长（最多 {n} 个字，现 {len(value)} 个字）",
+                                   f"{what} of {element[:80]!r} is longer than {n} characters: {len(value)}"))
+
+
+def _check_lengths(ts, element, problem):
+    """A task's id, name, lane and candidate lists against the task table's columns."""
+    _too_long(element, "元素 id", "element id", getattr(ts, "bpmn_id", None), Task.element_id, problem)
+    _too_long(element, "任务名称", "task name", getattr(ts, "bpmn_name", None), Task.name, problem)
+    _too_long(element, "泳道名称", "lane name", getattr(ts, "lane", None), Task.lane, problem)
+    if isinstance(ts, QihuUserTask):
+        for attr, column in (("candidateGroups", Task.candidate_groups), ("candidateUsers", Task.candidate_users)):
+            raw = ts.assignment.get(attr)
+            if isinstance(raw, str) and expression_of(raw) is None:
+                _too_long(element, f"camunda:{attr}", f"camunda:{attr}", raw, column, problem)
+                for one in raw.split(","):
+                    _too_long(element, f"camunda:{attr} 中的名称", f"a name in camunda:{attr}", one.strip(),
+                              TaskCandidate.name, problem)
+        assignee = ts.assignment.get("assignee")
+        if isinstance(assignee, str) and expression_of(assignee) is None:
+            _too_long(element, "camunda:assignee", "camunda:assignee", assignee, Task.assignee, problem)
+    for d in _event_definitions(ts):
+        name = getattr(d, "name", None)
+        if isinstance(name, str) and "${" not in name:
+            _too_long(element, "消息或信号名称", "message or signal name", name, Subscription.message_name, problem)
 
 
 # What a checked piece of code is, as a designer reads it (the English `what` stays in brackets).

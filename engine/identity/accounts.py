@@ -4,23 +4,34 @@ Groups stay in Membership (engine.tasks.add_member): an account is only how a pe
 who they are; what they may see and do follows from their groups.
 """
 import re
+from pathlib import Path
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qihu.engine.errors import Conflict, NotFound, ValidationFailed
 from qihu.engine.identity import group_names as declared_names
+from qihu.engine.identity.signin import SignIn
+from qihu.engine.storage.limits import check_text
 from qihu.engine.storage.models import GroupInfo, Membership, UserAccount
 from qihu.engine.tasks.service import add_memberships
 
-MIN_PASSWORD = 4
 NAME = re.compile(r"^[^\s,/]{1,100}$")     # candidate lists are comma-separated; no spaces or slashes
 _DUMMY_HASH = []                            # checked for unknown names, so they take as long as known ones
 
 
 def account_dict(a):
     return {"name": a.name, "display_name": a.display_name or a.name, "is_active": a.is_active,
-            "is_admin": a.is_admin, "region": a.region, "created_at": a.created_at.isoformat()}
+            "is_admin": a.is_admin, "region": a.region, "created_at": a.created_at.isoformat(),
+            "session_version": a.session_version or 0,
+            "locked_until": a.locked_until.isoformat() if a.locked_until else None}
+
+
+def _audit(engine, s, action, target, user=None, detail=None):
+    """Record a security event in the caller's transaction (engine.audit, when the engine has it)."""
+    audit = getattr(engine, "audit", None)
+    if audit is not None:
+        audit.record(action, actor=user, target=target, detail=detail, session=s)
 
 
 def _check_region(region):
@@ -37,10 +48,57 @@ def _check_name(name):
                                "no spaces, commas or slashes)", {"name": "用户名无效 (invalid user name)"})
 
 
-def _hash(password):
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise ValidationFailed(f"密码至少 {MIN_PASSWORD} 个字符 (password must have at least {MIN_PASSWORD} characters)",
-                               {"password": f"至少 {MIN_PASSWORD} 个字符 (too short)"})
+# -- the password policy (Settings.password_min_length / _min_classes / _refuse_common) --------
+MAX_PASSWORD = 200                          # what the sign-in form takes
+CLASSES = "大写字母、小写字母、数字、其他字符 (upper case, lower case, digits, other characters)"
+_EDGES = "0123456789!@#$%^&*()_+-=[]{};:'\",.<>/?`~|\\ "
+_COMMON = []                                # the bundled list, read once
+
+
+def common_passwords():
+    """The commonest passwords (engine/identity/common_passwords.txt), lower case."""
+    if not _COMMON:
+        text = (Path(__file__).resolve().parent / "common_passwords.txt").read_text(encoding="utf-8")
+        _COMMON.append(frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#")))
+    return _COMMON[0]
+
+
+def _classes(password):
+    return (any(c.islower() for c in password) + any(c.isupper() for c in password)
+            + any(c.isdigit() for c in password) + any(not (c.isalpha() and c.isascii()) and not c.isdigit()
+                                                          for c in password))
+
+
+def password_problem(password, settings=None, name=None):
+    """Why `password` is refused, in "中文 (English)" naming the rule, or None when it passes.
+    `settings` (engine Settings) gives the rule; without them the production defaults."""
+    min_length = getattr(settings, "password_min_length", 10)
+    min_classes = getattr(settings, "password_min_classes", 3)
+    refuse_common = getattr(settings, "password_refuse_common", True)
+    if not isinstance(password, str) or len(password) < min_length:
+        return f"密码至少 {min_length} 个字符 (password must have at least {min_length} characters)"
+    if len(password) > MAX_PASSWORD:
+        return f"密码最多 {MAX_PASSWORD} 个字符 (password must have at most {MAX_PASSWORD} characters)"
+    if any(ord(c) < 32 or ord(c) == 127 for c in password):
+        return "密码不能含控制字符 (password must not contain control characters)"
+    if _classes(password) < min_classes:
+        return (f"密码须包含{CLASSES.split(' (')[0]}中的至少 {min_classes} 类 "
+                f"(password must mix at least {min_classes} of: {CLASSES.split(' (')[1].rstrip(')')})")
+    low = password.lower()
+    if name and isinstance(name, str) and low == name.lower():
+        return "密码不能与用户名相同 (password must differ from the user name)"
+    if refuse_common:
+        common = common_passwords()
+        symbols = _EDGES[10:]
+        if any(c in common for c in (low, low.strip(_EDGES), low.rstrip(_EDGES), low.lstrip(_EDGES), low.strip(symbols))):
+            return "密码过于常见，容易被猜中，请换一个 (this is one of the commonest passwords: choose another)"
+    return None
+
+
+def _hash(password, settings=None, name=None):
+    problem = password_problem(password, settings, name)
+    if problem is not None:
+        raise ValidationFailed(problem, {"password": problem})
     return generate_password_hash(password)
 
 
@@ -59,7 +117,8 @@ class AccountService:
         binds the person to one region's work (engine.access); None: every region."""
         _check_name(name)
         region = _check_region(region)
-        pw_hash = _hash(password)
+        check_text(display_name, "display_name", UserAccount.display_name)
+        pw_hash = _hash(password, self.engine.settings, name)
         with self.engine.db.write() as s:
             if s.get(UserAccount, name) is not None:
                 raise Conflict(f"用户 {name} 已存在 (user {name} exists; set a new password instead)")
@@ -69,10 +128,14 @@ class AccountService:
             add_memberships(s, name, groups)
         return self.get(name)
 
-    def set_password(self, name, password):
-        pw_hash = _hash(password)
+    def set_password(self, name, password, user=None):
+        """A new password; every session of the account ends (in every process)."""
+        pw_hash = _hash(password, self.engine.settings, name)
         with self.engine.db.write() as s:
-            self._row(s, name).password_hash = pw_hash
+            a = self._row(s, name)
+            a.password_hash, a.password_changed_at = pw_hash, self.engine.clock.now()
+            a.session_version = (a.session_version or 0) + 1
+            _audit(self.engine, s, "password_changed", name, user)
 
     def set_region(self, name, region):
         """Bind the account to a region's work, or (None / '') free it to every region."""
@@ -80,9 +143,30 @@ class AccountService:
         with self.engine.db.write() as s:
             self._row(s, name).region = region
 
-    def set_active(self, name, active):
+    def set_active(self, name, active, user=None):
+        """Enable or disable the account; disabling ends every session of it."""
         with self.engine.db.write() as s:
-            self._row(s, name).is_active = bool(active)
+            a = self._row(s, name)
+            was, a.is_active = a.is_active, bool(active)
+            if not active:
+                a.session_version = (a.session_version or 0) + 1
+            if was != bool(active):
+                _audit(self.engine, s, "account_enabled" if active else "account_disabled", name, user)
+
+    # -- sessions (web/pages/auth.py keeps the version in the session and compares it) ----------
+    def session_version(self, name):
+        """The number a session of `name` must carry to be valid; None when there is no such account."""
+        with self.engine.db.read() as s:
+            a = s.get(UserAccount, name) if isinstance(name, str) else None
+            return (a.session_version or 0) if a is not None else None
+
+    def sign_out_everywhere(self, name, user=None, action="signout_everywhere"):
+        """End every session of `name`, in every process (sign-out, 强制下线). NotFound for no account."""
+        with self.engine.db.write() as s:
+            a = self._row(s, name)
+            a.session_version = (a.session_version or 0) + 1
+            _audit(self.engine, s, action, name, user)
+            return a.session_version
 
     def get(self, name):
         """The account as a dict, or None."""
@@ -181,6 +265,10 @@ class AccountService:
                                    {"display_name": "最多 200 个字 (at most 200 characters)"})
         with self.engine.db.write() as s:
             row = s.get(GroupInfo, name)
+            before = row.display_name if row is not None else None
+            if before != (display_name or None):
+                self.engine.audit.record("group_name_changed", actor=user, target=name, session=s,
+                                         detail={"from": before, "to": display_name or None})
             if not display_name:
                 if row is not None:
                     s.delete(row)
@@ -189,6 +277,33 @@ class AccountService:
                 row = GroupInfo(name=name, display_name=display_name)
                 s.add(row)
             row.display_name, row.updated_by, row.updated_at = display_name, user, self.engine.clock.now()
+
+    # -- sign-in with the shared limiter (engine/identity/signin.py) ---------------------------
+    # what the limiter's windows and locks are measured on: the real time (None), not the engine
+    # clock, which a training server may fix (QIHU_NOW) and tests move by days; a test of the
+    # limiter sets it to its ManualClock's now
+    signin_clock = None
+
+    def sign_in(self, name, password, client=None):
+        """One sign-in attempt from `client` (the real client address): an Attempt (ok, reason
+        ok / wrong / locked / address, account, wait, message). Failures are counted in the
+        database, per name and per address; see engine.identity.signin for the rule."""
+        return SignIn(self.engine, self.signin_clock).attempt(name, password, client)
+
+    def unlock(self, name, user=None):
+        """Lift a sign-in lock (too many failures) of account `name`; True when it was locked."""
+        return SignIn(self.engine, self.signin_clock).unlock(name, user)
+
+    def locked_until(self, name):
+        """Until when sign-in of `name` is locked (an aware datetime, on the limiter's clock),
+        or None when it is not locked."""
+        signin = SignIn(self.engine, self.signin_clock)
+        with self.engine.db.read() as s:
+            return signin.locked_until(s, name, signin.now())
+
+    def password_problem(self, password, name=None):
+        """Why the password policy refuses `password` ("中文 (English)"), or None."""
+        return password_problem(password, self.engine.settings, name)
 
     def _row(self, s, name):
         a = s.get(UserAccount, name)

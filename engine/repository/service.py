@@ -5,6 +5,7 @@ import hashlib
 import io
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
@@ -14,12 +15,14 @@ from sqlalchemy.orm import Session
 
 from qihu.engine.dialect.checks import bundle_warnings, check_bundle
 from qihu.engine.errors import DeployError, NotFound, Problem, QihuError, ValidationFailed, bilingual
+from qihu.engine.storage.limits import check_text, problem
 from qihu.engine.storage.models import ActiveVersion, Definition, Deployment, Instance, MessageStart, Resource
 from qihu.engine.dialect.parser import ParsedBundle, ProcessInfo, parse_bundle
 from qihu.engine.types import (LIVE_INSTANCE, DefinitionFile, DefinitionInfo, DeployedDefinition, DeployResult,
                                ProblemInfo, VersionDiff, VersionInfo, WaitKind)
 
 if TYPE_CHECKING:   # the types of the engine's parts (RepositoryEngine)
+    from qihu.engine.identity.audit import Audit
     from qihu.engine.clock import Clock
     from qihu.engine.dialect.sandbox import SandboxScriptEngine
     from qihu.engine.listeners import Listeners
@@ -37,6 +40,7 @@ def _sha(data: bytes) -> str:
 
 ZIP_MAX_FILES = 200
 ZIP_MAX_BYTES = 50 * 1024 * 1024     # unpacked: a zip bomb stops here, not in memory
+ZIP_MAX_RATIO = 200                  # unpacked / packed: XML compresses well, but not a thousandfold
 
 
 def read_zip(name: str, content: bytes) -> list[tuple[str, bytes]]:
@@ -64,8 +68,19 @@ def read_zip(name: str, content: bytes) -> list[tuple[str, bytes]]:
                 f"zip 中的文件超过 {ZIP_MAX_FILES} 个或解压后超过 {ZIP_MAX_BYTES // (1024 * 1024)} MB",
                 f"zip holds more than {ZIP_MAX_FILES} files or {ZIP_MAX_BYTES // (1024 * 1024)} MB unpacked"),
                 file=name)])
-        with archive.open(info) as f:
-            data = f.read(ZIP_MAX_BYTES + 1)          # the header's size may lie
+        if info.compress_size and info.file_size > ZIP_MAX_RATIO * info.compress_size and info.file_size > 1024 * 1024:
+            raise DeployError([Problem(bilingual(f"zip 中的 {info.filename!r} 压缩比异常（疑似压缩炸弹）",
+                                                 f"zip entry {info.filename!r} unpacks more than {ZIP_MAX_RATIO} "
+                                                 "times its size (a zip bomb?)"), file=name)])
+        try:
+            with archive.open(info) as f:
+                data = f.read(ZIP_MAX_BYTES + 1)          # the header's size may lie
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+                OSError) as e:
+            # bad CRC, a size the header understates, encryption, an unknown compression ...
+            raise DeployError([Problem(bilingual(f"zip 中的 {info.filename!r} 无法读取（文件损坏或格式不支持）",
+                                                 f"zip entry {info.filename!r} cannot be read: {e}"),
+                                       file=name)]) from None
         if len(data) > info.file_size:
             raise DeployError([Problem(bilingual(f"zip 中的 {info.filename!r} 比声明的大小更大",
                                                  f"zip entry {info.filename!r} is larger than it says"), file=name)])
@@ -79,6 +94,18 @@ def read_zip(name: str, content: bytes) -> list[tuple[str, bytes]]:
 
 def read_resources(items: Iterable[Item]) -> list[tuple[str, bytes]]:
     """Accept paths (files, folders of .bpmn/.dmn, zips of them) or (name, bytes) pairs."""
+    out = _read_resources(items)
+    problems = []
+    for name, _content in out:
+        p = problem(name, Resource.name)
+        if p is not None:
+            problems.append(Problem(bilingual(f"文件名{p[0]}", f"file name {p[1]}"), file=name[:100]))
+    if problems:
+        raise DeployError(problems)
+    return out
+
+
+def _read_resources(items: Iterable[Item]) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     for item in items:
         if isinstance(item, tuple):
@@ -114,7 +141,7 @@ def _region_arg(region: object) -> str | None:
     """A deploy's region: stripped text, or None; ValidationFailed for what a region cannot be."""
     if region is None:
         return None
-    if not isinstance(region, str) or len(region.strip()) > 100 or "," in region:
+    if not isinstance(region, str) or len(region.strip()) > 100 or "," in region or problem(region) is not None:
         raise ValidationFailed(f"地区名称无效 (invalid region {region!r}: text of at most 100 characters, "
                                "no commas)", {"region": "地区名称无效 (invalid region)"})
     return region.strip() or None
@@ -140,6 +167,9 @@ class RepositoryEngine(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def audit(self) -> Audit: ...
 
     @property
     def listeners(self) -> Listeners: ...
@@ -186,6 +216,7 @@ class Repository:
         The result's `warnings` list what was accepted but needs an eye (Repository.warnings).
         """
         region = _region_arg(region)
+        check_text(name, "name")                        # NUL or control characters; the length is cut to fit
         resources = read_resources(items)
         bundle = parse_bundle(resources, check=lambda b: check_bundle(b, self.engine.handlers, self.engine.listeners,
                                                              functions=self.engine.script_engine.environment.globals))
@@ -242,6 +273,9 @@ class Repository:
             if created == 0:
                 # Same definitions, only the bundle differs (e.g. an extra unchanged file): store nothing.
                 raise _NothingNew(DeployResult(0, False, result.definitions))
+            self.engine.audit.record("deploy", actor=user, target=dep.name, session=s, detail={
+                "deployment_id": dep.id, "region": region, "activate": activate,
+                "versions": [f"{d['key']}:{d['version']}" for d in result.definitions if d.get("new")]})
             return result
 
     def _check_regions(self, s: Session, bundle: ParsedBundle, region: str | None) -> None:
@@ -354,6 +388,7 @@ class Repository:
                 s.add(ActiveVersion(key=key, version=int(version), activated_by=user, activated_at=self.engine.clock.now()))
             else:
                 row.version, row.activated_by, row.activated_at = int(version), user, self.engine.clock.now()
+            self.engine.audit.record("activate", actor=user, target=key, detail={"version": int(version)}, session=s)
         return self.versions(key)
 
     def diff(self, key: str, old_version: int | str, new_version: int | str) -> VersionDiff:

@@ -44,11 +44,13 @@ from qihu.engine.dialect.state import all_tasks, find_task
 from qihu.engine.runtime import outbox
 from qihu.engine.runtime.catching import end_path, find_catcher, implicit_end_data
 from qihu.engine.runtime.unit_of_work import INCIDENT, InstanceRow, Snapshot, UnitOfWork
+from qihu.engine.storage.limits import check_text, check_tree, check_values
 from qihu.engine.types import (ENDED_INSTANCE, LIVE_INSTANCE, CandidateKind, Correlated, EventType, IncidentInfo, IncidentKind,
                                IncidentStatus, InstanceInfo, InstanceStatus, JobKind, OutboxKind, Overview, TaskStatus,
                                WaitKind)
 
 if TYPE_CHECKING:   # the types of the engine's parts (RuntimeEngine); importing them here would loop
+    from qihu.engine.identity.audit import Audit
     from qihu.engine.clock import Clock
     from qihu.engine.config import Settings
     from qihu.engine.dialect.sandbox import SandboxScriptEngine
@@ -96,6 +98,9 @@ class RuntimeEngine(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def audit(self) -> Audit: ...
 
     @property
     def settings(self) -> Settings: ...
@@ -645,6 +650,7 @@ class Runtime:
         also: also(session, instance_id) writes the caller's own rows in the same transaction
             (e.g. an enterprise's ticket and files): if it raises, the instance is not started.
         """
+        check_text(key, "key", Definition.key)
         with self.engine.db.read() as s:
             definition = self.engine.repository.get_definition(s, key, version)
         return self._start(definition, data, business_key, user, region=region, also=also)
@@ -654,6 +660,10 @@ class Runtime:
                also: Callable[[Session, str], object] | None = None, kind: str = WaitKind.MESSAGE,
                result_var: str | None = None) -> str:
         """Start `definition`; with `message`, at the start event of that message (or signal: kind)."""
+        check_values({"business_key": (business_key, Instance.business_key),
+                      "region": (region, Instance.region)})
+        if isinstance(data, Mapping):
+            check_tree(data, "data")
         info = self.engine.repository.process(definition)
         wf = BpmnWorkflow(info.spec, info.subprocess_specs, script_engine=self.engine.script_engine)
         if message is not None:
@@ -711,6 +721,10 @@ class Runtime:
         Matches by message name, and business key and/or correlation values when given
         (both indexed). Returns {"delivered": [instance ids], "started": [instance ids]}.
         """
+        check_values({"name": (message, MessageStart.message_name), "business_key": (business_key, Instance.business_key),
+                      "region": (region, Instance.region)})
+        check_tree(correlation, "correlation")
+        check_tree(payload, "data")
         instances, starts = self._receivers(message, WaitKind.MESSAGE, business_key, correlation)
         if len(instances) > 1 and not all:
             raise Conflict(f"message {message!r} matches {len(instances)} instances; "
@@ -731,6 +745,7 @@ class Runtime:
         """Set variables on a running instance, as Camunda's setVariables on the process
         instance: every live task of it sees them; conditional events that now hold fire."""
         values = dict(variables)
+        check_tree(values, "data")
         if not values:
             return
 
@@ -751,6 +766,8 @@ class Runtime:
         events, event-based gateway branches), and every process with a signal start event for
         it starts; `variables` become variables of what catches it. Returns the instances
         reached ("delivered") and started. Unlike a message, nobody waiting is not an error."""
+        check_values({"name": (name, MessageStart.message_name), "region": (region, Instance.region)})
+        check_tree(variables, "data")
         waiting, starts = self._receivers(name, WaitKind.SIGNAL)
         delivered: list[str] = []
         for iid in waiting:
@@ -867,6 +884,8 @@ class Runtime:
             raise NotFound(f"no open incident {incident_id}")
         if not info["can_retry"]:
             raise InvalidState(f"incident {incident_id} ({info['kind']}) cannot be retried")
+        self.engine.audit.record("incident_retry", actor=user, target=f"incident {incident_id}", detail={
+            "instance": info["instance_id"], "element": info["element_id"], "kind": str(info["kind"])})
         if info["kind"] == IncidentKind.DELIVERY:
             assert info["outbox_id"] is not None
             self.deliveries.retry(info["outbox_id"], worker=f"retry:{user or ''}:{uuid.uuid4().hex[:8]}")
@@ -891,6 +910,9 @@ class Runtime:
             raise NotFound(f"no open incident {incident_id}")
         if not info["can_resolve"]:
             raise InvalidState(f"incident {incident_id} ({info['kind']}) cannot be resolved")
+        self.engine.audit.record("incident_resolve", actor=user, target=f"incident {incident_id}", detail={
+            "instance": info["instance_id"], "element": info["element_id"], "kind": str(info["kind"]),
+            "fields": sorted(data or {})})
         if info["kind"] != IncidentKind.HANDLER:
             now = self.engine.clock.now()
             with self.engine.db.write() as s:

@@ -29,6 +29,7 @@ class Worker:
         self.batch, self.lease, self.failure_backoff = batch, lease_seconds, failure_backoff
         self._stop = threading.Event()
         self._next_stall_check = 0.0
+        self._next_audit_check = 0.0
 
     def sweep(self):
         """Claim up to `batch` due jobs; returns their ids. One short transaction."""
@@ -99,6 +100,17 @@ class Worker:
         self._next_stall_check = now + self.engine.settings.stall_check_interval
         return StallCheck(self.engine).run()
 
+    def sweep_audit(self, check_every=3600.0):
+        """Daily: delete security-audit records past the retention (engine.audit.sweep). This
+        process asks once an hour whether a day has passed since any process last swept."""
+        now = time.monotonic()
+        if now < self._next_audit_check:
+            return None
+        self._next_audit_check = now + check_every
+        if not self.engine.audit.sweep_due():
+            return None
+        return self.engine.audit.sweep()
+
     def run_forever(self, poll_interval=None):
         interval = poll_interval if poll_interval is not None else self.engine.settings.worker_poll_interval
         log.info("worker %s polling every %.2fs", self.name, interval)
@@ -107,6 +119,7 @@ class Worker:
                 while self.run_once() and not self._stop.is_set():
                     pass   # keep going while there is a backlog
                 self.check_stalls()
+                self.sweep_audit()
             except Exception:
                 log.exception("worker sweep failed")
             self._stop.wait(interval)

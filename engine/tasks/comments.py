@@ -8,6 +8,7 @@ Adding one is audited (comment_added / attachment_added; the text itself stays i
 from sqlalchemy import select
 
 from qihu.engine.errors import NotFound, ValidationFailed
+from qihu.engine.storage.limits import check_text
 from qihu.engine.storage.models import HistoryEvent, Task, TaskComment, UserAccount
 from qihu.engine.types import EventType
 
@@ -41,7 +42,7 @@ class Comments:
         element = self._check(user, instance_id, task_id)
         if not isinstance(body, str) or not body.strip():
             raise ValidationFailed("请填写意见内容 (comment body is required)", {"body": "请填写意见内容"})
-        body = body.strip()
+        body = check_text(body.strip(), "body", what="意见")
         if len(body) > MAX_BODY:
             raise ValidationFailed(f"意见不能超过 {MAX_BODY} 个字 (comment longer than {MAX_BODY} characters)",
                                    {"body": f"意见不能超过 {MAX_BODY} 个字（现 {len(body)} 个字）"})

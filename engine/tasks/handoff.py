@@ -17,6 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from qihu.engine.history.service import event_dict
+from qihu.engine.storage.limits import check_text
 from qihu.engine.storage.models import HistoryEvent, Incident, Membership, Notification, Task, UserAccount
 from qihu.engine.dialect.state import find_task, forget_dropped, rekey, return_target
 from qihu.engine.types import CandidateKind, EventType, IncidentStatus, TaskStatus
@@ -37,6 +38,7 @@ def _text(value, field, limit, required, what):
         raise ValidationFailed(f"{what}须为文本 ({field} must be text)", {field: f"{what}须为文本"})
     if required and not text:
         raise ValidationFailed(f"请填写{what} ({field} is required)", {field: f"请填写{what}"})
+    check_text(text, field, what=what)                  # NUL and other control characters
     if len(text) > limit:
         raise ValidationFailed(f"{what}不能超过 {limit} 个字 ({field} is longer than {limit} characters)",
                                {field: f"{what}不能超过 {limit} 个字（现 {len(text)} 个字）"})

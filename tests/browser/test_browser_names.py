@@ -11,13 +11,14 @@ from qihu.web.app import create_app
 from tests.conftest import ARTIFACTS, START
 from tests.web.test_names_pages import IDS, failing_handlers, ids_in, seed
 from tests.web_util import browser_sign_in, live_server
+from tests.conftest import RELAXED_PASSWORDS   # its accounts' test passwords
 
 WIDTHS = {"desktop": 1366, "phone": 375}
 
 
 @pytest.fixture
 def server(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'qihu.sqlite3'}", handler_retries=0)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'qihu.sqlite3'}", **RELAXED_PASSWORDS, handler_retries=0)
     engine = Engine(settings=settings, handlers=failing_handlers(), clock=ManualClock(START))
     app = create_app(engine=engine, config={"SECRET_KEY": "browser-names"})
     made = seed(engine)

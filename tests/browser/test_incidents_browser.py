@@ -18,6 +18,7 @@ from qihu.web.app import create_app
 from tests.conftest import ARTIFACTS, START
 from tests.web.test_incidents_page import CALM, HZ, LS, PEOPLE, PUSH, SMS
 from tests.web_util import PASSWORD, browser_sign_in as sign_in, live_server
+from tests.conftest import RELAXED_PASSWORDS   # its accounts' test passwords
 
 DESKTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -40,7 +41,7 @@ def server(tmp_path):
     handlers = HandlerRegistry()
     handlers.register("test.push", push)
     handlers.register("test.sms", sms)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'qihu.sqlite3'}", handler_retries=0)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'qihu.sqlite3'}", **RELAXED_PASSWORDS, handler_retries=0)
     engine = Engine(settings=settings, clock=clock, handlers=handlers)
     appeals.install(engine)
     for name, (display, groups, region, is_admin) in PEOPLE.items():

@@ -195,8 +195,9 @@ def test_the_admin_reaches_group_names_and_notices_from_the_process_page(app, ad
     marks 流程管理 as current on them; nobody else sees those links or reaches the pages."""
     page = text(admin.get("/admin/processes"))
     links = re.search(r'<nav class="qh-admin-links"[^>]*>(.*?)</nav>', page, re.S).group(1)
-    assert re.findall(r'href="([^"]+)"[^>]*>([^<]+)<', links) == [("/admin/groups", "用户组名称"),
-                                                                  ("/admin/notices", "通知记录")]
+    found = re.findall(r'href="([^"]+)"[^>]*>([^<]+)<', links)
+    assert found[:2] == [("/admin/groups", "用户组名称"), ("/admin/notices", "通知记录")]
+    assert ("/admin/accounts", "用户账号") in found                          # issue 16
     for url in ("/admin/groups", "/admin/notices"):
         r = admin.get(url)
         assert r.status_code == 200, url

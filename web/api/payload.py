@@ -5,7 +5,7 @@ from pathlib import PurePosixPath
 
 from flask import request
 
-from qihu.web.errors import ApiError
+from qihu.web.errors import CONTROL_CHARACTERS, ApiError
 
 MAX_LIMIT = 500
 
@@ -24,7 +24,31 @@ def json_body():
         raise ApiError(f"请求体不是有效的 JSON (body is not valid JSON): {e}") from None
     if not isinstance(value, dict):
         raise ApiError("请求体应为 JSON 对象 (body must be a JSON object)")
+    bad = _control_in(value)
+    if bad is not None:
+        raise ApiError(f"字段 {bad} 含有不允许的字符（如 NUL 等控制字符），未保存 "
+                       f"(field {bad!r} contains a control character; nothing was saved)")
     return value
+
+
+def _control_in(value, path=""):
+    """The path ("data.note", "files[0].name") of the first string of a JSON value, key or value,
+    holding a control character (PostgreSQL refuses NUL in any text), or None."""
+    stack = [(path, value)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, str):
+            if CONTROL_CHARACTERS.search(v):
+                return where or "body"
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                here = f"{where}.{k}" if where else str(k)
+                if CONTROL_CHARACTERS.search(str(k)):
+                    return CONTROL_CHARACTERS.sub("?", here)
+                stack.append((here, item))
+        elif isinstance(v, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(v))
+    return None
 
 
 def required_str(body, name):

@@ -190,6 +190,8 @@ def _filename(kind, f, first, last):
 
 def _xlsx(data, names):
     name, fallback = names
+    # an export of case data leaves the system: audited (who, from where, what, with which filters)
+    current_engine().audit.record("export", target=name, detail={k: v[:200] for k, v in request.args.items()})
     response = Response(data, content_type=XLSX)
     # the ASCII name for old clients, the Chinese one (RFC 5987) for the others
     response.headers["Content-Disposition"] = \

@@ -86,6 +86,10 @@ def search(user):
     except ValueError as e:
         return ui._error_page(400, _("请求有误"), f"{_('筛选')}: {e}")
     pages = max(1, -(-result["total"] // size))
+    if asked:         # a search lists enterprises' appeals: what was asked and which were shown
+        engine.audit.record("personal_data_viewed", actor=user, target="search", detail={
+            "page": "search", "filters": {k: v[:100] for k, v in f.items() if v}, "total": result["total"],
+            "shown": [i.get("business_key") or i.get("instance_id") for i in result["items"]][:100]})
     regions = sorted({d["region"] for d in engine.repository.definitions() if d.get("region")} | (
         {f["region"]} if f["region"] else set()))
 
@@ -174,6 +178,8 @@ def print_case(instance_id, user):
     for a in case["attachments"]:
         a["url"] = task_panel.attachment_url(a["id"])
     definition = next(iter(engine.repository.definitions(key=instance["definition_key"])), None)
+    engine.audit.record("personal_data_viewed", actor=user, target=instance_id, detail={
+        "page": "print", "business_key": instance.get("business_key")})
     return render_template("qihu/case_print.html", instance=instance, case=case,
                            steps=case_steps(engine, instance_id), comments=engine.comments.list(instance_id),
                            definition_name=(definition or {}).get("name") or instance["definition_key"],

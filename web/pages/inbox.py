@@ -6,7 +6,7 @@ sign-in page (qihu's own, or the host's QIHU_LOGIN_URL), or get a 401 when there
 from functools import wraps
 from urllib.parse import urlencode
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from qihu.engine.errors import Conflict, Forbidden, NotFound, QihuError, ValidationFailed
 from qihu.appeals.saved_filters import canonical, check, inbox_kwargs, parse_query
@@ -62,7 +62,8 @@ def signed_in(view):
             return view(*args, user=user, **kwargs)
         target = request.full_path if request.method == "GET" else request.path
         if current_qihu().local_login:
-            flash(_("请先登录"), "info")
+            if not session.get("_flashes"):     # an ended session has said why already (auth._end_session)
+                flash(_("请先登录"), "info")
             return redirect(url_for("qihu_auth.login", next=target.rstrip("?")))
         login_url = current_app.config.get("QIHU_LOGIN_URL")
         if login_url:
@@ -182,6 +183,9 @@ def _task_page(task_id, user, values=None, errors=None, message=None, status=200
     for a in case["attachments"]:
         a["url"] = task_panel.attachment_url(a["id"])
     definition = next((d for d in engine.repository.definitions(key=t["definition_key"])), None)
+    # the case file of an enterprise's appeal is personal data: who saw which, from where (等保 安全审计)
+    engine.audit.record("personal_data_viewed", actor=user, target=t["instance_id"], detail={
+        "page": "task", "task": t["id"], "business_key": instance.get("business_key"), "fields": sorted(data)[:50]})
     return render_template("qihu/task.html", t=t, instance=instance, about=about, case=case,
                            prefill=_prefill(t, data),
                            definition_name=(definition or {}).get("name") or t["definition_key"],

@@ -15,6 +15,7 @@ from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web.redirects import safe_target
 from qihu.web.context import current_qihu, current_engine, current_appeals
 
 blueprint = QihuBlueprint("qihu_inbox", __name__)
@@ -112,9 +113,8 @@ def notifications(user):
 
 def _back():
     """Where to go after marking: the notifications page the form was on (never elsewhere)."""
-    target = request.form.get("back", "")
     base = url_for("qihu_inbox.notifications")
-    return target if target.startswith(base) and "//" not in target and "\\" not in target else base
+    return safe_target(request.form.get("back", ""), base, under=base)
 
 
 @blueprint.post("/notifications/<int:notification_id>/read")

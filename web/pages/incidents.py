@@ -25,6 +25,7 @@ from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.admin import admin_only_to
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web.redirects import safe_target
 from qihu.web.context import current_engine, current_qihu
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,7 @@ def incidents(user: str):
 # -- actions ---------------------------------------------------------------------------------
 def _back():
     """Where an action returns: the page the form came from (a path of this site), else the list."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target and "\n" not in target:
-        return redirect(target)
-    return redirect(url_for("qihu_incidents.incidents"))
+    return redirect(safe_target(request.form.get("next", ""), url_for("qihu_incidents.incidents")))
 
 
 def _why(e: Exception, what: str) -> str:

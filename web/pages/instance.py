@@ -45,6 +45,8 @@ def instance(instance_id, user):
     for t in tasks:
         t["mine"] = t["id"] in openable
     records = current_appeals().records(instance_id)
+    engine.audit.record("personal_data_viewed", actor=user, target=instance_id, detail={
+        "page": "instance", "business_key": inst["business_key"]})
     # the same appeal in other mechanisms (a 不能办 goes on to 说"不"评议 under its business key)
     related = [dict(r, name=engine.db_get_definition(r["definition_id"]).name or r["definition_key"])
                for r in (engine.runtime.instances(business_key=inst["business_key"], limit=20)
@@ -78,9 +80,55 @@ def _incidents(instance_id: str, user: str) -> dict:
 def diagram(instance_id, user):
     engine = current_engine()
     engine.access.require_instance(user, instance_id)
-    response = jsonify(engine.history.diagram(instance_id))
+    found = dict(engine.history.diagram(instance_id))
+    if not engine.access.is_admin(user):
+        # the same rule as the XML API (administrators only: its scripts, expressions, topics
+        # and handler settings are the designers' business): others get the drawing alone
+        found["xml"] = drawing_only(found.get("xml") or "")
+    response = jsonify(found)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+DRAWING_NS = {BPMN_NS, "http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DC",
+              "http://www.omg.org/spec/DD/20100524/DI"}
+# BPMN children that hold code, expressions or settings rather than the picture
+HIDDEN = {"script", "conditionExpression", "extensionElements", "documentation", "timeDuration", "timeDate",
+          "timeCycle", "loopCardinality", "completionCondition", "ioSpecification", "dataInputAssociation",
+          "dataOutputAssociation", "property", "resourceRole", "performer", "potentialOwner", "humanPerformer"}
+
+
+def drawing_only(xml: str) -> str:
+    """The BPMN file as a participant may see it: the shapes, names and flows the viewer draws,
+    without scripts, expressions, extension elements and attributes of other namespaces
+    (camunda:topic, camunda:candidateGroups, camunda:expression …)."""
+    from lxml import etree
+    if not xml:
+        return xml
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return ""
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):          # comments, processing instructions
+            if el.getparent() is not None:
+                el.getparent().remove(el)
+            continue
+        q = etree.QName(el)
+        if q.namespace not in DRAWING_NS or (q.namespace == BPMN_NS and q.localname in HIDDEN):
+            if el.getparent() is not None:
+                el.getparent().remove(el)
+            continue
+        for name in list(el.attrib):
+            ns = etree.QName(name).namespace
+            if ns is not None and ns not in DRAWING_NS:
+                del el.attrib[name]
+        if q.namespace == BPMN_NS and q.localname.endswith("Task") or q.localname == "process":
+            for name in ("scriptFormat", "implementation"):
+                el.attrib.pop(name, None)
+    etree.cleanup_namespaces(root)
+    return etree.tostring(root, encoding="unicode")
 
 
 @blueprint.get("/attachments/<int:attachment_id>")

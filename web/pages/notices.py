@@ -41,6 +41,8 @@ def notices(user: str):
                         instance=f["instance"] or None, region=engine.access.user_region(user),
                         limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     pages = max(1, -(-found["total"] // PER_PAGE))
+    # the notices hold enterprises' phone numbers and what they were told: reading them is audited
+    engine.audit.record("notices_viewed", actor=user, detail={**{k: v for k, v in f.items() if v}, "page": page})
     return render_template("qihu/notices.html", rows=found["items"], total=found["total"], f=f, page=page,
                            pages=pages, channel_names=CHANNEL_LABELS, status_names=STATUS_LABELS,
                            staff_channels=STAFF_CHANNELS)

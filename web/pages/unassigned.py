@@ -16,6 +16,7 @@ from qihu.web import csrf
 from qihu.web.pages import inbox as ui
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
+from qihu.web.redirects import safe_target
 from qihu.web.context import current_engine, current_qihu
 
 blueprint = QihuBlueprint("qihu_unassigned", __name__)
@@ -42,8 +43,8 @@ def unassigned_badge():
 
 def _back():
     """Where an action returns: the queue with the filters it was posted from."""
-    target = request.form.get("next", "")
-    return target if target.startswith(url_for("qihu_unassigned.queue")) else url_for("qihu_unassigned.queue")
+    base = url_for("qihu_unassigned.queue")
+    return safe_target(request.form.get("next", ""), base, under=base)
 
 
 @blueprint.get("/inbox/unassigned")
