@@ -28,7 +28,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from qihu.appeals.models import AppealTicket, LookupCode
-from qihu.appeals.tokens import mask_phone, new_token, token_hash as _hash
+from qihu.appeals.tokens import mask_phone, new_token, token_hash
 
 CODE_MINUTES = 10
 MAX_ATTEMPTS = 5
@@ -131,7 +131,7 @@ class Lookup:
             if ticket is None:
                 return None                                  # a decoy's code (cannot be known): nothing
             token = new_token()
-            ticket.token_hash = _hash(token)
+            ticket.token_hash = token_hash(token)
             return {"tracking_no": number, "token": token, "instance_id": ticket.instance_id}
 
     def attempts_left(self, number: str) -> int:

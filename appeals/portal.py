@@ -149,10 +149,6 @@ def bad_rating(values, fields=None):
     return False
 
 
-def _hash(token):
-    return token_hash(token)
-
-
 def _ticket_dict(t):
     return {"id": t.id, "tracking_no": t.tracking_no, "instance_id": t.instance_id,
             "definition_key": t.definition_key, "company": t.company, "credit_code": t.credit_code,
@@ -323,7 +319,7 @@ class Portal:
                     "enterprise_user": user}
 
             def write(session, instance_id, tracking_no=tracking_no, user=user):
-                ticket = AppealTicket(tracking_no=tracking_no, token_hash=_hash(token), instance_id=instance_id,
+                ticket = AppealTicket(tracking_no=tracking_no, token_hash=token_hash(token), instance_id=instance_id,
                                       definition_key=definition.key, company=c["company"],
                                       credit_code=c["credit_code"], contact_name=c["contact_name"],
                                       contact_phone=c["contact_phone"], category=c["category"],
@@ -358,7 +354,7 @@ class Portal:
         """The ticket of a tracking link's token; NotFound (saying nothing more) otherwise."""
         if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
             raise NotFound("no appeal for this link")
-        digest = _hash(token)
+        digest = token_hash(token)
         with self.engine.db.read() as s:
             t = s.scalars(select(AppealTicket).where(AppealTicket.token_hash == digest)).first()
             if t is None or not hmac.compare_digest(t.token_hash, digest):

@@ -38,13 +38,13 @@ from typing import Any, Callable
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from qihu.engine.storage.limits import column_length
 from qihu.engine.storage.models import SecurityAudit
 
 GENESIS = "0" * 64
 ALGORITHMS = ("sha256", "sm3")
 MIN_RETENTION_DAYS = 183              # six months at least (网络安全法 §21)
 _LOCK_KEY = 0x71696875_61756474      # pg_advisory_xact_lock key: b"qihuaudt"
-_LIMITS = {"actor": 100, "client": 64, "action": 40, "target": 300}
 
 # (actor, client) of the request being served; the web sets it before every request.
 _context: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
@@ -115,7 +115,7 @@ def _fit(name: str, value: Any) -> str | None:
     if value is None:
         return None
     value = str(value).replace("\x00", "")
-    limit = _LIMITS[name]
+    limit = column_length(getattr(SecurityAudit, name))
     return value if len(value) <= limit else value[:limit - 1] + "…"
 
 

@@ -37,9 +37,10 @@ def accounts_link():
 def accounts(user):
     engine = current_engine()
     rows = engine.accounts.list()
-    groups = engine.accounts.group_names({g for a in rows for g in engine.tasks.groups_of(a["name"])})
+    memberships = {a["name"]: engine.tasks.groups_of(a["name"]) for a in rows}
+    groups = engine.accounts.group_names({g for gs in memberships.values() for g in gs})
     for a in rows:
-        a["groups"] = [groups.get(g, g) for g in engine.tasks.groups_of(a["name"])]
+        a["groups"] = [groups.get(g, g) for g in memberships[a["name"]]]
         # on the limiter's clock (real time), which is not the engine's in a training server
         until = engine.accounts.locked_until(a["name"])
         a["locked"], a["locked_until"] = until is not None, until.isoformat() if until else None
