@@ -99,6 +99,25 @@ class Settings:
     password_min_classes: int = 3
     password_refuse_common: bool = True
 
+    # Production serving (docs/deploy.md). `qihu serve` runs web_processes gunicorn processes
+    # of web_threads threads each (QIHU_WEB_PROCESSES, QIHU_WEB_THREADS); each process holds a
+    # database pool of db_pool_size connections plus up to db_max_overflow more
+    # (QIHU_DB_POOL_SIZE, QIHU_DB_MAX_OVERFLOW); on PostgreSQL a statement running longer than
+    # db_statement_timeout seconds is cancelled (QIHU_DB_STATEMENT_TIMEOUT, 0: never).
+    web_processes: int = 2
+    web_threads: int = 4
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_statement_timeout: float = 0.0
+    # Every web process and worker writes a heartbeat row this often (QIHU_HEARTBEAT_INTERVAL);
+    # /readyz counts a worker as alive while its last beat is younger than heartbeat_stale
+    # seconds (QIHU_HEARTBEAT_STALE).
+    heartbeat_interval: float = 10.0
+    heartbeat_stale: float = 60.0
+    # Logs: "text" (the Python default) or "json", one JSON object a line, one line per
+    # request and per step, with the request id (QIHU_LOG_FORMAT).
+    log_format: str = "text"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
@@ -176,6 +195,13 @@ class Settings:
             ("QIHU_LOGIN_LOCK_SECONDS", "login_lock_seconds", float),
             ("QIHU_PASSWORD_MIN_LENGTH", "password_min_length", int),
             ("QIHU_PASSWORD_MIN_CLASSES", "password_min_classes", int),
+            ("QIHU_WEB_PROCESSES", "web_processes", int),
+            ("QIHU_WEB_THREADS", "web_threads", int),
+            ("QIHU_DB_POOL_SIZE", "db_pool_size", int),
+            ("QIHU_DB_MAX_OVERFLOW", "db_max_overflow", int),
+            ("QIHU_DB_STATEMENT_TIMEOUT", "db_statement_timeout", float),
+            ("QIHU_HEARTBEAT_INTERVAL", "heartbeat_interval", float),
+            ("QIHU_HEARTBEAT_STALE", "heartbeat_stale", float),
         ]
         for name, attr, conv in conversions:
             if env.get(name):
@@ -183,4 +209,9 @@ class Settings:
                     setattr(s, attr, conv(env[name]))
                 except ValueError:
                     raise ValueError(f"{name}={env[name]!r} is not a valid {conv.__name__}") from None
+        if env.get("QIHU_LOG_FORMAT", "").strip():
+            s.log_format = env["QIHU_LOG_FORMAT"].strip().lower()
+            if s.log_format not in ("text", "json"):
+                raise ValueError(f"QIHU_LOG_FORMAT={env['QIHU_LOG_FORMAT']!r} is not text or json "
+                                 "(日志格式只能是 text 或 json)")
         return s

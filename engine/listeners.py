@@ -1,8 +1,10 @@
 """Listeners: how something built on the engine (the appeal domain, a region's package)
 hears what the engine does, without the engine knowing who listens.
 
-Each event is called inside the transaction that caused it, so a listener's own writes
-commit or roll back with the step; a listener that raises rolls the step back.
+Each event but `step_done` is called inside the transaction that caused it, so a listener's own
+writes commit or roll back with the step; a listener that raises rolls the step back.
+`step_done` is called after the transaction has ended, committed or not (metrics, logs); what
+it raises is logged and dropped.
 
     engine.listeners.step_saved.append(lambda uow: ...)
 """
@@ -23,6 +25,19 @@ ProblemFn = Callable[..., None]
 CodeFn = Callable[[str, Any, str, str], None]
 
 
+@dataclass(frozen=True, slots=True)
+class StepDone:
+    """One step of one instance, as step_done listeners hear of it."""
+
+    instance_id: str | None
+    definition_key: str | None
+    user: str | None
+    seconds: float          # the whole transaction, from its BEGIN to after its COMMIT
+    automatic_steps: int    # engine steps run in it (scripts, gateways, service tasks, events)
+    outcome: str            # "ok", "conflict" (someone else changed the instance first) or "error"
+    error: str | None = None    # the exception's class name when outcome is "error"
+
+
 @dataclass
 class Listeners:
     """The engine's events and who listens to each, in the order they were added."""
@@ -38,6 +53,10 @@ class Listeners:
     colour_changed: list[Callable[[Session, str], None]] = field(default_factory=list)
     # a process of a bundle being deployed is checked: add problems to refuse the deploy
     definition_checked: list[Callable[[ProcessInfo, ProblemFn, CodeFn], None]] = field(default_factory=list)
+
+    # a step's transaction ended (after the commit, or after the rollback): what it did and how
+    # long it took, for metrics and logs; nothing is written with the step any more
+    step_done: list[Callable[[StepDone], None]] = field(default_factory=list)
 
     @staticmethod
     def call(listeners: list[Callable[..., None]], *args: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import threading
 import time
 import traceback
@@ -35,7 +36,7 @@ from qihu.engine.runtime import sla as sla_mod
 from qihu.engine.dialect import timers
 from qihu.engine import workcalendar as workcal
 from qihu.engine.errors import Conflict, InvalidState, NotFound, NotWaiting, QihuError, bilingual
-from qihu.engine.listeners import Listeners
+from qihu.engine.listeners import Listeners, StepDone
 from qihu.engine.workcalendar import CalendarYearUnknown
 from qihu.engine.topics import BpmnError, Escalation, HandlerContext, HandlerRegistry
 from qihu.engine.storage.models import Definition, HistoryEvent, Incident, Instance, Job, MessageStart, Subscription, Task, TaskCandidate
@@ -48,6 +49,8 @@ from qihu.engine.storage.limits import check_text, check_tree, check_values
 from qihu.engine.types import (ENDED_INSTANCE, LIVE_INSTANCE, CandidateKind, Correlated, EventType, IncidentInfo, IncidentKind,
                                IncidentStatus, InstanceInfo, InstanceStatus, JobKind, OutboxKind, Overview, TaskStatus,
                                WaitKind)
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:   # the types of the engine's parts (RuntimeEngine); importing them here would loop
     from qihu.engine.identity.audit import Audit
@@ -177,7 +180,10 @@ class Runtime:
         `incident_on_error`: a failing step leaves an incident on the instance (off for a
         caller that reports the failure its own way, e.g. a message delivery).
         """
-        instance_id = None
+        instance_id: str | None = None
+        row: InstanceRow | None = None
+        ctx: UnitOfWork | None = None
+        started, outcome, error = time.perf_counter(), "error", None
         try:
             with self.engine.db.write() as s:
                 instance_id = target(s) if callable(target) else target
@@ -193,17 +199,38 @@ class Runtime:
                     self._evict(row.id)
                     raise
             self._put(row, wf, after)
+            outcome = "ok"
         except StaleDataError:
+            outcome = "conflict"
             if instance_id:
                 self._evict(instance_id)
             raise Conflict(f"instance {instance_id} was changed by someone else at the same time; "
                            "reload and try again") from None
         except EngineStepError as e:
+            error = type(e).__name__
             if instance_id and incident_on_error:
                 self._step_incident(instance_id, e)
             raise
+        except BaseException as e:
+            if isinstance(e, Conflict):
+                outcome = "conflict"
+            else:
+                error = type(e).__name__
+            raise
+        finally:
+            self._step_done(StepDone(instance_id, row.definition_key if row else None, user,
+                                     time.perf_counter() - started, ctx.ran if ctx else 0, outcome, error))
         self.deliveries.deliver_now(ctx.sent)
         return result
+
+    def _step_done(self, done: StepDone) -> None:
+        """Tell the step_done listeners (metrics, logs); the step is over, so nothing they
+        raise may change its outcome."""
+        for listener in self.engine.listeners.step_done:
+            try:
+                listener(done)
+            except Exception:
+                log.exception("step_done listener %r failed", listener)
 
     def _step_incident(self, instance_id: str, e: EngineStepError) -> None:
         """The step was rolled back (a script failed, a year's calendar is missing): leave a

@@ -459,3 +459,17 @@ class SecurityAudit(Base):
     algorithm: Mapped[str] = mapped_column(String(10))                 # sha256 | sm3
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ProcessHeartbeat(Base):
+    """A running qihu process (a web process or a worker) says it is alive: one row per process,
+    written when it starts and every heartbeat_interval seconds, deleted when it stops cleanly.
+    /readyz and the operators' view read them; a row whose beat is old is a process that died."""
+    __tablename__ = "process_heartbeat"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)   # host:pid:kind
+    kind: Mapped[str] = mapped_column(String(20), index=True)           # web | worker
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    steps: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)   # jobs fired, rows delivered
