@@ -105,6 +105,9 @@ MAX_RANGE = 100_000
 MAX_ITEMS = 10**7
 MAX_INT_BITS = 15_000
 MEMORY_LIMIT = 256 * 2**20
+# Seconds of the engine's own helpers' time (workdays() waiting for the database, …) one run may
+# have given back to its deadline (_credited): a script's limit is for its own work.
+HELPER_TIME_LIMIT = 30.0
 # pow(a, b, m) costs about b.bit_length() * (limbs of m) ** 1.6 operations of ~20 ns each.
 POW_MOD_BUDGET = 2 * 10**7
 # Results at least this long are built only after a time and memory check.
@@ -170,11 +173,15 @@ class _RunState:
     """The limits of the script running in this thread (what its guards read), its deadline,
     and the resident memory when it started (read lazily: most evaluations end long before
     the first memory check, and a read costs some 15 µs)."""
-    __slots__ = ("time", "memory", "items", "int_bits", "deadline", "mem_base")
+    __slots__ = ("time", "memory", "items", "int_bits", "deadline", "mem_base", "helper_credit")
 
-    def __init__(self, time_limit: float, memory: int, items: int, int_bits: int, deadline: float) -> None:
+    def __init__(self, time_limit: float, memory: int, items: int, int_bits: int, deadline: float,
+                 helper_credit: float = 0.0) -> None:
         self.time, self.memory, self.items, self.int_bits = time_limit, memory, items, int_bits
         self.deadline, self.mem_base = deadline, -1
+        # seconds spent inside the engine's own helpers that may still be given back to the
+        # deadline (see _credited)
+        self.helper_credit = helper_credit
 
 
 # Outside a run (a guard called by a test directly): the default limits, no deadline.
@@ -790,19 +797,18 @@ def _compiled(source: str, mode: str) -> Any:
 
 
 def _run(code: Any, namespace: dict[str, Any], time_limit: float, memory_limit: int, max_items: int,
-         max_int_bits: int) -> Any:
+         max_int_bits: int, helper_time_limit: float = 0.0) -> Any:
     """eval() the code with a deadline and a memory limit, tracing only sandbox frames."""
     started = time.monotonic()
-    deadline = started + time_limit
     next_memory_check = started + MEMORY_CHECK_INTERVAL
-    state = _RunState(time_limit, memory_limit, max_items, max_int_bits, deadline)
+    state = _RunState(time_limit, memory_limit, max_items, max_int_bits, started + time_limit, helper_time_limit)
     outer = getattr(_local, "run", None)
     previous = sys.gettrace()
 
     def local(frame: Any, event: str, arg: Any) -> Any:
         nonlocal next_memory_check
         now = time.monotonic()
-        if now > deadline:
+        if now > state.deadline:   # moved on by the time spent in the engine's helpers
             raise _Deadline
         if now >= next_memory_check:
             next_memory_check = now + MEMORY_CHECK_INTERVAL
@@ -845,13 +851,38 @@ def _frozen(value: Any) -> Any:
     return value
 
 
+def _credited(helper: Callable[..., Any]) -> Callable[..., Any]:
+    """An engine helper (workdays, …) whose running time is given back to the calling script's
+    deadline: the time limit is for the script's own work, and a helper may wait for the
+    database (a cold working-day calendar) on a busy machine, which once timed out a plain
+    `${workdays(1)}` in CI. The credit is bounded per run (helper_time_limit), so a script
+    that calls a slow helper in a loop still ends."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        state = getattr(_local, "run", None)
+        if state is None:
+            return helper(*args, **kwargs)
+        began = time.monotonic()
+        try:
+            return helper(*args, **kwargs)
+        finally:
+            spent = min(time.monotonic() - began, state.helper_credit)
+            state.helper_credit -= spent
+            state.deadline += spent
+    # its name for error messages, but nothing in __dict__ (functools.wraps would put __wrapped__
+    # there, a way back to the bare helper): a helper carries no state a script could reach
+    call.__name__ = call.__qualname__ = getattr(helper, "__name__", "helper")
+    call.__doc__ = getattr(helper, "__doc__", None)
+    return call
+
+
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """TaskDataEnvironment semantics, but compiled and run inside the sandbox."""
 
     def __init__(self, helpers: dict[str, Any] | None = None, time_limit: float = 2.0,
                  memory_limit: int = MEMORY_LIMIT, max_items: int = MAX_ITEMS,
-                 max_int_bits: int = MAX_INT_BITS) -> None:
-        super().__init__({k: _frozen(v) for k, v in (helpers or {}).items()})
+                 max_int_bits: int = MAX_INT_BITS, helper_time_limit: float = HELPER_TIME_LIMIT) -> None:
+        super().__init__({k: _credited(v) if callable(v) else _frozen(v) for k, v in (helpers or {}).items()})
+        self.helper_time_limit = helper_time_limit
         self.time_limit = time_limit
         self.memory_limit = memory_limit
         self.max_items = max_items
@@ -878,7 +909,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         self._check_overwrite(context, self.globals)
         code = _compiled(expression, "eval")
         return _run(code, self._namespace(context, external_context), self.time_limit, self.memory_limit,
-                    self.max_items, self.max_int_bits)
+                    self.max_items, self.max_int_bits, self.helper_time_limit)
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: dict[str, Any] | None = None) -> bool:
@@ -887,7 +918,8 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         code = _compiled(script, "exec")
         ns = self._namespace(context, external_context)
         try:
-            _run(code, ns, self.time_limit, self.memory_limit, self.max_items, self.max_int_bits)
+            _run(code, ns, self.time_limit, self.memory_limit, self.max_items, self.max_int_bits,
+                 self.helper_time_limit)
         finally:
             # Like exec() into the task data: what ran before an error stays.
             reserved = {*_GUARDS, *self.globals, *external_context}

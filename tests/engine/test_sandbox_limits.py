@@ -18,7 +18,7 @@ import pytest
 
 from qihu.engine.config import Settings
 from qihu.engine.dialect.sandbox import (
-    SandboxEnvironment, SandboxError, ScriptLimitError, ScriptMemoryError, check_source)
+    SandboxEnvironment, SandboxError, ScriptLimitError, ScriptMemoryError, ScriptTimeout, check_source)
 from qihu.engine.errors import DeployError
 from tests.bpmn_util import bpmn, chain, flow
 
@@ -480,3 +480,32 @@ def test_the_limits_do_not_slow_an_ordinary_step_much(env):
     for _ in range(2000):
         env.evaluate(code, data)
     assert (time.perf_counter() - started) / 2000 < 0.001
+
+
+# --- the engine's own helpers do not spend a script's time -------------------------------------
+# A due date `${workdays(1)}` once timed out on a loaded CI machine: the helper read the
+# working-day calendar from the database, and that wait counted against the script's 2 s.
+
+def test_time_inside_an_engine_helper_is_not_the_scripts_time():
+    def slow_workdays(n):
+        time.sleep(0.4)                      # a cold calendar read on a busy machine
+        return n
+    env = SandboxEnvironment(helpers={"workdays": slow_workdays}, time_limit=0.25)
+    assert env.evaluate("workdays(1) + workdays(2)", {}) == 3
+
+
+def test_the_scripts_own_time_still_counts_beside_a_helper():
+    env = SandboxEnvironment(helpers={"workdays": lambda n: n}, time_limit=0.25)
+    with pytest.raises(ScriptTimeout):
+        env.execute("while True:\n    workdays(1)", {})
+
+
+def test_helper_time_is_credited_only_up_to_a_ceiling():
+    def stuck(n):
+        time.sleep(0.3)
+        return n
+    env = SandboxEnvironment(helpers={"workdays": stuck}, time_limit=0.1, helper_time_limit=0.5)
+    started = time.monotonic()
+    with pytest.raises(ScriptTimeout):
+        env.evaluate("[workdays(i) for i in range(100)]", {})
+    assert time.monotonic() - started < 0.1 + 0.5 + 0.3 + BOUND
