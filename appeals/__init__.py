@@ -13,18 +13,24 @@ diagram whose figure.* properties are wrong, and it gives handlers `qihu.ledger(
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, bindparam, false, func, literal, select, union_all
 
 from qihu.appeals import ledgers, notices, scope, trail
 from qihu.appeals import case as case_file  # the case in front of the clerk
 from qihu.appeals.documents import document_number  # 文号 of letters
 from qihu.appeals.figures import Figures
+from qihu.appeals.figures import TASK_FIELDS
 from qihu.appeals.figures import check as check_figures
+from qihu.appeals.models import AppealFact, AppealTicket
 from qihu.appeals.portal import Portal
 from qihu.appeals.saved_filters import SavedFilters
 
 if TYPE_CHECKING:
     from qihu.engine.core import Engine
+    from qihu.engine.runtime import UnitOfWork
 
 EXTENSION = "appeals"     # its key in engine.extensions
 COMPANY_KEYS = ("企业名称", "company", "enterprise", "企业")
@@ -75,8 +81,8 @@ def install(engine: Engine) -> AppealDomain:
         return domain
     domain = AppealDomain(engine)
     listeners = engine.listeners
-    listeners.step_saved.append(domain.figures.on_save)
-    listeners.step_saved.append(notices.Notices(engine).on_step)   # SMS / 浙政钉 at 受理, 答复, 待评价, 督办
+    # the 晾晒 figures, then the notices (SMS / 浙政钉 at 受理, 答复, 待评价, 督办), on one read
+    listeners.step_saved.append(StepListener(domain.figures, notices.Notices(engine)))
     listeners.colour_changed.append(domain.figures.on_colour)
     listeners.definition_checked.append(check_figures)
     engine.context_helpers["ledger"] = ledgers.add_line
@@ -86,6 +92,74 @@ def install(engine: Engine) -> AppealDomain:
     engine.accounts.namers.append(trail.enterprise_name)      # "qiye:QH…" reads 企业（QH…）
     engine.extensions[EXTENSION] = domain
     return domain
+
+
+class StepListener:
+    """The domain's step_saved listener: the figures (appeals.figures.Figures.on_save), then the
+    notices (appeals.notices.Notices.on_step), on one read of what both need (step_rows)."""
+
+    def __init__(self, figures: Any, notices_: Any) -> None:
+        self.figures, self.notices = figures, notices_
+
+    def __call__(self, uow: UnitOfWork) -> None:
+        from qihu.engine.tasks.notifications import written_in
+        facts = self.figures.wants(uow) and not uow.instance.new    # nothing is stored yet of a new one
+        told = written_in(uow.session)
+        ticket = self.notices.wants_ticket(uow, told)
+        fact, tasks, found = step_rows(uow, facts, ticket)
+        self.figures.on_save(uow, rows=(fact, tasks) if facts else None)
+        self.notices.on_step(uow, ticket=found, told=told)
+
+
+_STEP_ROWS: dict[tuple[bool, bool], Any] = {}
+_TICKET_COLS = ("id", "tracking_no", "contact_phone")
+
+
+def _step_rows_stmt(facts: bool, ticket: bool) -> Any:
+    """One query for a step's listeners: a first row with the appeal's fact row and the
+    enterprise's ticket (of this instance, else of the appeal it continues: same number), then
+    one row per task row of the instance."""
+    stmt = _STEP_ROWS.get((facts, ticket))
+    if stmt is not None:
+        return stmt
+    from qihu.engine.storage.models import Task
+    T, F, K = Task.__table__, AppealFact.__table__, AppealTicket.__table__
+    iid = bindparam("iid")
+    tasks = select(T.c.id.label("tid")).where(T.c.instance_id == iid if facts else false())
+    x = union_all(select(literal(None, T.c.id.type).label("tid")), tasks).subquery("x")
+    first = x.c.tid.is_(None)
+    of_instance = select(K.c.id).where(K.c.instance_id == iid).order_by(K.c.id).limit(1).scalar_subquery()
+    of_number = select(K.c.id).where(K.c.tracking_no == bindparam("bk")).order_by(K.c.id).limit(1).scalar_subquery()
+    j = x.outerjoin(T, T.c.id == x.c.tid)
+    j = j.outerjoin(F, and_(first, F.c.instance_id == iid if facts else false()))
+    j = j.outerjoin(K, and_(first, K.c.id == func.coalesce(of_instance, of_number) if ticket else false()))
+    stmt = _STEP_ROWS[(facts, ticket)] = select(
+        x.c.tid, *(T.c[c].label(f"t_{c}") for c in TASK_FIELDS), *(c.label(f"f_{c.name}") for c in F.columns),
+        *(K.c[c].label(f"k_{c}") for c in _TICKET_COLS)).select_from(j)
+    return stmt
+
+
+def step_rows(uow: UnitOfWork, facts: bool, ticket: bool) -> tuple[Any, list[Any], Any]:
+    """(fact row or None, task rows, ticket or None) of the step's instance as stored, in one
+    query; only what is asked for (none at all when nothing is)."""
+    if not facts and not ticket:
+        return None, [], None
+    conn = uow.session.connection()
+    rows = conn.execute(_step_rows_stmt(facts, ticket), {"iid": uow.instance.id,
+                                                          "bk": uow.instance.business_key}).all()
+    fact = found = None
+    tasks = []
+    for r in rows:
+        m = r._mapping
+        if r.tid is not None:
+            tasks.append(SimpleNamespace(_mapping={c: m[f"t_{c}"] for c in TASK_FIELDS},
+                                         **{c: m[f"t_{c}"] for c in TASK_FIELDS}))
+            continue
+        if m["f_instance_id"] is not None:
+            fact = {c.name: m[f"f_{c.name}"] for c in AppealFact.__table__.columns}
+        if m["k_id"] is not None:
+            found = SimpleNamespace(**{c: m[f"k_{c}"] for c in _TICKET_COLS})
+    return fact, tasks, found
 
 
 def of(engine: Engine) -> AppealDomain:

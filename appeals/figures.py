@@ -28,12 +28,15 @@ expression, an unknown element or an unknown `figure.*` name at deploy time, wit
 
 When the figures are written
 ----------------------------
-Runtime._save calls `on_save(ctx, before, after)` in the instance's transaction. Only when
-something the figures depend on changed (the instance started or ended, a user task opened or
-closed, a return) does it read the appeal's task rows, evaluate the expressions and rewrite the
+Runtime._save calls `on_save(uow)` in the instance's transaction (a step_saved listener). Only
+when something the figures depend on changed (the instance started or ended, a user task opened or
+closed, a return) does it read the appeal's fact row and task rows (one query with the notices'
+ticket, see appeals.step_rows; none for an appeal that starts now), take the task rows the step
+itself writes from the unit of work (`uow.writes.pending`), evaluate the expressions and rewrite the
 `appeal_fact` row; then it moves the appeal's contribution in `figure_month` by increments and
 decrements (old contribution out, new one in), so the summary always equals a recount of the facts
-(`recount()`). An SLA job that turns a task's colour calls `on_colour` (one UPDATE).
+(`recount()`). Both are written with the step's other rows (`uow.writes`: one statement on
+PostgreSQL). An SLA job that turns a task's colour calls `on_colour` (one UPDATE).
 
 Instances that ran before the figures existed (an upgrade) or before their diagram declared them
 have no row until their next step, ended ones never; counters may drift after a manual SQL fix.
@@ -53,7 +56,7 @@ Counting rules (the seeds' rates: ../shared/MECHANISMS.md lines 12-13, 55, 116)
 - Colour: the worst SLA colour of the appeal's open tasks (red, orange, yellow, green, blue).
 """
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
@@ -84,8 +87,9 @@ COUNTERS = ("accepted", "closed", "solved", "solved_late", "sign_counted", "sign
 # Hot-path statements are built once (building one costs more than running it on SQLite).
 _F, _T = AppealFact.__table__, Task.__table__
 _SELECT_FACT = select(_F).where(_F.c.instance_id == bindparam("iid"))
-_SELECT_TASKS = select(_T.c.element_id, _T.c.name, _T.c.status, _T.c.due_at, _T.c.sla_colour, _T.c.created_at,
-                       _T.c.completed_at, _T.c.completed_by).where(_T.c.instance_id == bindparam("iid"))
+TASK_FIELDS = ("id", "element_id", "name", "status", "due_at", "sla_colour", "created_at", "completed_at",
+               "completed_by")
+_SELECT_TASKS = select(*(_T.c[c] for c in TASK_FIELDS)).where(_T.c.instance_id == bindparam("iid"))
 _FACT_COLUMNS = [c.name for c in _F.columns if c.name != "instance_id"]
 _UPDATE_FACT = update(_F).where(_F.c.instance_id == bindparam("iid")) \
     .values({c: bindparam(f"v_{c}", type_=_F.c[c].type) for c in _FACT_COLUMNS})
@@ -165,31 +169,47 @@ class Figures:
             self._specs[definition_id] = read_spec(info.properties, info.name or definition.key)
         return self._specs[definition_id]
 
-    def on_save(self, uow):
-        """Keep the appeal's fact row and its monthly counters in step with the instance (a
-        step_saved listener: runs in the step's transaction)."""
-        row, before, after, ctx = uow.instance, uow.before, uow.after, uow
-        spec = self.spec_of(row.definition_id)
-        if spec is None:
-            return
-        ended = row.status in ("completed", "cancelled")
+    def wants(self, uow):
+        """Whether on_save has anything to do in this step (then it reads the fact and task rows)."""
+        row, before, after = uow.instance, uow.before, uow.after
+        if self.spec_of(row.definition_id) is None:
+            return False
         # an incident opening also writes the row: an appeal stopped at a failing service task
         # before its first user task must still be on the warning board (as stalled)
-        if not (before.ready.keys() != after.ready.keys() or ended or ctx.done_rows
-                or before.incidents != after.incidents):
+        return bool(before.ready.keys() != after.ready.keys() or row.status in ("completed", "cancelled")
+                    or uow.done_rows or before.incidents != after.incidents)
+
+    def on_save(self, uow, rows=None):
+        """Keep the appeal's fact row and its monthly counters in step with the instance (a
+        step_saved listener: runs in the step's transaction, writes with the step's rows).
+        `rows`: (fact row, task rows) as appeals.step_rows read them, else they are read here."""
+        if not self.wants(uow):
             return
-        s = ctx.session
-        conn = s.connection()
-        old = conn.execute(_SELECT_FACT, {"iid": row.id}).mappings().first()
+        row, ctx = uow.instance, uow
+        spec = self.spec_of(row.definition_id)
+        ended = row.status in ("completed", "cancelled")
+        if rows is None:
+            rows = self._stored_rows(uow)
+        old, stored_tasks = rows
         if old is not None and old["status"] == row.status and ended:
             return       # already written as ended (e.g. a second cancel)
-        new = self._fact(ctx, spec, old)
-        if _store_fact(conn, row.id, old, new):
-            self._move(conn, old, new)
+        new = self._fact(ctx, spec, old, step_tasks(uow, stored_tasks))
+        if _stage_fact(uow.writes, row.id, old, new):
+            self._move(uow.writes, old, new)
 
-    def _fact(self, ctx, spec, old):
+    @staticmethod
+    def _stored_rows(uow):
+        """(fact row, task rows) of the appeal as stored; nothing is stored yet of one that starts now."""
+        if uow.instance.new:
+            return None, []
+        conn = uow.session.connection()
+        return (conn.execute(_SELECT_FACT, {"iid": uow.instance.id}).mappings().first(),
+                conn.execute(_SELECT_TASKS, {"iid": uow.instance.id}).all())
+
+    def _fact(self, ctx, spec, old, tasks=None):
         row, now = ctx.instance, ctx.now
-        tasks = ctx.session.connection().execute(_SELECT_TASKS, {"iid": row.id}).all()
+        if tasks is None:
+            tasks = ctx.session.connection().execute(_SELECT_TASKS, {"iid": row.id}).all()
         # in the order they happened: opened, then closed (rows opened together: by when they closed)
         tasks.sort(key=lambda t: (t.created_at, t.completed_at is None, t.completed_at or t.created_at))
         open_ = [t for t in tasks if t.status == "ready"]
@@ -295,7 +315,9 @@ class Figures:
             "satisfied": int(bool(fact["satisfied"])),
             "workdays_sum": float(fact["workdays"] or 0.0) if closed else 0.0}
 
-    def _move(self, conn, old, new):
+    def _move(self, writes, old, new):
+        """Move the appeal's contribution in figure_month from `old` to `new`, with the step's
+        writes (one upsert part: one row per month, region, mechanism and department)."""
         deltas, names = {}, {}
         for fact, sign in ((old, -1), (new, 1)):
             c = self.contribution(fact)
@@ -307,34 +329,10 @@ class Figures:
                 d[k] += sign * v
             names[key] = {"mechanism_name": fact["mechanism_name"], "department_name": fact["department_name"]}
         renamed = old is not None and any(old[k] != new[k] for k in ("mechanism_name", "department_name"))
-        for key, d in sorted(deltas.items()):     # one lock order for every writer: no deadlocks
-            if any(d.values()) or renamed:
-                self._upsert(conn, key, d, names[key])
-
-    _UPSERTS = {}      # dialect name -> the prebuilt upsert of one figure_month row
-
-    @classmethod
-    def _upsert(cls, conn, key, d, names):
-        month, region, definition_key, department = key
-        stmt = cls._UPSERTS.get(conn.dialect.name)
-        if stmt is None:
-            if conn.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert as upsert
-            else:
-                from sqlalchemy.dialects.sqlite import insert as upsert
-            F = FigureMonth.__table__
-            cols = ["month", "region", "definition_key", "department", "mechanism_name", "department_name",
-                    *COUNTERS]
-            stmt = upsert(F).values({c: bindparam(f"v_{c}", type_=F.c[c].type) for c in cols})
-            ex = stmt.excluded
-            sets = {k: F.c[k] + ex[k] for k in COUNTERS}
-            sets["mechanism_name"] = func.coalesce(ex.mechanism_name, F.c.mechanism_name)
-            sets["department_name"] = func.coalesce(ex.department_name, F.c.department_name)
-            stmt = cls._UPSERTS[conn.dialect.name] = stmt.on_conflict_do_update(
-                index_elements=["month", "region", "definition_key", "department"], set_=sets)
-        values = {"month": month, "region": region, "definition_key": definition_key, "department": department,
-                  **names, **d}
-        conn.execute(stmt, {f"v_{k}": v for k, v in values.items()})
+        writes.upsert(FigureMonth.__table__, ("month", "region", "definition_key", "department"), [
+            {"month": k[0], "region": k[1], "definition_key": k[2], "department": k[3], **names[k], **d}
+            for k, d in sorted(deltas.items())     # one lock order for every writer: no deadlocks
+            if any(d.values()) or renamed], add=COUNTERS, keep=("mechanism_name", "department_name"))
 
     def on_colour(self, session, instance_id):
         """An SLA job turned one of the appeal's tasks: the fact's colour follows (one UPDATE)."""
@@ -688,13 +686,55 @@ class Figures:
         return len(rows)
 
 
+def _unchanged(old, new):
+    return old is not None and all(old[k] == v for k, v in new.items() if k != "updated_at")
+
+
+def _stage_fact(writes, instance_id, old, new):
+    """_store_fact with the step's writes; False when nothing but updated_at would change."""
+    if old is None:
+        writes.insert(_F, [new])
+        return True
+    if _unchanged(old, new):
+        return False
+    writes.update(_F, ("instance_id",), [{"k_instance_id": instance_id, **{c: new[c] for c in _FACT_COLUMNS}}])
+    return True
+
+
+class _TaskRow:
+    """A task row as _fact reads it: stored, with what the step changes in it."""
+    __slots__ = TASK_FIELDS
+
+    def __init__(self, values):
+        for f in TASK_FIELDS:
+            setattr(self, f, values.get(f))
+
+
+def step_tasks(uow, stored):
+    """The appeal's task rows as they will be once the step is written: the stored ones with
+    the step's own changes (closed, completed) and the rows it opens (uow.writes.pending)."""
+    pending = uow.writes.pending(_T)
+    if not pending:
+        return list(stored)
+    rows = {t.id: dict(t._mapping) for t in stored}
+    for tid, change in pending.items():
+        # as the database gives them back: moments in UTC (the clock's may be in Beijing time)
+        change = {k: v.astimezone(timezone.utc) if isinstance(v, datetime) else v
+                  for k, v in change.items() if k in TASK_FIELDS or k == "instance_id"}
+        if tid in rows:
+            rows[tid].update(change)
+        elif change.get("instance_id") == uow.instance.id:     # a row the step inserts
+            rows[tid] = change
+    return [_TaskRow(r) for r in rows.values()]
+
+
 def _store_fact(conn, instance_id, old, new):
     """Write an appeal's fact row (insert, or update what differs from `old`); False when
     nothing but updated_at would change, so nothing is written."""
     if old is None:
         conn.execute(insert(_F).values(**new))
         return True
-    if all(old[k] == v for k, v in new.items() if k != "updated_at"):
+    if _unchanged(old, new):
         return False
     # every column, so that the one prebuilt statement serves every change
     conn.execute(_UPDATE_FACT, {"iid": instance_id, **{f"v_{c}": new[c] for c in _FACT_COLUMNS}})
@@ -798,6 +838,8 @@ def _closed_then(spec, tasks, moment):
 
 
 def _instance_started(ctx):
+    if ctx.instance.started_at is not None:
+        return ctx.instance.started_at
     from qihu.engine.storage.models import Instance
     I = Instance.__table__
     return ctx.session.connection().execute(select(I.c.started_at).where(I.c.id == ctx.instance.id)).scalar()

@@ -9,7 +9,8 @@
   (浙政钉 by default); one addressed to the enterprise user goes to its phone.
 
 Everything is written by the step_saved listener in the step's own transaction, as outbox rows
-(Runtime.notice): a step that does not commit tells nobody, one that commits loses no notice.
+(Runtime.notice, with the step's other rows): a step that does not commit tells nobody, one that
+commits loses no notice. The ticket is read with the figures' rows (appeals.step_rows), once.
 Business ids are stable per (instance, event), so a redelivery or a retry never sends twice.
 The tracking link is not in these texts: its token is not stored (the registration's SMS has it).
 """
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 REFUSED = re.compile(r"不予|拒绝|退回")        # 不予受理, 拒绝受理: a 受理 stage that is not acceptance
 ACCEPT_FIELD = re.compile(r"accept", re.I)     # 是否受理 (accepted: false): not accepted
 REPLY_CHARS = 60                               # of a reply quoted in an SMS (the page has all of it)
+_UNREAD = object()                             # on_step: the caller did not read the ticket
 
 
 class Notices:
@@ -43,23 +45,35 @@ class Notices:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def on_step(self, uow: UnitOfWork) -> None:
+    @staticmethod
+    def wants_ticket(uow: UnitOfWork, told: list[dict[str, Any]]) -> bool:
+        """Whether on_step needs the enterprise's ticket in this step (then it is read); `told`:
+        the notifications the step wrote (engine.tasks.notifications.written_in)."""
+        return (any(e["type"] == EventType.TASK_COMPLETED for e in uow.history)
+                or any(e["type"] == EventType.TASK_CREATED
+                       and str((e["data"] or {}).get("assignee") or "").startswith(ENTERPRISE_PREFIX)
+                       for e in uow.history)
+                or any(u.startswith(ENTERPRISE_PREFIX) for n in told for u in n["users"]))
+
+    def on_step(self, uow: UnitOfWork, ticket: Any = _UNREAD, told: list[dict[str, Any]] | None = None) -> None:
+        """`ticket`: the enterprise's ticket (or None) and `told`: written_in(session), when the
+        caller read them already (appeals.step_rows)."""
         s, iid = uow.session, uow.instance.id
         completed = [e for e in uow.history if e["type"] == EventType.TASK_COMPLETED]
         created = [e for e in uow.history if e["type"] == EventType.TASK_CREATED
                    and str((e["data"] or {}).get("assignee") or "").startswith(ENTERPRISE_PREFIX)]
-        told = written_in(s)
+        if told is None:
+            told = written_in(s)
         texts: list[tuple[str, str]] = []             # (business id, SMS text) for the enterprise
-        ticket = None
-        if completed or created or any(u.startswith(ENTERPRISE_PREFIX) for n in told for u in n["users"]):
-            ticket = _ticket(s, iid, uow.instance.business_key)
+        if ticket is _UNREAD:
+            ticket = _ticket(s, iid, uow.instance.business_key) if self.wants_ticket(uow, told) else None
         if ticket is not None:
             no = ticket.tracking_no
             for e in completed:
                 if str(e["user"] or "").startswith(ENTERPRISE_PREFIX):
                     continue                      # the enterprise's own answer (its rating)
                 values = e["data"] or {}
-                name = s.scalar(select(Task.name).where(Task.id == e["task_id"])) or e["element_id"] or ""
+                name = _task_name(uow, e["task_id"]) or e["element_id"] or ""
                 if _accepted(name, values):
                     texts.append((f"{iid}:accepted", f"您反映的诉求已受理，受理编号 {no}。"
                                   "可凭受理编号和发到本手机的验证码查询办理进度。"))
@@ -90,6 +104,15 @@ class Notices:
                 else:
                     rt.notice(s, channel=settings.staff_notice_channel, to=user, text=n["body"] or n["title"],
                               title=n["title"], business_id=business_id, instance_id=iid)
+
+
+def _task_name(uow: UnitOfWork, task_id: str | None) -> str | None:
+    """A task's name as its row has it (the element's name, else its id): from the tree when the
+    step closed it, else from its row."""
+    t = uow.before.ready.get(task_id) if uow.before is not None and task_id else None
+    if t is not None:
+        return t.task_spec.bpmn_name or t.task_spec.bpmn_id
+    return uow.session.scalar(select(Task.name).where(Task.id == task_id))
 
 
 def _ticket(s: Any, instance_id: str, business_key: str | None) -> AppealTicket | None:

@@ -2,7 +2,11 @@
 hears what the engine does, without the engine knowing who listens.
 
 Each event but `step_done` is called inside the transaction that caused it, so a listener's own
-writes commit or roll back with the step; a listener that raises rolls the step back.
+writes commit or roll back with the step; a listener that raises rolls the step back. A
+step_saved listener adds its rows to the step's (`uow.writes`, engine.runtime.step_writes: written
+together at the end of the step, one statement on PostgreSQL) or writes them with `uow.session`
+(at once); it runs before the step's gathered rows are written, so it reads a table the step
+writes as stored plus `uow.writes.pending(table)`.
 `step_done` is called after the transaction has ended, committed or not (metrics, logs); what
 it raises is logged and dropped.
 
@@ -43,7 +47,8 @@ class Listeners:
     """The engine's events and who listens to each, in the order they were added."""
 
     # an instance's step is about to be written: uow.before / uow.after are the snapshots of
-    # the tree as loaded and as it is now (open user tasks, timers, subscriptions)
+    # the tree as loaded and as it is now (open user tasks, timers, subscriptions); the step's
+    # rows are gathered in uow.writes, where the listener adds its own (see the module's docstring)
     step_saved: list[Callable[[UnitOfWork], None]] = field(default_factory=list)
     # a user task was offered (its inbox row is a dict of the task table's columns)
     task_created: list[Callable[[UnitOfWork, dict[str, Any]], None]] = field(default_factory=list)

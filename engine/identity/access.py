@@ -21,7 +21,7 @@
 
 Refusals are Forbidden with a Chinese message and the English one in brackets.
 """
-from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, or_, select, true
 
 from qihu.engine.errors import Forbidden
 from qihu.engine.storage.models import Incident, Instance, Membership, Task, TaskCandidate, UserAccount
@@ -71,6 +71,13 @@ class Access:
         if row is None or row.is_admin or not row.region:
             return None
         return row.region
+
+    @staticmethod
+    def user_region_column(user):
+        """user_region as a scalar subquery (`user`: a value or a bind parameter), for a caller
+        that reads it with its own query (a task completion's one read); NULL or '' is None."""
+        return select(case((UserAccount.is_admin.is_(True), None), else_=UserAccount.region)) \
+            .where(UserAccount.name == user).scalar_subquery()
 
     # -- the 待分派 queue: who may assign or offer a task that names nobody ----------------------
     @property

@@ -48,15 +48,28 @@ if TYPE_CHECKING:   # (not the Runtime: topics writes rows here, and the runtime
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "qihu_outbox"    # session.info: the rows this transaction added, to deliver after commit
+# session.info: the StepWrites of the step that runs in this session (engine.runtime.step_writes):
+# its outbox rows are written with the step's other rows, at its end
+STEP_KEY = "qihu_step_writes"
 _HOOKED, _COMMITTED = "qihu_outbox_hooked", "qihu_outbox_committed"
 
 
 def add(session: Session, row: Outbox, after_commit: Callable[[list[int]], None] | None = None) -> None:
     """Write an outbox row in the caller's transaction, to be delivered once it commits.
 
-    A step's rows are delivered by the Runtime after its commit. `after_commit(ids)` is for a
+    A step's rows are delivered by the Runtime after its commit; in a step they join its other
+    writes (uow.writes), so they cost no statement of their own. `after_commit(ids)` is for a
     caller's own transaction (not a step's): it gets the ids of the rows no step took, once
     the transaction committed (nothing if it rolled back)."""
+    writes = session.info.get(STEP_KEY)
+    if writes is not None:
+        table = Outbox.__table__
+        values = {c.key: getattr(row, c.key) for c in table.columns if c.key != "id"}
+        part = writes.insert(table, [{k: v for k, v in values.items() if v is not None}], returning="id")
+        added = session.info.setdefault(SESSION_KEY, [])
+        if not any(p is part for p in added):
+            added.append(part)
+        return
     session.add(row)
     session.info.setdefault(SESSION_KEY, []).append(row)
     if after_commit is not None and not session.info.get(_HOOKED):
@@ -66,11 +79,18 @@ def add(session: Session, row: Outbox, after_commit: Callable[[list[int]], None]
 
 
 def written(session: Session) -> list[int]:
-    """The ids of the rows this transaction wrote (flushes them), and forget them."""
+    """The ids of the rows this transaction wrote (flushes them; a step's were written with its
+    other rows), and forget them."""
     rows = session.info.pop(SESSION_KEY, [])
-    if rows:
+    if any(isinstance(r, Outbox) for r in rows):
         session.flush()
-    return [r.id for r in rows]
+    ids: list[int] = []
+    for r in rows:
+        if isinstance(r, Outbox):
+            ids.append(r.id)
+        else:
+            ids.extend(r.result)
+    return ids
 
 
 class _Skip(Exception):

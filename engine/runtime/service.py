@@ -44,6 +44,7 @@ from qihu.engine.dialect.specs import ExternalTask, QihuMessageEventDefinition, 
 from qihu.engine.dialect.state import all_tasks, find_task
 from qihu.engine.runtime import outbox
 from qihu.engine.runtime.catching import end_path, find_catcher, implicit_end_data
+from qihu.engine.runtime.step_writes import StepWrites
 from qihu.engine.runtime.unit_of_work import INCIDENT, InstanceRow, Snapshot, UnitOfWork
 from qihu.engine.storage.limits import check_text, check_tree, check_values
 from qihu.engine.types import (ENDED_INSTANCE, LIVE_INSTANCE, CandidateKind, Correlated, EventType, IncidentInfo, IncidentKind,
@@ -83,14 +84,19 @@ def correlation_key(values: Mapping[str, Any] | None) -> str | None:
 # Hot-path statements are built once: building a statement costs more than running it on SQLite.
 _I = cast(Table, Instance.__table__)
 _ROW_COLS = (_I.c.id, _I.c.definition_id, _I.c.definition_key, _I.c.business_key, _I.c.region, _I.c.status,
-             _I.c.version)
+             _I.c.version, _I.c.started_at)
 _SELECT_ROW = select(*_ROW_COLS).where(_I.c.id == bindparam("iid"))
 _SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
 _SELECT_STATE = select(_I.c.state).where(_I.c.id == bindparam("iid"))
-_UPDATE_INSTANCE = (update(_I).where(_I.c.id == bindparam("iid"), _I.c.version == bindparam("v"))
-                    .values(version=bindparam("v2"), state=bindparam("state"), updated_at=bindparam("now"),
-                            status=bindparam("status"), ended_at=bindparam("ended")))
-_INSERT_HISTORY = insert(cast(Table, HistoryEvent.__table__))
+_HISTORY = cast(Table, HistoryEvent.__table__)
+_T, _S, _J = cast(Table, Task.__table__), cast(Table, Subscription.__table__), cast(Table, Job.__table__)
+_TC = cast(Table, TaskCandidate.__table__)
+# a timer's or retry's job, locked, with its instance's row (a fired job's one read)
+_SELECT_JOB_STEP = (select(_J.c.kind, _J.c.task_id, _J.c.locked_by, *(c.label(f"i_{c.name}") for c in _ROW_COLS))
+                    .select_from(_J.join(_I, _I.c.id == _J.c.instance_id)).where(_J.c.id == bindparam("jid"))
+                    .with_for_update(of=_J))
+_SELECT_SLA_JOB = select(_J).where(_J.c.id == bindparam("jid")).with_for_update()
+MAYBE_INCIDENT = "qihu_maybe_incident"   # internal_data: an external task that may have an open incident row
 
 
 class RuntimeEngine(Protocol):
@@ -167,13 +173,16 @@ class Runtime:
             raise NotFound(f"no instance {instance_id}")
         return InstanceRow(**r._mapping)
 
-    def transaction(self, target: str | Callable[[Session], str], fn: Callable[[UnitOfWork], T], user: str | None = None,
+    def transaction(self, target: str | Callable[[Session], str | InstanceRow], fn: Callable[[UnitOfWork], T],
+                    user: str | None = None,
                     lock: bool = False, require_running: bool = True, incident_on_error: bool = True) -> T:
         """Run fn(uow) on one instance in one transaction and save everything or nothing
         (engine.runtime.unit_of_work says what a UnitOfWork offers); returns what fn returns.
 
         `target` is the instance id, or a function of the session that finds it (so a task
-        completion reads its task row and the instance in the same transaction). `lock`
+        completion reads its task row and the instance in the same transaction); the function
+        may return the instance row itself (an InstanceRow it read with its own query, so that
+        the step reads once), used as it is unless `lock` is asked for. `lock`
         takes the instance row's lock first (SELECT ... FOR UPDATE on PostgreSQL); without
         it a concurrent step is caught by the row's version and raises Conflict.
         `require_running`: refuse (InvalidState) unless the instance is running.
@@ -186,18 +195,24 @@ class Runtime:
         started, outcome, error = time.perf_counter(), "error", None
         try:
             with self.engine.db.write() as s:
-                instance_id = target(s) if callable(target) else target
-                row = self._row(s, instance_id, lock=lock)
+                found = target(s) if callable(target) else target
+                if isinstance(found, InstanceRow) and not lock:
+                    instance_id, row = found.id, found
+                else:
+                    instance_id = found.id if isinstance(found, InstanceRow) else found
+                    row = self._row(s, instance_id, lock=lock)
                 if require_running and row.status != InstanceStatus.RUNNING:
                     raise InvalidState(f"instance {instance_id} is {row.status}")
                 wf, before = self._take(s, row)
-                ctx = UnitOfWork(s, row, wf, user, self.engine.clock.now(), before)
+                ctx = self._unit(s, row, wf, user, self.engine.clock.now(), before)
                 try:
                     result = fn(ctx)
                     after = self._save(ctx)
                 except BaseException:
                     self._evict(row.id)
                     raise
+                finally:
+                    s.info.pop(outbox.STEP_KEY, None)
             self._put(row, wf, after)
             outcome = "ok"
         except StaleDataError:
@@ -222,6 +237,14 @@ class Runtime:
                                      time.perf_counter() - started, ctx.ran if ctx else 0, outcome, error))
         self.deliveries.deliver_now(ctx.sent)
         return result
+
+    @staticmethod
+    def _unit(s: Session, row: InstanceRow, wf: BpmnWorkflow, user: str | None, now: datetime,
+              before: Snapshot) -> UnitOfWork:
+        """A unit of work that saves: the outbox rows written in its session join its writes."""
+        ctx = UnitOfWork(s, row, wf, user, now, before)
+        s.info[outbox.STEP_KEY] = ctx.writes
+        return ctx
 
     def _step_done(self, done: StepDone) -> None:
         """Tell the step_done listeners (metrics, logs); the step is over, so nothing they
@@ -260,13 +283,13 @@ class Runtime:
     def _save_in_region(self, ctx: UnitOfWork) -> Snapshot:
         row, s = ctx.instance, ctx.session
         if row.new:
-            # The row first: task, subscription and job rows refer to it.
+            # The row first and at once: the handlers of the first steps may write rows of their
+            # own that refer to it (ledger lines, notifications), as task and job rows do.
             s.execute(insert(_I).values(
                 id=row.id, definition_id=row.definition_id, definition_key=row.definition_key,
                 business_key=row.business_key, region=row.region, version=row.version, started_by=ctx.user,
                 started_at=ctx.now,
                 state="", updated_at=ctx.now, status=row.status))
-            row.new = False
         # whether a timer armed now counted working days of a year not announced yet (暂定)
         with workcal.provisional_watch() as used:
             self._advance(ctx)
@@ -280,18 +303,20 @@ class Runtime:
         for name, payload, element, kind, result_var in ctx.outbox:
             outbox.add(s, outbox.message_row(ctx, name, _jsonable(payload), element, kind, result_var))
         Listeners.call(self.engine.listeners.step_saved, ctx)   # e.g. the 晾晒 figures, same transaction
-        conn = s.connection()
         state = state_mod.dumps(ctx.workflow)
         if len(state) > self.engine.settings.variable_size_limit:
             _check_variable_sizes(ctx.workflow, self.engine.settings.variable_size_limit)
-        res = conn.execute(_UPDATE_INSTANCE, {"iid": row.id, "v": row.version, "v2": row.version + 1,
-                                              "state": state, "now": ctx.now,
-                                              "status": row.status, "ended": row.ended_at})
-        if res.rowcount != 1:
-            raise StaleDataError("instance version changed")
+        # the optimistic check: a step saved meanwhile raised the version, and this one is refused
+        ctx.writes.update(_I, ("id", "version"), [{
+            "k_id": row.id, "k_version": row.version, "version": row.version + 1, "state": state,
+            "updated_at": ctx.now, "status": row.status, "ended_at": row.ended_at}],
+            expect=(1, lambda: StaleDataError("instance version changed")))
+        ctx.writes.insert(_HISTORY, ctx.history)
+        s.flush()            # rows the step added through the ORM (incidents, receipts) first, as before
+        ctx.writes.flush(s.connection())
+        s.info.pop(outbox.STEP_KEY, None)
         row.version += 1
-        if ctx.history:
-            conn.execute(_INSERT_HISTORY, ctx.history)
+        row.new = False
         ctx.sent = outbox.written(s)
         return after
 
@@ -458,6 +483,11 @@ class Runtime:
         return True
 
     def _resolve_open_incident(self, ctx: UnitOfWork, task: Any) -> None:
+        # Only a task that failed before can have an open incident: _incident marks it (INCIDENT),
+        # and whoever takes the mark off to try it again leaves MAYBE_INCIDENT, so the common
+        # handler call reads no incident row.
+        if task.internal_data.get(INCIDENT) is None and not task.internal_data.pop(MAYBE_INCIDENT, False):
+            return
         open_incident = ctx.session.scalars(select(Incident).where(
             Incident.task_id == str(task.id), Incident.status == IncidentStatus.OPEN)).first()
         if open_incident is not None:
@@ -494,28 +524,30 @@ class Runtime:
 
     # -- keeping the rows in step with the tree --------------------------------------------
     def _sync(self, ctx: UnitOfWork, timers_provisional: bool = False) -> Snapshot:
-        """Write what changed between the tree as loaded and as it is now; return the new snapshot."""
-        s, row, wf = ctx.session, ctx.instance, ctx.workflow
+        """Gather what changed between the tree as loaded and as it is now in ctx.writes (the
+        save writes it at the end of the step); return the new snapshot."""
+        row, wf, w = ctx.instance, ctx.workflow, ctx.writes
         before = ctx.before
         assert before is not None, "a unit of work that saves knows the tree as it was loaded"
         after = Snapshot(wf)
-        T, S, J = cast(Table, Task.__table__), cast(Table, Subscription.__table__), cast(Table, Job.__table__)
         listeners = self.engine.listeners
+        # An instance that ends in this step keeps nothing waiting: its open rows are closed and
+        # its subscriptions and jobs dropped, and rows it would open now are written closed (the
+        # writes of a step are one statement on PostgreSQL: none may change a row another writes).
+        completing = row.status == InstanceStatus.RUNNING and not state_mod.unfinished(wf)
+        ending = completing or row.status in ENDED_INSTANCE
 
         # inbox rows
+        closed: list[dict[str, Any]] = []
         for tid in before.ready.keys() - after.ready.keys() - ctx.done_rows.keys():
             t = before.ready[tid]
             status = TaskStatus.COMPLETED if t.state == TaskState.COMPLETED else TaskStatus.CANCELLED
-            s.execute(update(T).where(T.c.id == tid, T.c.status == TaskStatus.READY)
-                      .values(status=status, completed_at=ctx.now, version=T.c.version + 1))
+            closed.append({"k_id": tid, "k_status": TaskStatus.READY, "status": status, "completed_at": ctx.now})
             if status == TaskStatus.CANCELLED:
                 ctx.log(EventType.TASK_CANCELLED, t.task_spec.bpmn_id, tid)
             Listeners.call(listeners.task_closed, ctx, tid, status)
         for tid, closed_as in ctx.done_rows.items():
             Listeners.call(listeners.task_closed, ctx, tid, closed_as)
-        for tid in before.ready.keys() - after.ready.keys():
-            if (getattr(before.ready[tid].task_spec, "assignment", None) or {}).get("dueDate"):
-                s.execute(delete(J).where(J.c.task_id == tid, J.c.kind == JobKind.SLA))
         new_tasks: list[dict[str, Any]] = []
         new_cands: list[dict[str, Any]] = []
         new_jobs: list[dict[str, Any]] = []
@@ -524,28 +556,42 @@ class Runtime:
             new_tasks.append(task_row)
             new_cands.extend(cands)
             new_jobs.extend(sla_jobs)
-        if new_tasks:
-            s.execute(insert(T), new_tasks)
-            for task_row in new_tasks:
-                Listeners.call(listeners.task_created, ctx, task_row)
-        if new_cands:
-            s.execute(insert(cast(Table, TaskCandidate.__table__)), new_cands)
+        for task_row in new_tasks:      # offered now (its row is written with the step's others)
+            Listeners.call(listeners.task_created, ctx, task_row)
+        if ending:
+            # what was still open is cancelled; a row opened now is written cancelled, as the
+            # insert and the update that followed it wrote it before
+            closed += [{"k_id": tid, "k_status": TaskStatus.READY, "status": TaskStatus.CANCELLED,
+                        "completed_at": ctx.now} for tid in before.ready.keys() & after.ready.keys()
+                       if tid not in ctx.done_rows]
+            new_tasks = [{**task_row, "status": TaskStatus.CANCELLED, "completed_at": ctx.now,
+                          "version": task_row["version"] + 1} for task_row in new_tasks]
+            new_jobs = []
+        w.update(_T, ("id", "status"), closed, add=("version",))
+        if not ending:
+            w.delete(_J, ("task_id", "kind"), [
+                {"k_task_id": tid, "k_kind": JobKind.SLA} for tid in before.ready.keys() - after.ready.keys()
+                if (getattr(before.ready[tid].task_spec, "assignment", None) or {}).get("dueDate")])
+        w.insert(_T, new_tasks)
+        w.insert(_TC, new_cands)      # after their task rows: the copy trigger reads them
 
         # message subscriptions
-        for tid, name, kind in before.subs - after.subs:
-            s.execute(delete(S).where(S.c.instance_id == row.id, S.c.task_id == tid, S.c.message_name == name,
-                                      S.c.kind == kind))
-        new_subs: list[dict[str, Any]] = []
-        for tid, name, kind in after.subs - before.subs:
-            t = find_task(wf, tid)
-            keys = [k.strip() for k in (getattr(t.task_spec, "extensions", None) or {}).get("correlationKeys", "").split(",")
-                    if k.strip()]
-            values = {k: t.data.get(k) for k in keys}
-            new_subs.append({"instance_id": row.id, "task_id": tid, "message_name": name, "kind": kind,
-                             "business_key": row.business_key,
-                             "correlation_key": correlation_key(values), "correlation": values or None})
-        if new_subs:
-            s.execute(insert(S), new_subs)
+        if ending:
+            w.delete(_S, ("instance_id",), [{"k_instance_id": row.id}])
+        else:
+            w.delete(_S, ("instance_id", "task_id", "message_name", "kind"), [
+                {"k_instance_id": row.id, "k_task_id": tid, "k_message_name": name, "k_kind": kind}
+                for tid, name, kind in before.subs - after.subs])
+            new_subs: list[dict[str, Any]] = []
+            for tid, name, kind in after.subs - before.subs:
+                t = find_task(wf, tid)
+                keys = [k.strip() for k in (getattr(t.task_spec, "extensions", None) or {}).get("correlationKeys", "").split(",")
+                        if k.strip()]
+                values = {k: t.data.get(k) for k in keys}
+                new_subs.append({"instance_id": row.id, "task_id": tid, "message_name": name, "kind": kind,
+                                 "business_key": row.business_key,
+                                 "correlation_key": correlation_key(values), "correlation": values or None})
+            w.insert(_S, new_subs)
 
         # due jobs: waiting timers; retries of external tasks that no longer wait for one.
         # A timer is 暂定 when the step counted provisional working days and it falls in a
@@ -553,33 +599,30 @@ class Runtime:
         def provisional(due: datetime) -> bool:
             return timers_provisional and self.engine.calendar.is_provisional(due, row.region)
 
-        for tid in before.timers.keys() - after.timers.keys():
-            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == JobKind.TIMER))
-        for tid in before.timers.keys() & after.timers.keys():
-            if before.timers[tid] != after.timers[tid]:
-                s.execute(update(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == JobKind.TIMER)
-                          .values(due_at=after.timers[tid], locked_by=None, locked_until=None,
-                                  provisional=provisional(after.timers[tid])))
-        new_jobs += [{"instance_id": row.id, "task_id": tid, "element_id": find_task(wf, tid).task_spec.bpmn_id,
-                      "kind": JobKind.TIMER, "note": None, "due_at": after.timers[tid],
-                      "provisional": provisional(after.timers[tid])}
-                     for tid in after.timers.keys() - before.timers.keys()]
-        if new_jobs:
-            s.execute(insert(J), new_jobs)
-        for tid in before.incidents - after.incidents:
-            s.execute(delete(J).where(J.c.instance_id == row.id, J.c.task_id == tid, J.c.kind == JobKind.RETRY))
+        if ending:
+            w.delete(_J, ("instance_id",), [{"k_instance_id": row.id}])
+        else:
+            w.delete(_J, ("instance_id", "task_id", "kind"), [
+                {"k_instance_id": row.id, "k_task_id": tid, "k_kind": JobKind.TIMER}
+                for tid in before.timers.keys() - after.timers.keys()])
+            w.update(_J, ("instance_id", "task_id", "kind"), [
+                {"k_instance_id": row.id, "k_task_id": tid, "k_kind": JobKind.TIMER, "due_at": after.timers[tid],
+                 "locked_by": None, "locked_until": None, "provisional": provisional(after.timers[tid])}
+                for tid in before.timers.keys() & after.timers.keys() if before.timers[tid] != after.timers[tid]])
+            new_jobs += [{"instance_id": row.id, "task_id": tid, "element_id": find_task(wf, tid).task_spec.bpmn_id,
+                          "kind": JobKind.TIMER, "note": None, "due_at": after.timers[tid],
+                          "provisional": provisional(after.timers[tid])}
+                         for tid in after.timers.keys() - before.timers.keys()]
+            w.insert(_J, new_jobs)
+            w.delete(_J, ("instance_id", "task_id", "kind"), [
+                {"k_instance_id": row.id, "k_task_id": tid, "k_kind": JobKind.RETRY}
+                for tid in before.incidents - after.incidents])
 
         # completion
-        if row.status == InstanceStatus.RUNNING and not state_mod.unfinished(wf):
+        if completing:
             row.status, row.ended_at = InstanceStatus.COMPLETED, ctx.now
             ctx.log(EventType.INSTANCE_COMPLETED)
-        if row.status in ENDED_INSTANCE:
-            # nothing may wait any more: drop what is left (e.g. after a terminate end event)
-            for tid in after.ready.keys() - ctx.done_rows.keys():
-                s.execute(update(T).where(T.c.id == tid, T.c.status == TaskStatus.READY)
-                          .values(status=TaskStatus.CANCELLED, completed_at=ctx.now, version=T.c.version + 1))
-            s.execute(delete(S).where(S.c.instance_id == row.id))
-            s.execute(delete(J).where(J.c.instance_id == row.id))
+        if ending:
             after = Snapshot()
         return after
 
@@ -707,19 +750,29 @@ class Runtime:
                    business_key=business_key, status=InstanceStatus.RUNNING, version=1,
                    # given, else the one it was deployed for, else the process's own
                    # (<camunda:property name="region" value="湖州市"/>)
-                   region=(region or "").strip() or self.engine.repository.region_of(definition))
+                   region=(region or "").strip() or self.engine.repository.region_of(definition),
+                   started_at=now)
         row.new = True
-        with self.engine.db.write() as s:
-            ctx = UnitOfWork(s, row, wf, user, now, Snapshot())
-            if message is not None:
-                # a thrown message's payload is whatever its expression gave (not only variables)
-                ctx.start_message = (message, dict(data) if isinstance(data, Mapping) else data, kind, result_var)
-            ctx.log(EventType.INSTANCE_STARTED, data={"version": definition.version, "business_key": business_key,
-                                              "message": message, "data": _jsonable(data or {})})
-            after = self._save(ctx)
-            if also is not None:
-                also(s, instance_id)
-                ctx.sent += outbox.written(s)
+        ctx: UnitOfWork | None = None
+        started, error = time.perf_counter(), None
+        try:
+            with self.engine.db.write() as s:
+                ctx = self._unit(s, row, wf, user, now, Snapshot())
+                if message is not None:
+                    # a thrown message's payload is whatever its expression gave (not only variables)
+                    ctx.start_message = (message, dict(data) if isinstance(data, Mapping) else data, kind, result_var)
+                ctx.log(EventType.INSTANCE_STARTED, data={"version": definition.version, "business_key": business_key,
+                                                  "message": message, "data": _jsonable(data or {})})
+                after = self._save(ctx)
+                if also is not None:
+                    also(s, instance_id)
+                    ctx.sent += outbox.written(s)
+        except BaseException as e:
+            error = type(e).__name__
+            raise
+        finally:   # a start is a step too, for metrics and logs
+            self._step_done(StepDone(instance_id, definition.key, user, time.perf_counter() - started,
+                                     ctx.ran if ctx else 0, "ok" if error is None else "error", error))
         self._put(row, wf, after)
         self.deliveries.deliver_now(ctx.sent)
         return instance_id
@@ -842,23 +895,28 @@ class Runtime:
 
     def fire_job(self, job_id: int, worker: str | None = None) -> bool:
         """Fire one due job (timer or handler retry), in the same transaction that deletes it."""
+        found: dict[str, Any] = {}
+
+        def locate(s: Session) -> str | InstanceRow:
+            # the job (locked) and its instance's row in one read
+            r = s.connection().execute(_SELECT_JOB_STEP, {"jid": job_id}).first()
+            found["job"] = r
+            return iid if r is None else InstanceRow(**{c.name: getattr(r, f"i_{c.name}") for c in _ROW_COLS})
+
         def run(ctx: UnitOfWork) -> bool:
-            q = select(Job).where(Job.id == job_id).with_for_update()
-            job = ctx.session.scalars(q).first()
+            job = found["job"]
             if job is None or (worker is not None and job.locked_by not in (None, worker)):
                 return False
+            ctx.writes.delete(_J, ("id",), [{"k_id": job_id}])     # with the step's other rows
             if job.kind == JobKind.RETRY:
                 t = find_task(ctx.workflow, job.task_id)
                 if t is not None and t.state == TaskState.STARTED:
                     t.internal_data.pop(INCIDENT, None)
-                    ctx.session.delete(job)
-                    ctx.session.flush()
+                    t.internal_data[MAYBE_INCIDENT] = True
                     inc = ctx.session.scalars(select(Incident).where(Incident.task_id == job.task_id,
                                                                      Incident.status == IncidentStatus.OPEN)).first()
                     self._call_handler(ctx, t, retries=inc.retries_left if inc else None)
                     return True
-            ctx.session.delete(job)
-            ctx.session.flush()
             if job.kind == JobKind.TIMER and ctx.before is not None:
                 ctx.before.timers.pop(job.task_id, None)   # a cycle timer waits again: _sync inserts its next job
             return True
@@ -870,20 +928,26 @@ class Runtime:
         if kind == JobKind.SLA:
             return self._fire_sla(job_id, worker)
         # a failure is the worker's to record (a timer incident, retried by firing it again)
-        return self.transaction(iid, run, user=None, incident_on_error=False)
+        return self.transaction(locate, run, user=None, incident_on_error=False)
 
     def _fire_sla(self, job_id: int, worker: str | None) -> bool:
-        """Turn a task to its next colour: a row update, the instance's state is not touched."""
+        """Turn a task to its next colour: a row update, the instance's state is not touched.
+        The colour, its audit event and the job's deletion are one write (as a step's are);
+        the colour_changed listeners run after it, so they read the task's new colour."""
         with self.engine.db.write() as s:
-            job = s.scalars(select(Job).where(Job.id == job_id).with_for_update()).first()
+            conn = s.connection()
+            job = conn.execute(_SELECT_SLA_JOB, {"jid": job_id}).first()
             if job is None or (worker is not None and job.locked_by not in (None, worker)):
                 return False
-            T = cast(Table, Task.__table__)
-            s.execute(update(T).where(T.c.id == job.task_id, T.c.status == TaskStatus.READY).values(sla_colour=job.note))
+            writes = StepWrites()
+            writes.update(_T, ("id", "status"), [{"k_id": job.task_id, "k_status": TaskStatus.READY,
+                                                  "sla_colour": job.note}])
+            writes.insert(_HISTORY, [{"instance_id": job.instance_id, "at": self.engine.clock.now(),
+                                      "type": EventType.SLA_CHANGED, "element_id": job.element_id,
+                                      "task_id": job.task_id, "user": None, "data": {"colour": job.note}}])
+            writes.delete(_J, ("id",), [{"k_id": job_id}])
+            writes.flush(conn)
             Listeners.call(self.engine.listeners.colour_changed, s, job.instance_id)
-            s.add(HistoryEvent(instance_id=job.instance_id, at=self.engine.clock.now(), type=EventType.SLA_CHANGED,
-                               element_id=job.element_id, task_id=job.task_id, data={"colour": job.note}))
-            s.delete(job)
         return True
 
     def _with_incident_task(self, incident_id: int, act: Callable[[UnitOfWork, Any, Incident], None],
@@ -899,6 +963,7 @@ class Runtime:
             if t is None or t.state != TaskState.STARTED:
                 raise InvalidState(f"task of incident {incident_id} is no longer waiting")
             t.internal_data.pop(INCIDENT, None)
+            t.internal_data[MAYBE_INCIDENT] = True
             act(ctx, t, inc)
         self.transaction(inc.instance_id, run, user=user)
         return self.incident(incident_id)

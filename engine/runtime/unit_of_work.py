@@ -2,25 +2,32 @@
 
 Every change to an instance goes through `Runtime.transaction(target, fn)`: it opens a
 write transaction, reads (and on request locks) the instance row, loads the instance's
-tree, calls `fn(uow)` with a `UnitOfWork`, then saves the tree, its inbox rows,
-subscriptions, due jobs and audit events together, and tells the listeners
-(`engine.listeners.step_saved`, ...) inside the same transaction. Everything or nothing is
-written, including the outbox rows of what the step sends beyond its instance (messages,
-webhooks); after the commit they are delivered (engine.runtime.outbox).
+tree, calls `fn(uow)` with a `UnitOfWork`, gathers the difference (inbox rows,
+subscriptions, due jobs) in `uow.writes`, tells the listeners (`engine.listeners.step_saved`,
+...), then writes it all with the tree and the audit events, inside the same transaction (one
+statement on PostgreSQL: engine.runtime.step_writes). Everything or nothing is written,
+including the outbox rows of what the step sends beyond its instance (messages, webhooks);
+after the commit they are delivered (engine.runtime.outbox).
 
 A service built on the engine (task completion, 退单, instance migration, the appeal
 domain's listeners) works through these names only:
 
-- `uow.session`: the SQLAlchemy session of the transaction; write your own rows with it.
+- `uow.session`: the SQLAlchemy session of the transaction; rows written with it are written
+  at once (before the gathered ones); or add them to `uow.writes`.
 - `uow.instance`: the instance row as the step sees it (`InstanceRow`); change `status`
   and `ended_at` through runtime operations, not by hand.
 - `uow.workflow`: the instance's SpiffWorkflow tree.
 - `uow.user`, `uow.now`: who acts (None for the engine itself) and the engine clock's now.
 - `uow.log(type, element_id, task_id, data)`: an audit event written with the step.
 - `uow.before` / `uow.after`: the snapshots of the tree as loaded and as saved (`after` is
-  set once the rows are written, before `step_saved` listeners run).
+  set once the rows are gathered, before `step_saved` listeners run).
 - `uow.done_rows`: task rows the caller closed itself, id -> status (the save leaves them
   alone and tells the task_closed listeners).
+- `uow.writes`: the rows the step writes at its end (`engine.runtime.step_writes.StepWrites`):
+  the runtime's task rows, candidates, jobs, subscriptions, instance state and audit events,
+  and a listener's own rows, written together after the step_saved listeners, in one
+  statement on PostgreSQL. Rows added there are not in the database before that: a listener
+  that reads a table the step writes sees the step's rows in `uow.writes.pending(table)`.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ from sqlalchemy.orm import Session
 from qihu.engine.dialect import event_subprocess
 from qihu.engine.dialect import timers
 from qihu.engine.dialect.state import all_tasks
+from qihu.engine.runtime.step_writes import StepWrites
 from qihu.engine.types import WaitKind
 
 INCIDENT = "qihu_incident"   # internal_data key of an external task that waits for a person
@@ -54,7 +62,8 @@ class InstanceRow:
     status: str
     version: int
     ended_at: datetime | None = None
-    new: bool = False
+    started_at: datetime | None = None
+    new: bool = False      # started in this step: nothing of it is stored but its row (none before the save)
 
 
 def event_definitions(spec: Any) -> list[Any]:
@@ -126,6 +135,7 @@ class UnitOfWork:
     failed: set[Any] = field(default_factory=set)  # external tasks that failed in this transaction
     done_rows: dict[str, str] = field(default_factory=dict)   # task id -> the status the caller gave it
     start_message: tuple[str, Any, str, str | None] | None = None    # (name, payload, WaitKind, result variable)
+    writes: StepWrites = field(default_factory=StepWrites)   # what the save writes at the end of the step
 
     def log(self, type_: str, element_id: str | None = None, task_id: str | None = None, data: Any = None,
             user: str | None = None) -> None:
