@@ -58,7 +58,9 @@ class Engine:
         self.settings: Settings = settings or Settings.from_env()
         if database_url:
             self.settings.database_url = database_url
-        self.db: Database = Database(self.settings.database_url)
+        self.db: Database = Database(self.settings.database_url, pool_size=self.settings.db_pool_size,
+                                     max_overflow=self.settings.db_max_overflow,
+                                     statement_timeout=self.settings.db_statement_timeout)
         if migrate:
             self.db.upgrade()
         self.handlers: HandlerRegistry = handlers if handlers is not None else HandlerRegistry().discover()

@@ -417,40 +417,82 @@ def resolve(incident_id, data, user):
     click.echo("resolved")
 
 
+def _service_logging(settings):
+    """The logs of a long-running process (serve, worker): telemetry's one handler, text or
+    JSON (QIHU_LOG_FORMAT), in place of the plain stderr one main() set up, which would print
+    every line a second time."""
+    from qihu.engine.runtime import telemetry
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if type(h) is logging.StreamHandler and h.stream is sys.stderr]:
+        root.removeHandler(handler)
+    telemetry.configure_logging(settings)
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="one sweep, then exit")
-def worker(once):
-    """Fire due timers and handler retries."""
+@click.option("--metrics-port", type=click.IntRange(1, 65535),
+              help="also serve Prometheus metrics on http://127.0.0.1:PORT/metrics")
+def worker(once, metrics_port):
+    """Fire due timers and handler retries, deliver what steps sent; until SIGTERM or Ctrl-C,
+    which let the step in flight finish (exit code 0). Run as many as needed, on any machine
+    that reaches the database."""
+    from qihu.engine.runtime import telemetry
     from qihu.engine.runtime.worker import Worker
-    w = Worker(_engine())
-    if once:
+    from qihu.serving import run_worker
+    telemetry.prepare_worker()        # its own metrics, never in the web processes' directory
+    engine = _engine()
+    telemetry.install(engine)         # its steps (timers, retries, deliveries) counted and logged
+    w = Worker(engine)
+    if once:                          # one line of output, as any other command's
         click.echo(f"fired {w.run_once()}")
-    else:
-        w.run_forever()
+        return
+    _service_logging(w.engine.settings)
+    if metrics_port:
+        telemetry.serve_metrics(metrics_port)
+    run_worker(w)
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
-@click.option("--no-worker", is_flag=True, help="do not run the embedded timer worker")
-def serve(host, port, no_worker):
-    """Run the web app (with an embedded worker unless --no-worker). Needs QIHU_SECRET_KEY.
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to serve on (0.0.0.0: every one)")
+@click.option("--port", default=5000, type=int, show_default=True, help="port to serve on")
+@click.option("--processes", type=click.IntRange(min=1), help="web processes (default: QIHU_WEB_PROCESSES, 2)")
+@click.option("--threads", type=click.IntRange(min=1), help="threads per web process (default: QIHU_WEB_THREADS, 4)")
+@click.option("--no-worker", is_flag=True, help="run no embedded worker (run `qihu worker` separately)")
+def serve(host, port, processes, threads, no_worker):
+    """Serve the web app with gunicorn (docs/deploy.md), with one embedded worker process unless
+    --no-worker. Needs QIHU_SECRET_KEY. SIGTERM stops gracefully: requests and steps in flight
+    finish first.
 
     Production: the session cookie is sent with Secure (HTTPS only), so serve it behind an
     HTTPS proxy; QIHU_SECURE_COOKIES=0 turns that off for plain HTTP on a trusted network."""
     import os
+    from qihu.engine.config import Settings
+    from qihu import serving
+    from qihu.web import EXTENSION_KEY
     from qihu.web.app import InsecureSecretKey, create_app
+    settings = Settings.from_env()
     # production unless told otherwise: cookies only over HTTPS (the environment's setting wins)
     config = {} if os.environ.get("QIHU_SECURE_COOKIES") is not None else {"QIHU_SECURE_COOKIES": True}
+
+    def app():            # called in each web process after the fork, and once here
+        return create_app(config=config)
+
+    # Built once here, before any fork, and closed again: a wrong setting is one line and exit
+    # code 1 instead of every web process failing to boot, and the schema is migrated once
+    # instead of by all the web processes at the same moment. Its pool is disposed, so no
+    # connection crosses the fork; each web process makes its own engine.
     try:
-        app = create_app(embedded_worker=not no_worker, config=config)
-    except InsecureSecretKey as e:
+        checked = app()
+    except (InsecureSecretKey, ValueError) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
-    if app.config["SESSION_COOKIE_SECURE"]:
+    checked.extensions[EXTENSION_KEY].engine.close()
+    _service_logging(settings)        # after the check: a refusal is the first line printed
+    if checked.config["SESSION_COOKIE_SECURE"]:
         click.echo("session cookies are Secure: open the app through HTTPS "
                    "(plain HTTP on a trusted network: QIHU_SECURE_COOKIES=0)")
-    app.run(host=host, port=port, threaded=True)
+    serving.serve(app, host=host, port=port, processes=processes or settings.web_processes,
+                  threads=threads or settings.web_threads, embedded_worker=not no_worker)
 
 
 @main.command()

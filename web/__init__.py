@@ -31,7 +31,7 @@ class Qihu:
 
     def __init__(self, app=None, engine=None, url_prefix="", current_user=None, ui=True):
         if engine is not None:
-            appeals.install(engine)
+            _compose(engine)
         self._engine = engine
         self._engine_lock = threading.Lock()
         self.url_prefix = url_prefix.rstrip("/")
@@ -59,6 +59,8 @@ class Qihu:
         app.extensions[EXTENSION_KEY] = self
         if app.config.get("MAX_CONTENT_LENGTH") is None:     # a host app that set none: uploads stop at 16 MB
             app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+        from qihu.web import ops  # /healthz, /readyz, /metrics; the request id (first: its hooks run before the others)
+        app.register_blueprint(ops.blueprint, url_prefix=self.url_prefix or None)
         errors.install_input_guard(app, self.api_prefix)     # control characters -> 400, before CSRF and SQL
         csrf.init_app(app)
         app.register_blueprint(api.blueprint, url_prefix=self.api_prefix)
@@ -112,14 +114,14 @@ class Qihu:
 
     @property
     def engine(self):
-        """The engine, created on first use when none was given, with the appeal domain
-        installed on it (the web extension composes the two for the app)."""
+        """The engine, created on first use when none was given, with the appeal domain and the
+        step metrics and logs installed on it (the web extension composes them for the app)."""
         if self._engine is None:
             with self._engine_lock:
                 if self._engine is None:
                     from qihu.engine import Engine
                     engine = Engine(database_url=self._config.get("QIHU_DATABASE_URL"))
-                    appeals.install(engine)
+                    _compose(engine)
                     self._engine = engine
         return self._engine
 
@@ -132,6 +134,14 @@ class Qihu:
         """The calling user's name, or None (asks the pluggable `current_user`)."""
         name = self.current_user()
         return str(name) if name else None
+
+
+def _compose(engine):
+    """What every engine a web app serves carries: the appeal domain, and its steps counted
+    and logged (engine.runtime.telemetry; both install once per engine)."""
+    from qihu.engine.runtime import telemetry
+    appeals.install(engine)
+    telemetry.install(engine)
 
 
 __all__ = ["Qihu", "EXTENSION_KEY", "current_qihu", "current_engine", "current_appeals"]

@@ -4,6 +4,11 @@ the outbox rows that were not delivered when their step committed.
 Several workers may run against one PostgreSQL: a sweep claims jobs with
 FOR UPDATE SKIP LOCKED and a lease; firing re-checks the claim inside the transaction
 that changes the instance and deletes the job, so no timer fires twice.
+
+A running worker keeps a heartbeat row (engine.runtime.heartbeats, kind "worker") fresh every
+Settings.heartbeat_interval seconds and deletes it when it stops. stop() never cuts a step:
+the step in flight finishes and commits, and the jobs claimed with it but not yet started are
+released at once for another worker (instead of waiting out their lease).
 """
 import logging
 import socket
@@ -15,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import case, select, update, or_
 
 from qihu.engine.errors import Conflict, InvalidState, NotFound
+from qihu.engine.runtime import heartbeats
 from qihu.engine.runtime.stalls import StallCheck
 from qihu.engine.storage.models import Incident, Instance, Job
 from qihu.engine.types import IncidentKind, IncidentStatus, InstanceStatus, JobKind
@@ -30,6 +36,9 @@ class Worker:
         self._stop = threading.Event()
         self._next_stall_check = 0.0
         self._next_audit_check = 0.0
+        self.steps = 0                  # jobs fired and outbox rows delivered, for the heartbeat
+        self._next_beat = 0.0
+        self.heartbeat_name = None      # the heartbeat row, once this worker has beaten
 
     def sweep(self):
         """Claim up to `batch` due jobs; returns their ids. One short transaction."""
@@ -51,13 +60,30 @@ class Worker:
 
     def run_once(self):
         """One sweep, then fire what it claimed; then deliver what steps sent and no one has
-        delivered yet (engine.runtime.outbox). Returns how many jobs fired and rows went out."""
+        delivered yet (engine.runtime.outbox). Returns how many jobs fired and rows went out.
+        After stop() it starts no new step: it returns once the step in flight has finished."""
+        fired = self._run_once()
+        self.steps += fired
+        return fired
+
+    def _run_once(self):
         fired = 0
+        if self._stop.is_set():
+            return fired
         deliveries = self.engine.runtime.deliveries
         for outbox_id in deliveries.claim(self.name, limit=self.batch):
+            if self._stop.is_set():
+                break                   # the rest go to a worker once their lease (a minute) ends
             if deliveries.deliver(outbox_id, self.name):
                 fired += 1
-        for job_id in self.sweep():
+        if self._stop.is_set():
+            return fired
+        claimed = self.sweep()
+        for n, job_id in enumerate(claimed):
+            if self._stop.is_set():
+                # stopping: the step before this one has finished; hand back the rest now
+                self._release_all(claimed[n:])
+                break
             try:
                 if self.engine.runtime.fire_job(job_id, worker=self.name):
                     fired += 1
@@ -71,8 +97,11 @@ class Worker:
         return fired
 
     def _release(self, job_id):
+        self._release_all([job_id])
+
+    def _release_all(self, job_ids):
         with self.engine.db.write() as s:
-            s.execute(update(Job).where(Job.id == job_id, Job.locked_by == self.name)
+            s.execute(update(Job).where(Job.id.in_(job_ids), Job.locked_by == self.name)
                       .values(locked_by=None, locked_until=None))
 
     def _failed(self, job_id, exc):
@@ -98,6 +127,7 @@ class Worker:
         if now < self._next_stall_check:
             return []
         self._next_stall_check = now + self.engine.settings.stall_check_interval
+        heartbeats.sweep(self.engine)      # rows of processes that died a day ago
         return StallCheck(self.engine).run()
 
     def sweep_audit(self, check_every=3600.0):
@@ -111,20 +141,54 @@ class Worker:
             return None
         return self.engine.audit.sweep()
 
+    def beat(self, force=False):
+        """Write this worker's heartbeat when heartbeat_interval has passed (by the monotonic
+        clock of this process) since the last one. A failing beat (the database is away) is
+        logged, never fatal: the sweep will fail and retry the same way."""
+        now = time.monotonic()
+        if not force and now < self._next_beat:
+            return
+        self._next_beat = now + self.engine.settings.heartbeat_interval
+        try:
+            self.heartbeat_name = heartbeats.beat(self.engine, "worker", steps=self.steps, name=self.heartbeat_name)
+        except Exception:
+            log.exception("worker %s could not write its heartbeat", self.name)
+
+    def forget(self):
+        """Delete this worker's heartbeat row (it stops cleanly)."""
+        if self.heartbeat_name is None:
+            return
+        try:
+            heartbeats.forget(self.engine, self.heartbeat_name)
+            self.heartbeat_name = None
+        except Exception:
+            log.exception("worker %s could not delete its heartbeat", self.name)
+
     def run_forever(self, poll_interval=None):
+        """Sweep until stop(); then delete the heartbeat row and return."""
         interval = poll_interval if poll_interval is not None else self.engine.settings.worker_poll_interval
         log.info("worker %s polling every %.2fs", self.name, interval)
-        while not self._stop.is_set():
-            try:
-                while self.run_once() and not self._stop.is_set():
-                    pass   # keep going while there is a backlog
-                self.check_stalls()
-                self.sweep_audit()
-            except Exception:
-                log.exception("worker sweep failed")
-            self._stop.wait(interval)
+        self.beat(force=True)
+        try:
+            while not self._stop.is_set():
+                try:
+                    while self.run_once() and not self._stop.is_set():
+                        self.beat()    # keep going while there is a backlog, and keep saying so
+                    if not self._stop.is_set():
+                        self.check_stalls()
+                        self.sweep_audit()
+                except Exception:
+                    log.exception("worker sweep failed")
+                self.beat()
+                self._stop.wait(interval)
+        finally:
+            self.forget()
+            log.info("worker %s stopped", self.name)
 
     def stop(self):
+        """Ask the worker to stop: the step in flight finishes and commits, no new one starts,
+        and run_forever returns (its thread ends) once its heartbeat row is deleted. Does not
+        wait: join the thread for that."""
         self._stop.set()
 
     def start_thread(self, poll_interval=None):

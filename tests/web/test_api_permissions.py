@@ -378,7 +378,8 @@ def test_the_default_secret_key_is_refused_outside_testing_and_debug(engine, mon
 def no_serving(monkeypatch):
     """`qihu serve`/`demo` up to app.run: the apps they would serve, and no worker thread."""
     served = []
-    monkeypatch.setattr(Flask, "run", lambda app, **kw: served.append(app))
+    monkeypatch.setattr(Flask, "run", lambda app, **kw: served.append(app))                      # qihu demo
+    monkeypatch.setattr("qihu.serving.serve", lambda factory, **options: served.append(factory()))  # qihu serve
     monkeypatch.setattr("qihu.web.app.start_worker", lambda engine: None)
     monkeypatch.setattr("qihu.appeals.demo.seed", lambda engine, folder, **options: iter(["seeded"]))
     monkeypatch.delenv("QIHU_SECRET_KEY", raising=False)

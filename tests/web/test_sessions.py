@@ -276,7 +276,8 @@ def test_qihu_serve_sends_secure_cookies_unless_told_not_to(db_url, monkeypatch)
     from flask import Flask
     from qihu.cli import main
     served = []
-    monkeypatch.setattr(Flask, "run", lambda app, **kw: served.append(app))
+    monkeypatch.setattr(Flask, "run", lambda app, **kw: served.append(app))                      # qihu demo
+    monkeypatch.setattr("qihu.serving.serve", lambda factory, **options: served.append(factory()))  # qihu serve
     monkeypatch.setattr("qihu.web.app.start_worker", lambda engine: None)
     monkeypatch.setattr("qihu.appeals.demo.seed", lambda engine, folder, **options: iter(["seeded"]))
     monkeypatch.setenv("QIHU_DATABASE_URL", db_url)
