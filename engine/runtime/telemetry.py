@@ -197,7 +197,9 @@ def install(engine: Engine) -> None:
     process that runs steps calls it: the web extension for its engine, `qihu worker`."""
     if EXTENSION in engine.extensions:
         return
-    _step_metrics()
+    # the metrics themselves are made at the first step (count_step): `qihu serve` builds an
+    # app in the arbiter before gunicorn forks, and importing prometheus_client there would
+    # fix its mode before prepare_multiprocess could choose the multiprocess one
     engine.listeners.step_done.extend([count_step, log_step])
     engine.extensions[EXTENSION] = True
 

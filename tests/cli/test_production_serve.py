@@ -8,6 +8,7 @@ heartbeat rows gone."""
 import http.cookiejar
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -172,7 +173,10 @@ def logs(tmp_path):
     return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(tmp_path.glob("*.log")))
 
 
-def test_two_web_processes_and_a_separate_worker_walk_an_appeal_and_a_timer(schema_url, tmp_path):
+def test_two_web_processes_and_a_separate_worker_walk_an_appeal_and_a_timer(schema_url, tmp_path, monkeypatch):
+    # as an operator runs it: no PROMETHEUS_MULTIPROC_DIR, so `qihu serve` makes its own (it
+    # once refused to start then: the app it builds before forking had imported prometheus_client)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     assert QIHU.exists(), f"{QIHU} is missing: pip install -e . puts the qihu command there"
     cli("deploy", str(BPMN / "appeal_basic.bpmn"), str(DATA / "serve_timer.bpmn"))
     for person, groups in PEOPLE.items():
@@ -257,6 +261,11 @@ def test_two_web_processes_and_a_separate_worker_walk_an_appeal_and_a_timer(sche
                 pass             # not yet: another round of concurrent requests
         webs = [r for r in heartbeat_rows(db) if r["kind"] == "web"]
         assert len({r["pid"] for r in webs}) == 2 and all(r["steps"] >= 1 for r in webs), webs
+        # /metrics (from this machine) adds up the steps of both web processes, whichever answers
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as r:
+            page = r.read().decode()
+        counted = sum(float(n) for n in re.findall(r'^qihu_steps_total\{[^}]*outcome="ok"[^}]*\} (\S+)$', page, re.M))
+        assert counted >= sum(r["steps"] for r in webs), page[-2000:]
         [beat] = [r for r in heartbeat_rows(db) if r["kind"] == "worker"]
         assert beat["pid"] == worker.pid and beat["steps"] >= 1     # it fired the timer
 
