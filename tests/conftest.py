@@ -230,6 +230,29 @@ def engine(make_engine):
 
 
 @pytest.fixture
+def logs():
+    """The logs as `qihu serve` with QIHU_LOG_FORMAT=json writes them (telemetry.configure_logging),
+    into a string for the test; every logger it touched is put back afterwards."""
+    import io
+    import logging
+    from qihu.engine.config import Settings
+    from qihu.engine.runtime import telemetry
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    touched = [*telemetry.LINE_LOGGERS, *map(logging.getLogger, telemetry.LIBRARY_LOGGERS)]
+    levels = {lg: lg.level for lg in touched}
+    stream = io.StringIO()
+    telemetry.configure_logging(Settings(log_format="json"), stream=stream)
+    yield stream
+    for h in list(root.handlers):
+        if h not in handlers:
+            root.removeHandler(h)
+    root.setLevel(level)
+    for lg, lvl in levels.items():
+        lg.setLevel(lvl)
+
+
+@pytest.fixture
 def page():
     assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)"
     from playwright.sync_api import sync_playwright

@@ -69,7 +69,7 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("qihu_re
 
 STEP_LOG = logging.getLogger("qihu.step")
 REQUEST_LOG = logging.getLogger("qihu.request")
-_LINE_LOGGERS = (STEP_LOG, REQUEST_LOG)
+LINE_LOGGERS = (STEP_LOG, REQUEST_LOG)
 _HANDLER_MARK = "_qihu_telemetry"       # the root handler configure_logging made, to replace it
 
 
@@ -108,7 +108,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 # libraries that log at INFO what is not an operator's business: SpiffWorkflow's "State changed"
 # of every task, Alembic's plugin set-up on every start
-_LIBRARY_LOGGERS = ("spiff", "alembic.runtime.plugins")
+LIBRARY_LOGGERS = ("spiff", "alembic.runtime.plugins")
 
 
 def configure_logging(settings: Settings, stream: Any = None) -> None:
@@ -133,9 +133,9 @@ def configure_logging(settings: Settings, stream: Any = None) -> None:
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
-    for line_logger in _LINE_LOGGERS:     # one line per step and per request: json only
+    for line_logger in LINE_LOGGERS:     # one line per step and per request: json only
         line_logger.setLevel(logging.INFO if fmt == "json" else logging.WARNING)
-    for chatty in _LIBRARY_LOGGERS:       # a line per task state change would drown the steps
+    for chatty in LIBRARY_LOGGERS:       # a line per task state change would drown the steps
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

@@ -169,6 +169,19 @@ def stop(proc):
         raise AssertionError(f"pid {proc.pid} did not end within {WAIT}s of SIGTERM")
 
 
+def end(*procs):
+    """SIGTERM to those still running, then kill any that has not ended in time."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 def logs(tmp_path):
     return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(tmp_path.glob("*.log")))
 
@@ -276,15 +289,7 @@ def test_two_web_processes_and_a_separate_worker_walk_an_appeal_and_a_timer(sche
     except AssertionError as e:
         raise AssertionError(f"{e}\n{logs(tmp_path)}") from None
     finally:
-        for proc in processes:          # whatever happened above, no process outlives the test
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in processes:
-            try:
-                proc.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        end(*processes)                 # whatever happened above, no process outlives the test
         db.dispose()
 
 
@@ -348,11 +353,5 @@ def test_serve_runs_one_embedded_worker_and_stops_it_with_itself(schema_url, tmp
     except AssertionError as e:
         raise AssertionError(f"{e}\n{logs(tmp_path)}") from None
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(10)
+        end(server)
         db.dispose()

@@ -63,24 +63,6 @@ def open_task(engine, iid, element):
     return t["id"]
 
 
-@pytest.fixture
-def logs():
-    """The root logger as `configure_logging(json)` leaves it, writing into a string; put back
-    as it was afterwards."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    line_levels = {lg: lg.level for lg in (telemetry.STEP_LOG, telemetry.REQUEST_LOG)}
-    stream = io.StringIO()
-    telemetry.configure_logging(Settings(log_format="json"), stream=stream)
-    yield stream
-    for h in list(root.handlers):
-        if h not in handlers:
-            root.removeHandler(h)
-    root.setLevel(level)
-    for lg, lvl in line_levels.items():
-        lg.setLevel(lvl)
-
-
 def json_lines(stream, logger=None):
     out = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
     return [r for r in out if logger is None or r["logger"] == logger]

@@ -1,7 +1,5 @@
 """Issue 17, operating it: /healthz, /readyz, /metrics and the request id (web/ops.py)."""
-import io
 import json
-import logging
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -34,23 +32,6 @@ def client(app):
 def _no_operator_settings(monkeypatch):
     for key in ("QIHU_METRICS_TOKEN", "QIHU_READY_REQUIRE_WORKERS"):
         monkeypatch.delenv(key, raising=False)
-
-
-@pytest.fixture
-def logs():
-    """JSON logs into a string for the test (telemetry.configure_logging), put back afterwards."""
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    line_levels = {lg: lg.level for lg in (telemetry.STEP_LOG, telemetry.REQUEST_LOG)}
-    stream = io.StringIO()
-    telemetry.configure_logging(Settings(log_format="json"), stream=stream)
-    yield stream
-    for h in list(root.handlers):
-        if h not in handlers:
-            root.removeHandler(h)
-    root.setLevel(level)
-    for lg, lvl in line_levels.items():
-        lg.setLevel(lvl)
 
 
 def lines(stream, logger):
