@@ -11,10 +11,23 @@ leader, an administrator and a department see them, interleaved, N runs each, an
 per query and database. The last line is `dashboard p95 ms: X`, the worst p95 on PostgreSQL
 (goal: X <= 200); the SQLite figures are printed above it.
 
+江苏 scale (--scale S, PostgreSQL only): instead of its own fill, the bench fills (or reuses) the
+shared scale schema of bench/benchlib.py — S million appeals (instances, appeal_fact,
+appeal_ticket) with 5 task rows each, over the same 6 regions, 10 mechanisms, 60 departments
+and 24 months, written with COPY, not timed; figure_month is derived from appeal_fact with
+Figures.recount — and times the same queries there. --scale means the same in the three
+benches: millions of appeals (it used to be a fraction of this bench's own 1.1M; --scale 0.01
+is now 10,000 appeals of the shared fill). With several scales it prints each query's p95 at
+each and whether the curve is flat; last line `dashboard p95 ms: 1m X; 10m Y; flat: yes|no;
+goal <= 50 at 10m: met|missed`.
+
 Run:   .venv/bin/python bench/dashboard_bench.py                  (both databases, ~6 minutes)
        .venv/bin/python bench/dashboard_bench.py --db sqlite --sqlite-file /tmp/dash.sqlite3
            (keeps the file and reuses it on the next run: only the timing is repeated)
        --keep-schema NAME does the same for PostgreSQL; --reps N sets the runs per query (default 25).
+       .venv/bin/python bench/dashboard_bench.py --scale 1,10 --keep-schema qihu_scale
+           (the 江苏-scale run on the schemas qihu_scale_1m and qihu_scale_10m, filled once and
+           shared with bench/inbox_bench.py and bench/search_bench.py)
 """
 import argparse
 import random
@@ -34,7 +47,7 @@ from qihu.engine.clock import ManualClock  # noqa: E402
 from qihu.engine.config import Settings  # noqa: E402
 from qihu.appeals.figures import CLOSED_RANK, COLOURS, NO_COLOUR, COUNTERS, Figures, month_of  # noqa: E402
 from qihu.appeals.models import AppealFact, FigureMonth  # noqa: E402
-from benchlib import add_database_args, on_databases, print_times, settle  # noqa: E402
+from benchlib import add_database_args, add_scale_args, on_databases, on_scales, print_times, settle  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
 CLOSED, OPEN = 1_000_000, 100_000
@@ -216,10 +229,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_database_args(ap)
     ap.add_argument("--reps", type=int, default=25, help="runs per query (at least 20 for a p95)")
-    ap.add_argument("--scale", type=float, default=1.0, help="fraction of the appeals to write (a quick try: 0.01)")
+    add_scale_args(ap)
+    ap.add_argument("--goal", type=float, default=50.0, help="p95 goal in ms at the largest --scale")
     args = ap.parse_args()
-    global CLOSED, OPEN
-    CLOSED, OPEN = int(CLOSED * args.scale), int(OPEN * args.scale)
+    if args.scale:
+        print(on_scales(args, "dashboard_bench", lambda engine: time_queries(engine, args.reps)))
+        return
     worst = on_databases(args, "dashboard_bench", lambda label, url, reuse: run(label, url, args.reps, reuse))
     if "sqlite" in worst:
         print(f"sqlite worst p95 ms: {worst['sqlite']:.2f}")

@@ -9,10 +9,21 @@ colour counts — for users in 3 groups with several filter/sort combinations, i
 and prints p50/p95 per combination and database. The last line is `inbox p95 ms: X`, the
 worst p95 over both databases (goal: X <= 20).
 
+江苏 scale (--scale S, PostgreSQL only): instead of its own fill, the bench fills (or reuses) the
+shared scale schema of bench/benchlib.py — S million appeals with 5 task rows each (10: 10M
+appeals, 50M task rows, with their task_candidate rows), written with COPY, not timed — and
+times the same inbox calls there; open work stays at 100,000 tasks whatever S, since what grows
+with the years is the closed history. With several scales it prints each combination's p95 at
+each and whether the curve is flat; last line `inbox p95 ms: 1m X; 10m Y; flat: yes|no; goal
+<= 50 at 10m: met|missed`.
+
 Run:   .venv/bin/python bench/inbox_bench.py                 (both databases, ~10 minutes)
        .venv/bin/python bench/inbox_bench.py --db sqlite --sqlite-file /tmp/inbox.sqlite3
            (keeps the file and reuses it on the next run: only the timing is repeated)
        --keep-schema NAME does the same for PostgreSQL; --reps N sets the repetitions.
+       .venv/bin/python bench/inbox_bench.py --scale 1,10 --keep-schema qihu_scale
+           (the 江苏-scale run on the schemas qihu_scale_1m and qihu_scale_10m, filled once and
+           shared with bench/dashboard_bench.py and bench/search_bench.py)
 """
 import argparse
 import random
@@ -30,7 +41,7 @@ from qihu.engine import Engine  # noqa: E402
 from qihu.engine.clock import ManualClock  # noqa: E402
 from qihu.engine.config import Settings  # noqa: E402
 from qihu.engine.storage.models import Definition, Instance, Membership, Task, TaskCandidate  # noqa: E402
-from benchlib import add_database_args, on_databases, print_times, settle  # noqa: E402
+from benchlib import add_database_args, add_scale_args, on_databases, on_scales, print_times, settle  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)     # Monday 09:00 in Beijing
 OPEN, COMPLETED = 100_000, 1_000_000
@@ -215,7 +226,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_database_args(ap)
     ap.add_argument("--reps", type=int, default=40, help="repetitions per combination and user")
+    add_scale_args(ap)
+    ap.add_argument("--goal", type=float, default=50.0, help="p95 goal in ms at the largest --scale")
     args = ap.parse_args()
+    if args.scale:
+        print(on_scales(args, "inbox_bench", lambda engine: time_inbox(engine, args.reps)))
+        return
     worst = on_databases(args, "inbox_bench", lambda label, url, reuse: run(label, url, args.reps, reuse))
     print(f"inbox p95 ms: {max(worst.values()):.2f}")
 
