@@ -6,7 +6,7 @@ Readiness checks what serving needs, each check with a Chinese and an English me
 
 - database: the database answers (SELECT 1);
 - schema: the database's Alembic revision is the head of the migrations this code carries
-  (engine/storage/migrations): an older schema means `qihu migrate` (or the deploy) has not
+  (engine/storage/migrations): an older schema means `qihu db-upgrade` (or the deploy) has not
   run yet, a newer one that this code is older than the database;
 - workers: at least one worker's heartbeat is younger than Settings.heartbeat_stale
   (engine/runtime/heartbeats.py): without a worker no timer fires and no retry runs. A
@@ -70,12 +70,8 @@ def liveness() -> dict[str, str]:
 def code_heads() -> tuple[str, ...]:
     """The head revision(s) of the migrations this code carries (read once: they do not change
     while the process runs)."""
-    from alembic.script import ScriptDirectory
-    from qihu.engine.storage.migrate import MIGRATIONS
-    from alembic.config import Config
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return tuple(sorted(ScriptDirectory.from_config(cfg).get_heads()))
+    from qihu.engine.storage.migrate import head_revisions
+    return head_revisions()
 
 
 def _database_and_schema(engine: Engine) -> tuple[Check, Check]:
@@ -96,9 +92,9 @@ def _database_and_schema(engine: Engine) -> tuple[Check, Check]:
         return database, Check("schema", True, "数据库结构为最新版本", "the schema is at the head revision", detail)
     return database, Check("schema", False,
                            f"数据库结构版本为 {detail['database_revision']}，程序需要 {detail['code_revision']}："
-                           "请先运行 qihu migrate（或用与数据库相符的程序版本）",
+                           "请先运行 qihu db-upgrade（或用与数据库相符的程序版本）",
                            f"the schema is at revision {detail['database_revision']}, this code needs "
-                           f"{detail['code_revision']}: run `qihu migrate` (or a release matching the database)", detail)
+                           f"{detail['code_revision']}: run `qihu db-upgrade` (or a release matching the database)", detail)
 
 
 def _workers(engine: Engine, required: bool) -> Check:

@@ -98,7 +98,7 @@ def test_readyz_is_503_when_the_schema_is_behind_the_code(client, engine, db_url
         schema = r.get_json()["checks"]["schema"]
         assert r.status_code == 503 and not schema["ok"]
         assert schema["database_revision"] == behind and schema["code_revision"] == head
-        assert "qihu migrate" in schema["message"] and "qihu migrate" in schema["message_en"]
+        assert "qihu db-upgrade" in schema["message"] and "qihu db-upgrade" in schema["message_en"]
         assert "Traceback" not in body and "postgres" not in body and "sqlite" not in body
     finally:                              # the PostgreSQL schema is shared by the tests of this process
         with engine.db.write() as s:
