@@ -14,8 +14,11 @@ from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.event_definition import MessageEventDefinitionConverter
 from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
+
+from qihu.engine.dialect.specs import QihuMessageEventDefinition
 
 STATE_VERSION = 1
 
@@ -41,6 +44,9 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
 
 _config = dict(DEFAULT_CONFIG)
 _config[BpmnWorkflow] = SpeclessWorkflowConverter
+# An event-based gateway keeps the events it caught in its task (internal_data seen_events),
+# so a message definition can sit in the stored tree.
+_config[QihuMessageEventDefinition] = MessageEventDefinitionConverter
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_config))
 
 
@@ -113,19 +119,32 @@ def _return_targets_ahead(live_specs):
     """returnTo targets of the live tasks and of the user tasks they reach without passing
     another user task: between engine passes a returnable task behind a gateway or a
     boundary-event split may not be predicted yet, and its target must not be pruned."""
+    targets = set()
+    for spec in set(live_specs):
+        targets |= _targets_ahead_of(spec)
+    return targets
+
+
+def _targets_ahead_of(spec):
+    """_return_targets_ahead of one live spec, kept on the spec: it depends on the diagram only,
+    and prune asks for it after every engine pass."""
+    cached = spec.__dict__.get("_qihu_targets_ahead")
+    if cached is not None:
+        return cached
     targets, seen = set(), set()
-    todo = [(spec, True) for spec in live_specs]
+    todo = [(spec, True)]
     while todo:
-        spec, live = todo.pop()
-        if (id(spec), live) in seen:
+        s, live = todo.pop()
+        if (id(s), live) in seen:
             continue
-        seen.add((id(spec), live))
-        target = return_target(spec)
+        seen.add((id(s), live))
+        target = return_target(s)
         if target:
             targets.add(target)
-        if live or not getattr(spec, "manual", False):     # stop at a user task ahead
-            todo.extend((out, False) for out in getattr(spec, "outputs", None) or [])
-    return targets
+        if live or not getattr(s, "manual", False):     # stop at a user task ahead
+            todo.extend((out, False) for out in getattr(s, "outputs", None) or [])
+    spec.__dict__["_qihu_targets_ahead"] = frozenset(targets)
+    return spec.__dict__["_qihu_targets_ahead"]
 
 
 def prune(workflow) -> int:
@@ -147,35 +166,43 @@ def _prune_one(wf):
     tasks = wf.tasks
     root = wf.task_tree
     # one bottom-up pass: does a subtree hold unfinished tasks / which joins fired in it
-    order, stack = [], [root]
+    # (keyed by the task objects, which hash by identity: a UUID hashes in Python)
+    order, kids_of, stack = [], {}, [root]
     while stack:
         t = stack.pop()
         order.append(t)
-        stack.extend(tasks[c] for c in t._children if c in tasks)
+        kids = kids_of[t] = [tasks[c] for c in t._children if c in tasks]
+        stack.extend(kids)
     live, fired, joins = {}, {}, {}
+    no_joins = frozenset()
     for t in reversed(order):
-        kids = [tasks[c] for c in t._children if c in tasks]
-        live[t.id] = (not _finished(t)) or any(live[k.id] for k in kids)
-        is_join = isinstance(t.task_spec, Join)
-        f = {t.task_spec} if is_join and t.state == TaskState.COMPLETED else set()
-        j = {t.task_spec} if is_join else set()
+        kids = kids_of[t]
+        live[t] = (not _finished(t)) or any(live[k] for k in kids)
+        if isinstance(t.task_spec, Join):
+            f = {t.task_spec} if t.state == TaskState.COMPLETED else set()
+            j = {t.task_spec}
+        elif not kids:
+            fired[t] = joins[t] = no_joins
+            continue
+        else:
+            f, j = set(), set()
         for k in kids:
-            f |= fired[k.id]
-            j |= joins[k.id]
-        fired[t.id], joins[t.id] = f, j
+            f |= fired[k]
+            j |= joins[k]
+        fired[t], joins[t] = f, j
 
     node = root
     path = [root]
     while _finished(node):
-        kids = [tasks[c] for c in node._children if c in tasks]
-        live_kids = [k for k in kids if live[k.id]]
+        kids = kids_of[node]
+        live_kids = [k for k in kids if live[k]]
         if len(live_kids) != 1:
             break
         nxt = live_kids[0]
         if not _finished(nxt):
             break   # the root must be a finished task: an unfinished one reads its parent's data
-        side_joins = set().union(*(joins[k.id] for k in kids if k is not nxt))
-        if side_joins - fired[nxt.id]:
+        side_joins = set().union(*(joins[k] for k in kids if k is not nxt))
+        if side_joins - fired[nxt]:
             break
         node = nxt
         path.append(node)
@@ -196,9 +223,9 @@ def _prune_one(wf):
     stack = [node]
     while stack:
         t = stack.pop()
-        keep.add(t.id)
-        stack.extend(tasks[c] for c in t._children if c in tasks)
-    dropped = [tid for tid in tasks if tid not in keep]
+        keep.add(t)
+        stack.extend(kids_of[t])
+    dropped = [tid for tid, t in tasks.items() if t not in keep]
     top = wf.top_workflow
     for tid in dropped:
         t = tasks.pop(tid)
@@ -207,7 +234,7 @@ def _prune_one(wf):
             _drop_subprocess(top, tid)
     node._parent = None
     wf.task_tree = node
-    if wf.last_task is not None and wf.last_task.id not in keep:
+    if wf.last_task is not None and wf.last_task not in keep:
         wf.last_task = None
     return len(dropped)
 

@@ -50,9 +50,16 @@ class _Part:
     returning: str | None = None   # insert: the column whose values come back (e.g. generated ids)
     expect: tuple[int, Callable[[], BaseException]] | None = None
     result: list[Any] = field(default_factory=list)    # the returned values after the flush
+    _columns: tuple[int, list[str]] | None = field(default=None, repr=False)
 
     def columns(self) -> list[str]:
-        """The columns a row gives values of (key columns as k_<name>), in the table's order."""
+        """The columns a row gives values of (key columns as k_<name>), in the table's order
+        (worked out once per flush: the flush asks for them several times)."""
+        if self._columns is None or self._columns[0] != len(self.rows):
+            self._columns = (len(self.rows), self._work_out_columns())
+        return self._columns[1]
+
+    def _work_out_columns(self) -> list[str]:
         given = set().union(*(r.keys() for r in self.rows))
         if self.kind == "insert" or self.kind == "upsert":
             for c in self.table.columns:       # a Python-side default, as Core's insert would apply

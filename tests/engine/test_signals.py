@@ -144,3 +144,31 @@ def test_signals_and_variables_over_rest_and_the_command_line(engine, db_url):
     out = CliRunner().invoke(main, ["signal", "go", "--data", '{"via": "cli"}'], env={"QIHU_DATABASE_URL": db_url})
     assert out.exit_code == 0, out.output
     assert engine.runtime.data(w2)["via"] == "cli"
+
+
+GATEWAY_BESIDE_WORK = bpmn("gateway_beside_work", f"""
+<bpmn:startEvent id="s" />
+<bpmn:parallelGateway id="split" /><bpmn:parallelGateway id="join" /><bpmn:exclusiveGateway id="either" />
+<bpmn:userTask id="work" name="办理" camunda:assignee="li" />
+<bpmn:eventBasedGateway id="g" />
+<bpmn:intermediateCatchEvent id="on_reply"><bpmn:messageEventDefinition messageRef="m_reply" /></bpmn:intermediateCatchEvent>
+<bpmn:intermediateCatchEvent id="on_signal"><bpmn:signalEventDefinition signalRef="sig_go" /></bpmn:intermediateCatchEvent>
+<bpmn:endEvent id="e" />
+{chain("s", "split")}{flow("a", "split", "work")}{flow("b", "split", "g")}
+{flow("f1", "g", "on_reply")}{flow("f2", "g", "on_signal")}
+{flow("m1", "on_reply", "either")}{flow("m2", "on_signal", "either")}
+{flow("j1", "work", "join")}{flow("j2", "either", "join")}{chain("join", "e")}""",
+                           extra=DEFS)
+
+
+def test_a_message_caught_by_an_event_gateway_is_stored_with_the_state(engine):
+    """SpiffWorkflow keeps the event an event-based gateway caught in its task (seen_events);
+    the gateway stays in the stored tree while the parallel join beside it waits, and the
+    state must still serialize (qihu's message definition has a converter of its own)."""
+    engine.repository.deploy([("g.bpmn", GATEWAY_BESIDE_WORK)])
+    iid = engine.runtime.start("gateway_beside_work")
+    engine.runtime.correlate("reply", payload={"answer": "收到"})
+    assert open_elements(engine, iid) == ["work"]
+    [task] = engine.tasks.list(instance_id=iid)
+    engine.tasks.complete(task["id"], "li", {})
+    assert engine.runtime.get(iid)["status"] == "completed" and engine.runtime.data(iid)["answer"] == "收到"
