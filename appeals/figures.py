@@ -447,8 +447,7 @@ class Figures:
         nearest deadline. A stalled item has "stalled": True and "stall_reason", the oldest
         incident as a sentence (appeals.incidents), else "stalled": False."""
         A = AppealFact.__table__
-        stalled = _stalled(A)
-        q = select(*[A.c[k] for k in self.OPEN_COLUMNS], stalled.label("stalled")).where(A.c.status == "running")
+        q = select(*[A.c[k] for k in self.OPEN_COLUMNS]).where(A.c.status == "running")
         if colour:
             if colour != "none" and colour not in RANK:
                 raise ValueError(f"unknown colour {colour!r} (choose among {', '.join(COLOURS)}, none)")
@@ -456,14 +455,22 @@ class Figures:
         else:
             q = q.where(A.c.colour_rank < CLOSED_RANK)
         q = self._scoped(q, A, scope, region, mechanism, department)
-        q = q.order_by(case((stalled, 0), else_=1), A.c.colour_rank, A.c.deadline.asc().nulls_last(),
-                       A.c.instance_id).limit(int(limit))
+        order = (A.c.colour_rank, A.c.deadline.asc().nulls_last(), A.c.instance_id)
+        limit = int(limit)
+        # Two bounded reads instead of one ORDER BY over "has an open incident", which no index
+        # serves (a province's open appeals would all be read and sorted): the stalled ones come
+        # from the few open incidents, the rest in the order of the open-appeal indexes.
         with self.engine.db.read() as s:
-            rows = [dict(r._mapping) for r in s.execute(q)]
+            rows = [dict(r._mapping, stalled=True) for r in s.execute(
+                q.where(A.c.instance_id.in_(select(Incident.instance_id).where(Incident.status == IncidentStatus.OPEN)))
+                .order_by(*order).limit(limit))]
+            stalled_ids = {r["instance_id"] for r in rows}
+            rest = s.execute(q.order_by(*order).limit(limit + len(rows))) if len(rows) < limit else []
+            rows += [dict(r._mapping, stalled=False) for r in rest if r.instance_id not in stalled_ids]
+        del rows[limit:]
         calendar = self.engine.calendar
         for r in rows:
             r["mechanism"] = r["definition_key"]
-            r["stalled"] = bool(r["stalled"])
             # a deadline in a year not announced yet is 暂定 (re-planned when the year is loaded)
             r["deadline_provisional"] = bool(r["deadline"]) and calendar.is_provisional(r["deadline"], r["region"])
         self._stall_reasons([r for r in rows if r["stalled"]])

@@ -375,6 +375,10 @@ def test_the_warning_board_lists_stalled_appeals_first_with_the_reason(world, th
     keys = [b["business_key"] for b in board]
     assert set(keys[:3]) == {"HZ-1", "HZ-2", "LS-1"} and keys[3] == "HZ-9"
     assert [b["stalled"] for b in board] == [True, True, True, False]
+    # the board is read in two bounded parts (stalled, then the rest): a short page is still in order
+    figures, scope = appeals.of(world.engine).figures, appeals.of(world.engine).dashboard_scope("leader")
+    assert [b["business_key"] for b in figures.open_items(scope, limit=2)] == keys[:2]
+    assert [b["business_key"] for b in figures.open_items(scope, limit=4)] == keys[:4]
     by_key = {b["business_key"]: b for b in board}
     assert by_key["HZ-1"]["stall_reason"] == "自动任务「推送省平台」执行失败：省平台无响应"
     assert by_key["HZ-9"]["colour"] == "red"
