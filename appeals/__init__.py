@@ -26,6 +26,7 @@ from qihu.appeals.figures import TASK_FIELDS
 from qihu.appeals.figures import check as check_figures
 from qihu.appeals.models import AppealFact, AppealTicket
 from qihu.appeals.portal import Portal
+from qihu.appeals.privacy import Privacy
 from qihu.appeals.saved_filters import SavedFilters
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class AppealDomain:
         self.portal = Portal(engine)          # the enterprise portal (tickets, tracking, rating)
         self.figures = Figures(engine)        # the 晾晒 dashboard's figures
         self.filters = SavedFilters(engine)   # saved inbox filters
+        self.privacy = Privacy(engine)        # personal fields: masking, the read log, anonymisation
 
     def dashboard_scope(self, user: str | None) -> scope.DashboardScope | None:
         return scope.dashboard_scope(self.engine, user)
@@ -89,6 +91,7 @@ def install(engine: Engine) -> AppealDomain:
     engine.context_helpers["close_ledger"] = ledgers.close_lines
     engine.context_helpers["document_number"] = document_number
     engine.access.region_readers.add(scope.DASHBOARD_GROUP)
+    engine.listeners.periodic.append(domain.privacy.periodic)   # anonymising closed appeals' contacts
     engine.accounts.namers.append(trail.enterprise_name)      # "qiye:QH…" reads 企业（QH…）
     engine.extensions[EXTENSION] = domain
     return domain

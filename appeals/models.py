@@ -4,10 +4,10 @@ engine/storage/migrations), and only the domain reads or writes them.
 """
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qihu.engine.storage.models import Base, JSONText, UTCDateTime, utcnow
+from qihu.engine.storage.models import Base, JSONText, UTCDateTime, postgresql_search_index, utcnow
 
 
 class LedgerEntry(Base):
@@ -28,6 +28,17 @@ class AppealTicket(Base):
     """An appeal an enterprise submitted without an account: its tracking number (said on the
     phone) and the private link's token, kept only as a SHA-256 hash."""
     __tablename__ = "appeal_ticket"
+    # the clerk's search on PostgreSQL (appeals/search.py, migration 0014): codes by their start,
+    # names, text and phone anywhere in them
+    __table_args__ = (
+        postgresql_search_index("ix_appeal_ticket_credit_code_prefix", "credit_code", "prefix"),
+        postgresql_search_index("ix_appeal_ticket_tracking_no_prefix", "tracking_no", "prefix"),
+        postgresql_search_index("ix_appeal_ticket_company_trgm", "company", "trgm"),
+        postgresql_search_index("ix_appeal_ticket_summary_trgm", "summary", "trgm"),
+        postgresql_search_index("ix_appeal_ticket_contact_phone_trgm", "contact_phone", "trgm"),
+        postgresql_search_index("ix_appeal_ticket_company_pairs", "company", "pairs"),
+        postgresql_search_index("ix_appeal_ticket_summary_pairs", "summary", "pairs"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tracking_no: Mapped[str] = mapped_column(String(40), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -68,6 +79,13 @@ class AppealFact(Base):
         Index("ix_appeal_fact_open_region", "status", "region", "colour_rank", "deadline"),
         Index("ix_appeal_fact_open_department", "status", "department", "colour_rank", "deadline"),
         Index("ix_appeal_fact_ledger", "month", "started_at"),
+        # the clerk's search (appeals/search.py, migration 0014): newest first, and on PostgreSQL
+        # names and titles anywhere in them
+        Index("ix_appeal_fact_started_at", "started_at"),
+        postgresql_search_index("ix_appeal_fact_company_trgm", "company", "trgm"),
+        postgresql_search_index("ix_appeal_fact_title_trgm", "title", "trgm"),
+        postgresql_search_index("ix_appeal_fact_company_pairs", "company", "pairs"),
+        postgresql_search_index("ix_appeal_fact_title_pairs", "title", "pairs"),
     )
     instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     definition_key: Mapped[str] = mapped_column(String(200))
@@ -149,3 +167,30 @@ class LookupCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PersonalDataRead(Base):
+    """One read of an appeal's personal fields (the complainant's name, phone…): who, when, which
+    appeal, from which page or export, which fields, in full or masked (appeals/privacy.py). A
+    read is no step: one insert of its own, listed per appeal and per user for administrators
+    and supervisors (个人信息查看记录). An export is one row (instance_id None) naming the appeals
+    it held in `instances`, so a 10,000-row 台账 is one insert, not 10,000."""
+    __tablename__ = "personal_data_read"
+    __table_args__ = (
+        Index("ix_personal_data_read_instance", "instance_id", "at"),
+        Index("ix_personal_data_read_user", "user", "at"),
+        Index("ix_personal_data_read_source", "source", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str | None] = mapped_column(String(64))
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    business_key: Mapped[str | None] = mapped_column(String(200))
+    # task | instance | search | print | api | export | reveal
+    source: Mapped[str] = mapped_column(String(20))
+    fields: Mapped[list | None] = mapped_column(JSONText)
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an export's appeals (instance ids, comma-separated), for the listing per appeal
+    instances: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSONText)

@@ -51,6 +51,10 @@ LEDGER_COLUMNS = [
     ("满意度评价", "rating", 12, "text"),
     ("办结用时（工作日）", "workdays", 12, "days"),
     ("各环节", "stages", 60, "text"),
+    # the complainant's contact, last so that the columns before keep their places
+    # (appeals/privacy.py: masked by the reader's right; blank for an appeal without a ticket)
+    ("联系人", "contact_name", 10, "text"),
+    ("联系电话", "contact_phone", 15, "text"),
 ]
 
 # grouping columns of the monthly figures, in this order when a row has them

@@ -62,6 +62,10 @@ class Listeners:
     # a step's transaction ended (after the commit, or after the rollback): what it did and how
     # long it took, for metrics and logs; nothing is written with the step any more
     step_done: list[Callable[[StepDone], None]] = field(default_factory=list)
+    # the worker's periodic work beside its own (a domain's upkeep, e.g. anonymising personal
+    # data past its period): called between sweeps, each deciding itself how often it works;
+    # one that raises is logged and does not stop the worker or the others
+    periodic: list[Callable[[], Any]] = field(default_factory=list)
 
     @staticmethod
     def call(listeners: list[Callable[..., None]], *args: Any) -> None:

@@ -507,7 +507,13 @@ def demo(host, port):
     import os
     from qihu.appeals.demo import seed
     from qihu.web.app import DEFAULT_SECRET_KEY, create_app, local_secret_key, secret_key_from_env
+    from qihu.appeals.privacy import PrivacySettings
     e = _engine()
+    # 个人信息保护 in the demo (appeals/privacy.py): each mechanism's 受理/登记 group reads the
+    # complainant's contact in full, and closed appeals are anonymised after a short period
+    # (the environment's QIHU_PRIVACY_* still win)
+    appeals.of(e).privacy.settings = PrivacySettings.from_env({
+        "QIHU_PRIVACY_FULL_GROUPS": DEMO_FULL_GROUPS, "QIHU_PRIVACY_ANONYMISE_DAYS": "30", **os.environ})
     for line in seed(e, BUNDLED_BPMN, samples=True):
         click.echo(line)
     config = {}
@@ -516,6 +522,10 @@ def demo(host, port):
     app = create_app(engine=e, embedded_worker=True, config=config)
     click.echo(f"qihu demo on http://{host}:{port}/  (Ctrl-C to stop)")
     app.run(host=host, port=port, threaded=True)
+
+
+DEMO_FULL_GROUPS = ("acceptor,hz_centre,qt_centre,lc_office,lq_centre,qy_centre,dh_centre,xz_centre,ja_office,"
+                    "gt_platform,an_department")
 
 
 @main.command()
@@ -827,3 +837,25 @@ def audit_sweep():
     """Delete records older than the retention (QIHU_AUDIT_RETENTION_DAYS) — the worker does it daily."""
     n = _engine().audit.sweep()
     click.echo(f"已清理 {n} 条超过保存期的审计记录 (removed {n} records past the retention)")
+
+
+@main.group()
+def privacy():
+    """个人信息保护: the anonymisation of closed appeals' personal fields (appeals/privacy.py)."""
+
+
+@privacy.command("anonymise")
+@click.option("--dry-run", is_flag=True, help="only list the appeals that are due")
+@click.option("--limit", type=int, default=1000, show_default=True)
+def privacy_anonymise(dry_run, limit):
+    """Anonymise the personal fields of appeals closed longer than QIHU_PRIVACY_ANONYMISE_DAYS ago
+    (the worker does it hourly): their contact becomes 已脱敏; the figures are kept."""
+    p = _appeals().privacy
+    due = p.due_for_anonymising(limit=limit)
+    if dry_run:
+        for iid in due:
+            click.echo(iid)
+        click.echo(f"到期待脱敏 {len(due)} 件 ({len(due)} appeals due)")
+        return
+    n = p.anonymise(limit=limit)
+    click.echo(f"已脱敏 {n} 件 (anonymised {n} appeals)")

@@ -92,6 +92,8 @@ class Qihu:
             app.register_blueprint(modeler_page.blueprint, url_prefix=self.url_prefix or None)
             from qihu.web.pages import audit as audit_page  # 安全审计: the security audit and its chain (administrators)
             app.register_blueprint(audit_page.blueprint, url_prefix=self.url_prefix or None)
+            from qihu.web.pages import privacy as privacy_page  # 显示完整信息, 个人信息查看记录 (issue 18)
+            app.register_blueprint(privacy_page.blueprint, url_prefix=self.url_prefix or None)
             if self.local_login:
                 app.register_blueprint(auth.blueprint, url_prefix=self.url_prefix or None)
                 from qihu.web.pages import accounts  # 用户账号: 强制下线, 停用/启用, 解除锁定 (administrators)

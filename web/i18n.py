@@ -31,6 +31,9 @@ EN = {
     "按创建时间（旧到新）": "Oldest first", "筛选": "Filter", "清除": "Clear",
     "任务": "Task", "业务编号": "Business key", "办理人": "Assignee", "截止时间": "Deadline",
     "剩余工作日": "Working days left", "状态": "Status", "待认领": "Unclaimed", "我": "me",
+    "符合条件的诉求超过 {n} 件，以下只列出其中一部分（按受理时间从新到旧）；请增加条件（流程、地区、状态，或更完整的名称、编号）缩小范围。":
+        "More than {n} appeals match; only some are listed (newest first). Add a condition (process, region, status, "
+        "or a fuller name or number) to narrow the search.",
     "没有符合条件的待办任务。": "No tasks match.", "共 {n} 项": "{n} tasks", "上一页": "Previous", "下一页": "Next",
     "第 {page} / {pages} 页": "Page {page} of {pages}", "无期限": "No deadline",
     "超期 {n} 个工作日": "{n} working days overdue", "{n} 个工作日": "{n} working days",
@@ -499,6 +502,21 @@ EN = {
     "启用流程版本": "Version activated", "异常重试": "Incident retried", "异常处理完成": "Incident resolved",
     "导出数据": "Export", "查看个人信息": "Personal data viewed", "加载工作日历": "Calendar loaded",
     "查看通知记录": "Notices viewed", "查看安全审计": "Audit viewed", "清理过期审计记录": "Retention sweep",
+    # 个人信息保护 (issue 18): masked contacts, 显示完整信息, the read log
+    "个人信息": "Personal data", "个人信息查看记录": "Personal data reads",
+    "个人信息查看记录仅限管理员和督查人员查看。": "Only administrators and supervisors read the personal data reads.",
+    "谁在何时、从哪个页面或导出查看了诉求人的个人信息，最新的在前":
+        "Who read the complainant's personal data, when, from which page or export; newest first",
+    "已脱敏显示": "masked", "显示完整信息": "Show in full", "完整信息，查看已记录": "in full; this read is logged",
+    "查看将被记录，{n} 分钟内有效": "The read is logged; it holds for {n} minutes",
+    "您无权查看此诉求的完整个人信息。": "You may not read this appeal's personal data in full.",
+    "暂时无法导出": "Export unavailable", "导出记录无法保存，请稍后再试。": "The export could not be logged; try again later.",
+    "受理编号或实例编号": "Tracking number or instance id", "查看人": "Reader", "诉求": "Appeal", "来源": "From",
+    "字段": "Fields", "显示方式": "Shown", "完整": "in full", "脱敏": "masked", "已脱敏": "anonymised",
+    "{n} 件": "{n} appeals", "没有找到该诉求。": "No such appeal.", "没有查看记录。": "No reads recorded.",
+    "任务办理页": "Task page", "流程实例页": "Instance page",
+    "接口": "API", "导出台账": "Ledger export", "到期脱敏": "Anonymised after the period",
+    "查看个人信息完整内容": "Personal data revealed", "个人信息到期脱敏": "Personal data anonymised",
 }
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from SpiffWorkflow.util.task import TaskState
 
 from qihu.engine.errors import NotFound
@@ -96,6 +98,21 @@ class History:
             if types:
                 q = q.where(HistoryEvent.type.in_(types))
             return [event_dict(e) for e in s.scalars(q.order_by(HistoryEvent.id))]
+
+    @staticmethod
+    def redact(session: Session, instance_id: str, blank: Callable[[dict[str, Any]], set[str]]) -> set[str]:
+        """Rewrite what the trail of an instance keeps in its events' data (personal fields past
+        their keeping period, for example), in the caller's transaction: `blank` changes one
+        event's data in place and returns the keys it changed; only changed events are written.
+        The trail otherwise stays append-only: types, times and users are never touched."""
+        changed: set[str] = set()
+        for event_id, data in session.execute(select(HistoryEvent.id, HistoryEvent.data).where(
+                HistoryEvent.instance_id == instance_id, HistoryEvent.data.is_not(None))).all():
+            hit = blank(data) if isinstance(data, dict) else set()
+            if hit:
+                changed |= hit
+                session.execute(update(HistoryEvent).where(HistoryEvent.id == event_id).values(data=data))
+        return changed
 
     def completed_elements(self, instance_id: str) -> list[str]:
         """Element ids that have run, for highlighting a diagram."""

@@ -141,6 +141,15 @@ class Worker:
             return None
         return self.engine.audit.sweep()
 
+    def run_periodic(self):
+        """The periodic work others hooked on the engine (engine.listeners.periodic), each on
+        its own: one that fails is logged and the others still run."""
+        for work in list(self.engine.listeners.periodic):
+            try:
+                work()
+            except Exception:
+                log.exception("worker %s: periodic work %r failed", self.name, work)
+
     def beat(self, force=False):
         """Write this worker's heartbeat when heartbeat_interval has passed (by the monotonic
         clock of this process) since the last one. A failing beat (the database is away) is
@@ -177,6 +186,7 @@ class Worker:
                     if not self._stop.is_set():
                         self.check_stalls()
                         self.sweep_audit()
+                        self.run_periodic()
                 except Exception:
                     log.exception("worker sweep failed")
                 self.beat()

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
-    UniqueConstraint, MetaData, false,
+    UniqueConstraint, MetaData, false, literal_column, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -23,6 +23,22 @@ NAMING = {
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def postgresql_search_index(name: str, column: str, kind: str) -> Index:
+    """An index the search (appeals/search.py) reads on PostgreSQL only, made by migration 0014:
+    kind "prefix" is a B-tree of the column in the "C" collation (byte order: LIKE 'x%' is a
+    range of it whatever the database's collation, read backwards for ORDER BY … DESC, which a
+    varchar_pattern_ops index cannot give), kind "trgm" a pg_trgm GIN index (LIKE/ILIKE '%x%' of
+    3 characters or more), kind "pairs" a pg_trgm GIN index of the column's character pairs (qihu_ext.qihu_pairs: one
+    or two characters, too short for trigrams); the last two only where the extension could be
+    created. SQLite has none. The column is named as an expression on purpose: Alembic's
+    comparison (tests/engine/test_migrations.py) then checks it on PostgreSQL and skips it on
+    SQLite, where it does not exist."""
+    if kind == "prefix":         # the collation is the migration's (Alembic compares the column only)
+        return Index(name, literal_column(column), info={"postgresql_collation": "C"})
+    expression = literal_column(column) if kind == "trgm" else literal_column(f"qihu_ext.qihu_pairs({column})")
+    return Index(name, expression, postgresql_using="gin", postgresql_ops={expression.name: "qihu_ext.gin_trgm_ops"})
 
 
 class UTCDateTime(TypeDecorator):
@@ -128,6 +144,8 @@ class Instance(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     __mapper_args__ = {"version_id_col": version}
+    # the search's 受理编号 by its start (appeals/search.py)
+    __table_args__ = (postgresql_search_index("ix_instance_business_key_prefix", "business_key", "prefix"),)
 
 
 class Task(Base):
@@ -136,6 +154,10 @@ class Task(Base):
     __table_args__ = (
         Index("ix_task_inbox", "status", "assignee", "due_at"),
         Index("ix_task_done", "completed_by", "completed_at"),     # 已办: what a person handled, newest first
+        # the search's colour filter: open tasks of one colour, newest first, without reading the
+        # closed history (open work does not grow with the years; migration 0014)
+        Index("ix_task_ready_colour", "sla_colour", "created_at", postgresql_where=text("status = 'ready'"),
+              sqlite_where=text("status = 'ready'")),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instance.id"), index=True)

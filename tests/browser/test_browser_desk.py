@@ -90,7 +90,9 @@ def test_the_supervisor_sees_the_case_and_the_ratings_at_both_widths(desk, page)
     link.click()
     page.wait_for_selector("#prior-title")
     assert page.locator(".qh-case-company").inner_text() == COMPANIES[0]
-    assert page.locator("a.qh-case-phone").get_attribute("href") == "tel:13812345670"
+    # 督查室 reads the contact masked (issue 18), with 显示完整信息 beside it
+    assert page.locator(".qh-case-phone").inner_text() == "138****5670"
+    assert page.locator(".qh-reveal button").is_visible()
     assert page.locator(".qh-case-category").inner_text() == "政策咨询"
     latest = page.locator(".qh-prior-step.is-latest")
     assert latest.locator("h3").inner_text().startswith("企业评价")

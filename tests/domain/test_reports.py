@@ -62,7 +62,7 @@ def test_ledger_headers_values_and_formats():
     assert header == [h for h, *_ in reports.LEDGER_COLUMNS]
     assert header[:6] == ["受理编号", "企业", "诉求摘要", "机制", "地区", "承办部门"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:S3"
+    assert ws.auto_filter.ref == "A1:U3"
     assert ws.column_dimensions["C"].width == 36
     solved, late = rows
     assert solved["受理编号"] == "HZ-2026-0001" and solved["企业"] == "湖州织里童装有限公司"

@@ -125,6 +125,7 @@ FORMS = [
     ("/inbox/bulk", "li", {"action": "reassign", "task": "{task}", "to_user": "liu", "note": "请办理"}),
     ("/inbox/unassigned/{task}/assign", "boss", {"to_user": "li", "note": "请办理"}),
     ("/inbox/unassigned/{task}/offer", "boss", {"groups": "acceptor", "users": "li", "note": "请办理"}),
+    ("/instances/{iid}/reveal", "li", {"page": "task", "back": "/inbox"}),
     ("/notifications/1/read", "li", {"back": "/notifications"}),
     ("/notifications/read-all", "li", {"back": "/notifications"}),
     ("/register", "li", {"definition": "appeal_basic", "company": "某公司", "credit_code": "91330100799655058B",

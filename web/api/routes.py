@@ -1,4 +1,5 @@
-"""JSON REST API under /api/: the CLI's operations over HTTP. Only calls the engine.
+"""JSON REST API under /api/: the CLI's operations over HTTP. Only calls the engine (and the
+appeal domain's privacy, which masks the complainant's contact in what it gives back).
 
 Who may call what (RULES, checked before every view; tests/web/test_api_permissions.py checks
 each endpoint): anonymous callers get the OpenAPI document only (401 elsewhere); deploying,
@@ -20,7 +21,8 @@ from qihu.web.errors import ApiError
 from qihu.web.identity import trusted_header_user
 from qihu.web.api.openapi import ADMIN, PUBLIC, SIGNED_IN, openapi_document
 from qihu.web.responses import json_response
-from qihu.web.context import current_qihu, current_engine
+from qihu.web.context import current_appeals, current_qihu, current_engine
+from qihu.appeals.privacy import mask_nested, personal_nested
 
 blueprint = Blueprint("qihu_api", __name__)
 errors.register(blueprint)
@@ -191,9 +193,13 @@ def instances():
 @blueprint.get("/instances/<instance_id>")
 @rule(SIGNED_IN)                # engine.access.require_instance
 def instance(instance_id):
-    e = current_engine()
-    e.access.require_instance(_acting_user(), instance_id)
-    return json_response({"instance": e.runtime.get(instance_id), "data": e.runtime.data(instance_id),
+    e, user = current_engine(), _acting_user()
+    e.access.require_instance(user, instance_id)
+    # the complainant's contact in the variables: masked for those without the right, the read
+    # logged (appeals/privacy.py); in full for those who read so on the pages
+    data, _full = current_appeals().privacy.shown(user, instance_id, e.runtime.data(instance_id), "api",
+                                                  detail={"endpoint": "instance"})
+    return json_response({"instance": e.runtime.get(instance_id), "data": data,
                           "tasks": e.tasks.list(instance_id=instance_id, limit=payload.MAX_LIMIT),
                           "incidents": e.runtime.incidents(instance_id)})
 
@@ -204,7 +210,14 @@ def instance_history(instance_id):
     e = current_engine()
     e.access.require_instance(_acting_user(), instance_id)   # 404 for an unknown instance first
     types = [t for t in request.args.get("types", "").split(",") if t.strip()] or None
-    return json_response(e.history.events(instance_id, types))
+    events = e.history.events(instance_id, types)
+    found = personal_nested(events)       # the variables the events carry (started with, completed with)
+    if found:
+        _values, full = current_appeals().privacy.shown(_acting_user(), instance_id, found, "api",
+                                                        detail={"endpoint": "history"})
+        if not full:
+            events = mask_nested(events)
+    return json_response(events)
 
 
 @blueprint.post("/instances/<instance_id>/cancel")

@@ -32,6 +32,7 @@ ACTION_LABELS = {
     "incident_retry": "异常重试", "incident_resolve": "异常处理完成", "export": "导出数据",
     "personal_data_viewed": "查看个人信息", "calendar_loaded": "加载工作日历", "notices_viewed": "查看通知记录",
     "audit_viewed": "查看安全审计", "retention_sweep": "清理过期审计记录",
+    "personal_data_revealed": "查看个人信息完整内容", "personal_data_anonymised": "个人信息到期脱敏",
 }
 
 admin_only = admin_only_to("read the security audit")

@@ -10,11 +10,12 @@ from flask import current_app, render_template, request, url_for
 
 from qihu.appeals import search as appeal_search
 from qihu.appeals.case import steps as case_steps
+from qihu.appeals.privacy import mask_steps
 from qihu.engine.errors import Conflict, Forbidden, InvalidState, NotFound, QihuError, ValidationFailed
 
 from qihu.web import csrf
 from qihu.web.pages import inbox as ui
-from qihu.web.pages import task_panel
+from qihu.web.pages import personal, task_panel
 from qihu.web.i18n import gettext as _, install as install_i18n, say
 from qihu.web.pages.templating import QihuBlueprint
 from qihu.web.context import current_appeals, current_engine
@@ -82,14 +83,19 @@ def search(user):
         result = appeal_search.search(engine, user, text=f["q"], definition_key=f["definition"] or None,
                                       region=f["region"] or None, colour=f["colour"] or None,
                                       status=f["status"] or None, limit=size, offset=(page - 1) * size) \
-            if asked else {"items": [], "total": 0}
+            if asked else {"items": [], "total": 0, "total_capped": False}
     except ValueError as e:
         return ui._error_page(400, _("请求有误"), f"{_('筛选')}: {e}")
     pages = max(1, -(-result["total"] // size))
+    if asked and result["items"]:      # each appeal's contact as the reader may read it; one read row each
+        result = {**result, "items": current_appeals().privacy.shown_many(
+            user, result["items"], "search", detail={"filters": {k: v[:100] for k, v in f.items() if v}})}
     if asked:         # a search lists enterprises' appeals: what was asked and which were shown
         engine.audit.record("personal_data_viewed", actor=user, target="search", detail={
             "page": "search", "filters": {k: v[:100] for k, v in f.items() if v}, "total": result["total"],
             "shown": [i.get("business_key") or i.get("instance_id") for i in result["items"]][:100]})
+    if result.get("total_capped"):    # nobody counted beyond the cap: the pager says "200+", not "200"
+        result = {**result, "total": f"{result['total']}+"}
     regions = sorted({d["region"] for d in engine.repository.definitions() if d.get("region")} | (
         {f["region"]} if f["region"] else set()))
 
@@ -178,9 +184,13 @@ def print_case(instance_id, user):
     for a in case["attachments"]:
         a["url"] = task_panel.attachment_url(a["id"])
     definition = next(iter(engine.repository.definitions(key=instance["definition_key"])), None)
-    engine.audit.record("personal_data_viewed", actor=user, target=instance_id, detail={
+    # printed as read on screen: masked unless the reader reads in full or revealed it (logged)
+    case, privacy = personal.shown(user, instance_id, case, "print", audit={
         "page": "print", "business_key": instance.get("business_key")})
+    steps = case_steps(engine, instance_id)
+    if not privacy["full"]:
+        steps = mask_steps(steps)
     return render_template("qihu/case_print.html", instance=instance, case=case,
-                           steps=case_steps(engine, instance_id), comments=engine.comments.list(instance_id),
+                           steps=steps, comments=engine.comments.list(instance_id),
                            definition_name=(definition or {}).get("name") or instance["definition_key"],
                            status_names=STATUS_NAMES, printed_at=engine.clock.now().isoformat())

@@ -17,7 +17,7 @@ from qihu.engine.dialect.timers import local_text
 
 from qihu.web import csrf
 from qihu.web.i18n import gettext as _, install as install_i18n
-from qihu.web.pages import task_panel
+from qihu.web.pages import personal, task_panel
 from qihu.web.pages import filters
 from qihu.web.pages.templating import STATIC, QihuBlueprint
 from qihu.web.context import current_qihu, current_engine, current_appeals
@@ -183,10 +183,11 @@ def _task_page(task_id, user, values=None, errors=None, message=None, status=200
     for a in case["attachments"]:
         a["url"] = task_panel.attachment_url(a["id"])
     definition = next((d for d in engine.repository.definitions(key=t["definition_key"])), None)
-    # the case file of an enterprise's appeal is personal data: who saw which, from where (等保 安全审计)
-    engine.audit.record("personal_data_viewed", actor=user, target=t["instance_id"], detail={
+    # the case file of an enterprise's appeal is personal data: who saw which, from where (等保 安全审计),
+    # and its contact masked for those without the right (appeals/privacy.py: 个人信息保护)
+    case, privacy = personal.shown(user, t["instance_id"], case, "task", audit={
         "page": "task", "task": t["id"], "business_key": instance.get("business_key"), "fields": sorted(data)[:50]})
-    return render_template("qihu/task.html", t=t, instance=instance, about=about, case=case,
+    return render_template("qihu/task.html", t=t, instance=instance, about=about, case=case, privacy=privacy,
                            prefill=_prefill(t, data),
                            definition_name=(definition or {}).get("name") or t["definition_key"],
                            workdays_left=(engine.tasks.workdays_left(t["due_at"], region=t["region"])

@@ -17,6 +17,7 @@ from qihu.appeals.incidents import STATUS_NAMES as INCIDENT_STATUS_NAMES
 
 from qihu.web import csrf
 from qihu.web.pages import inbox as ui
+from qihu.web.pages import personal
 from qihu.web.i18n import gettext as _, install as install_i18n
 from qihu.web.pages.templating import QihuBlueprint
 from qihu.web.pages.incidents import describe
@@ -37,16 +38,18 @@ def instance(instance_id, user):
     inst = engine.runtime.get(instance_id)
     definition = engine.db_get_definition(inst["definition_id"])
     try:
-        about = headline(engine.runtime.data(instance_id))
+        data = engine.runtime.data(instance_id)
     except QihuError:
-        about = {"company": None, "summary": None}
+        data = {}
+    about = headline(data)
     tasks = engine.tasks.list(instance_id=instance_id, limit=200)
     openable = engine.tasks.openable(tasks, user)     # a link only where the task page will open
     for t in tasks:
         t["mine"] = t["id"] in openable
     records = current_appeals().records(instance_id)
-    engine.audit.record("personal_data_viewed", actor=user, target=instance_id, detail={
-        "page": "instance", "business_key": inst["business_key"]})
+    # the complainant's contact, masked for those without the right; the read logged (appeals/privacy.py)
+    contact, privacy = personal.shown(user, instance_id, current_appeals().privacy.contact(instance_id, data),
+                                      "instance", audit={"page": "instance", "business_key": inst["business_key"]})
     # the same appeal in other mechanisms (a 不能办 goes on to 说"不"评议 under its business key)
     related = [dict(r, name=engine.db_get_definition(r["definition_id"]).name or r["definition_key"])
                for r in (engine.runtime.instances(business_key=inst["business_key"], limit=20)
@@ -59,7 +62,8 @@ def instance(instance_id, user):
         **_incidents(instance_id, user),
         started_by=inst["started_by"],
         status_name=STATUS_NAMES.get(inst["status"], inst["status"]), kind_names=KIND_NAMES,
-        related=related,
+        related=related, contact=contact, privacy=privacy,
+        may_audit_reads=current_appeals().privacy.may_audit(user),
         status_names=STATUS_NAMES, incident_status_names=INCIDENT_STATUS_NAMES)
 
 
