@@ -30,15 +30,10 @@ warm-up and at the end; last line `http complete per s: R; p99 ms: Q`. Goal (iss
 R >= 150 and Q < 100.
 """
 import argparse
-import atexit
-import http.client
 import json
 import os
-import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,146 +41,30 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from replaylib import BPMN, make_engine, percentile, pg_schema, rss_mb  # noqa: E402
+from replaylib import (BPMN, HOST, PASSWORD, Client as Person, Service, free_port, make_engine,  # noqa: E402
+                       percentile, pg_schema, qihu_cli, qihu_run, rss_mb)
 
-HOST = "127.0.0.1"
 PORTS = range(5400, 5450)
-PASSWORD = "Bench-Pass-2026!q"
 ACCEPT = {"category": "policy", "summary": "厂房用地审批慢", "urgent": False}
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
-def qihu_cli():
-    exe = Path(sys.executable).with_name("qihu")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "qihu.cli"]
-
-
-def free_port():
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind((HOST, port))
-                return port
-            except OSError:
-                continue
-    raise SystemExit("端口 5400-5449 均被占用 (no free port in 5400-5449)")
 
 
 # -- the server ------------------------------------------------------------------------------------
-class Server:
-    """`qihu serve` in a process group of its own; stop() ends the group (TERM, then KILL)."""
+class Server(Service):
+    """`qihu serve --no-worker` in a process group of its own (replaylib.Service)."""
 
     def __init__(self, args, env, log_path):
-        self.log_path = log_path
-        self.log = open(log_path, "wb")
-        cmd = qihu_cli() + ["serve", "--host", HOST, "--port", str(args.port), "--processes", str(args.processes),
-                            "--threads", str(args.threads), "--no-worker"]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        atexit.register(self.stop)
-
-    def tree(self):
-        """[(pid, RSS MB)] of the server process and its descendants."""
-        children = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                children.setdefault(ppid, []).append(int(entry))
-        out, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop(0)
-            out.append((pid, rss_mb(pid)))
-            todo.extend(sorted(children.get(pid, [])))
-        return out
+        super().__init__(["serve", "--host", HOST, "--port", str(args.port), "--processes", str(args.processes),
+                          "--threads", str(args.threads), "--no-worker"], env, log_path)
 
     def wait_ready(self, port, timeout=90):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"qihu serve 已退出 (exited {self.proc.returncode}):\n{self.tail()}")
-            try:
-                c = http.client.HTTPConnection(HOST, port, timeout=5)
-                c.request("GET", "/login")
-                ok = c.getresponse().status == 200
-                c.close()
-                if ok:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.3)
-        raise SystemExit(f"qihu serve 未在 {timeout} 秒内就绪 (not ready):\n{self.tail()}")
-
-    def tail(self, n=30):
-        self.log.flush()
-        return "\n".join(Path(self.log_path).read_text(errors="replace").splitlines()[-n:])
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
-        try:                           # web processes left behind by a dead parent, same group
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.log.close()
+        self.wait_http(port, "/login", timeout)
 
 
 # -- a client --------------------------------------------------------------------------------------
-class Client:
-    """One person's browser-less session: a keep-alive connection, its cookies and CSRF token."""
-
-    def __init__(self, port, name):
-        self.port, self.name = port, name
-        self.conn = http.client.HTTPConnection(HOST, port, timeout=60)
-        self.cookies, self.token = {}, None
-
-    def request(self, method, path, body=None, headers=None):
-        h = dict(headers or {})
-        if self.cookies:
-            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        for attempt in range(2):
-            try:
-                self.conn.request(method, path, body=body, headers=h)
-                r = self.conn.getresponse()
-                data = r.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                if attempt:
-                    raise
-                self.conn.close()              # the server closed a kept-alive connection: reconnect
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=60)
-        for cookie in r.headers.get_all("Set-Cookie") or []:
-            k, _, v = cookie.split(";", 1)[0].partition("=")
-            self.cookies[k.strip()] = v.strip()
-        return r.status, r.headers, data
-
-    def _token(self, html):
-        m = TOKEN.search(html.decode("utf-8", "replace"))
-        if not m:
-            raise RuntimeError(f"{self.name}: 页面中没有 csrf_token (no csrf_token on the page)")
-        return m.group(1) or m.group(2)
-
-    def sign_in(self):
-        status, _, html = self.request("GET", "/login")
-        form = urlencode({"csrf_token": self._token(html), "name": self.name, "password": PASSWORD, "next": ""})
-        status, headers, body = self.request("POST", "/login", form,
-                                             {"Content-Type": "application/x-www-form-urlencoded"})
-        if status != 302:
-            raise RuntimeError(f"{self.name}: 登录失败 (sign-in answered {status}): {body[:300]!r}")
-        status, _, html = self.request("GET", "/")
-        self.token = self._token(html)
+class Client(Person):
+    """A signed-in acceptor (replaylib.Client) who completes 受理登记."""
 
     def complete(self, task_id):
         return self.request("POST", f"/api/tasks/{task_id}/complete", json.dumps({"data": ACCEPT}),
@@ -225,13 +104,8 @@ def run_client(client, tasks, warmup, start, stop_at, out):
 
 
 def setup(url, env, args):
-    cli = qihu_cli()
-
     def run(*words):
-        r = subprocess.run(cli + list(words), env=env, capture_output=True, text=True)
-        if r.returncode:
-            raise SystemExit(f"`qihu {' '.join(words)}` 失败 (failed, {r.returncode}):\n{r.stdout}{r.stderr}")
-        return r.stdout
+        return qihu_run(env, *words)
 
     run("db-upgrade")
     print("  " + run("deploy", str(BPMN / "appeal_basic.bpmn"), "--name", "http bench").strip().splitlines()[-1])
@@ -273,7 +147,7 @@ def main():
     helptext = subprocess.run(qihu_cli() + ["serve", "--help"], capture_output=True, text=True).stdout
     if "--processes" not in helptext:
         raise SystemExit("qihu serve 还没有 --processes 选项 (qihu serve has no --processes option yet)")
-    args.port = args.port or free_port()
+    args.port = args.port or free_port(PORTS)
 
     tmp = tempfile.mkdtemp(prefix="qihu_http_bench_")
     try:
