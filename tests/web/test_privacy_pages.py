@@ -152,6 +152,11 @@ def test_the_reads_page_per_appeal_and_per_user(app, engine):
     r = client_for(app, "wang").get("/privacy/reads")
     assert r.status_code == 403 and "仅限管理员和督查人员" in r.get_data(as_text=True)
     assert "Personal data reads" in html_of(boss, "/privacy/reads?lang=en")
+    from flask import render_template                  # the pager the reads and audit pages share
+    with app.test_request_context():
+        pager = render_template("qihu/more_pager.html", endpoint="qihu_privacy.reads", page=2, more=True,
+                                f={"user": "wang"})
+    assert 'href="/privacy/reads?page=1&amp;user=wang"' in pager and 'href="/privacy/reads?page=3&amp;user=wang"' in pager
 
 
 def test_the_ledger_export_masks_by_role_and_is_logged_once(app, engine):
