@@ -140,6 +140,7 @@ def test_the_reads_page_per_appeal_and_per_user(app, engine):
     html = html_of(boss, f"/instances/{iid}")
     assert "个人信息查看记录" in html and FULL in html               # an administrator reads in full
     html = html_of(boss, f"/privacy/reads?appeal={iid}")
+    assert f'name="appeal" value="{engine.runtime.get(iid)["business_key"]}"' in html   # not the instance id
     rows = re.findall(r'data-read="\d+" data-source="(\w+)" data-full="(\w+)"', html)
     assert rows == [("instance", "true"), ("instance", "true"), ("task", "false")]   # boss, li, wang
     assert "王部门" in html and "任务办理页" in html and "198.51.100.7" in html

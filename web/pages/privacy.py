@@ -71,8 +71,12 @@ def reads(user):
     for r in rows:
         r["at_text"] = datetime.fromisoformat(r["at"]).astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
         r["user_name"] = names.get(r["user"]) or r["user"]
+    # the box shows the 受理编号 people know, also when a link gave the instance's id (the pager's
+    # links keep what was asked: a business key may have several instances)
+    appeal_shown = (about["business_key"] or f["appeal"]) if about else f["appeal"]
     return render_template("qihu/privacy_reads.html", rows=rows[:PER_PAGE], more=len(rows) > PER_PAGE, page=page,
-                           f=f, about=about, unknown=bool(f["appeal"] and not about), sources=SOURCES)
+                           f=f, appeal_shown=appeal_shown, about=about, unknown=bool(f["appeal"] and not about),
+                           sources=SOURCES)
 
 
 @blueprint.errorhandler(Forbidden)
