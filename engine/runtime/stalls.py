@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, or_, select, update
+from sqlalchemy import and_, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from qihu.engine.identity.access import ADMIN_GROUP
