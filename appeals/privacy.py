@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import and_, exists, insert, not_, or_, select
 
@@ -45,7 +45,7 @@ from qihu.appeals.tokens import mask_phone
 from qihu.engine.errors import Forbidden, NotFound
 from qihu.engine.identity.access import ADMIN_GROUP, admin_rule
 from qihu.engine.identity.audit import current_context
-from qihu.engine.storage.models import Instance, Membership, UserAccount
+from qihu.engine.storage.models import Instance, UserAccount
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -214,6 +214,13 @@ class PrivacySettings:
         return self.anonymise_days_by_region.get(region or "", self.anonymise_days)
 
 
+class Shown(NamedTuple):
+    """One appeal's personal values as a reader sees them (Privacy.read)."""
+    values: dict[str, Any]
+    full: bool                # in full (else masked)
+    may_reveal: bool          # masked, and the reader may ask for them in full (显示完整信息)
+
+
 @dataclass(frozen=True)
 class Reader:
     """What decides how one person reads personal fields: administrator or not, their groups."""
@@ -240,7 +247,7 @@ class Privacy:
                 return self.reader(user, s)
         account = session.execute(select(UserAccount.is_admin, UserAccount.is_active)
                                   .where(UserAccount.name == user)).first()
-        groups = frozenset(session.scalars(select(Membership.group).where(Membership.user == user)))
+        groups = frozenset(self.engine.access.groups(session, user))
         if account is not None and not account.is_active:
             return Reader(user, False, frozenset())
         return Reader(user, admin_rule(account, lambda: ADMIN_GROUP in groups), groups)
@@ -298,14 +305,25 @@ class Privacy:
         asked for it with 显示完整信息 and may); masked otherwise. The read is logged (one row;
         `audit`: also this security-audit detail as personal_data_viewed, in the same
         transaction); a read in full whose row cannot be written is shown masked."""
+        got = self.read(user, instance_id, values, source, revealed=revealed, kinds=kinds, detail=detail, audit=audit)
+        return got.values, got.full
+
+    def read(self, user: str | None, instance_id: str, values: Mapping[str, Any], source: str, *,
+             revealed: bool = False, kinds: Mapping[str, str] = PERSONAL_VARIABLES,
+             detail: dict | None = None, audit: dict | None = None) -> Shown:
+        """shown(), and whether the reader may ask for the masked values in full (a page's
+        显示完整信息 button), decided in the same read of who the reader is."""
+        fields = personal_in(values, kinds)
+        may_reveal = None
         with self.engine.db.read() as s:
             reader = self.reader(user, s)
             inst = s.execute(select(Instance.region, Instance.business_key).where(Instance.id == instance_id)).first()
             if inst is None:
                 raise NotFound(f"no instance {instance_id}")
-            full = self.sees_full(reader, inst.region) or (
-                revealed and self._may_reveal(s, reader, instance_id, inst.region))
-        fields = personal_in(values, kinds)
+            full = self.sees_full(reader, inst.region)
+            if not full and (revealed or fields):
+                may_reveal = self._may_reveal(s, reader, instance_id, inst.region)
+                full = revealed and may_reveal
         row = {"user": user or "", "instance_id": instance_id, "business_key": inst.business_key,
                "source": source, "fields": fields, "full": full and bool(fields), "detail": detail}
         try:
@@ -315,17 +333,21 @@ class Privacy:
             if full and fields:
                 full = False          # nothing in full that is not logged
         if full:
-            return dict(values), True
+            return Shown(dict(values), True, False)
+        if fields and may_reveal is None:               # read in full until the log failed
+            may_reveal = self.may_reveal(user, instance_id)
         masked = mask_values(values, kinds)
         if isinstance(masked.get("prior"), list):       # a case: the earlier steps' values too
             masked["prior"] = mask_steps(masked["prior"])
-        return masked, False
+        return Shown(masked, False, bool(fields and may_reveal))
 
     def shown_many(self, user: str | None, items: list[dict], source: str, *,
-                   kinds: Mapping[str, str] = PERSONAL_VARIABLES, detail: dict | None = None) -> list[dict]:
+                   kinds: Mapping[str, str] = PERSONAL_VARIABLES, detail: dict | None = None,
+                   audit: dict | None = None) -> list[dict]:
         """A page of appeals (search results: dicts with instance_id, region, business_key and
         personal fields) as `user` may read them, each marked "full"; one row per appeal shown,
-        in one insert."""
+        in one insert (`audit`: also this security-audit event, action/target/detail, in the same
+        transaction, written even when the page holds no personal field)."""
         with self.engine.db.read() as s:
             reader = self.reader(user, s)
         out, rows = [], []
@@ -337,9 +359,9 @@ class Privacy:
                 rows.append({"user": user or "", "instance_id": item["instance_id"],
                              "business_key": item.get("business_key"), "source": source, "fields": fields,
                              "full": full, "detail": detail})
-        if rows:
+        if rows or audit:
             try:
-                self._write(rows)
+                self._write(rows, audit=audit, actor=user)
             except Exception:
                 log.exception("personal data reads of %d appeals by %s could not be logged", len(rows), user)
                 out = [{**mask_values(i, kinds), "full": False} for i in out]
@@ -358,8 +380,10 @@ class Privacy:
                     audit={"action": "personal_data_revealed", "target": instance_id,
                            "detail": {"page": source, "business_key": inst["business_key"]}})
 
-    def _write(self, rows: list[dict], audit: dict | None = None, session: Session | None = None) -> None:
-        """Insert read rows (one statement), with a security-audit event in the same transaction."""
+    def _write(self, rows: list[dict], audit: dict | None = None, session: Session | None = None,
+               actor: str | None = None) -> None:
+        """Insert read rows (one statement), with a security-audit event in the same transaction
+        (by `actor`, else the first row's user)."""
         client = current_context()[1]
         now = self.engine.clock.now()
         for r in rows:
@@ -368,11 +392,13 @@ class Privacy:
             r.setdefault("instances", None)
         if session is None:
             with self.engine.db.write() as s:
-                self._write(rows, audit, s)
+                self._write(rows, audit, s, actor)
             return
-        session.execute(insert(PersonalDataRead), rows)
+        if rows:
+            session.execute(insert(PersonalDataRead), rows)
         if audit:
-            self.engine.audit.record(audit.get("action", "personal_data_viewed"), actor=rows[0]["user"] or None,
+            actor = actor or (rows[0]["user"] if rows else None)
+            self.engine.audit.record(audit.get("action", "personal_data_viewed"), actor=actor or None,
                                      target=audit.get("target"), detail=audit.get("detail"), session=session)
 
     # -- exports -------------------------------------------------------------------------------

@@ -87,13 +87,15 @@ def search(user):
     except ValueError as e:
         return ui._error_page(400, _("请求有误"), f"{_('筛选')}: {e}")
     pages = max(1, -(-result["total"] // size))
-    if asked and result["items"]:      # each appeal's contact as the reader may read it; one read row each
+    if asked:
+        # each appeal's contact as the reader may read it (one read row each), and, in the same
+        # transaction, the security audit's record of what was asked and which appeals were shown
+        filters = {k: v[:100] for k, v in f.items() if v}
+        audit = {"target": "search", "detail": {
+            "page": "search", "filters": filters, "total": result["total"],
+            "shown": [i.get("business_key") or i.get("instance_id") for i in result["items"]][:100]}}
         result = {**result, "items": current_appeals().privacy.shown_many(
-            user, result["items"], "search", detail={"filters": {k: v[:100] for k, v in f.items() if v}})}
-    if asked:         # a search lists enterprises' appeals: what was asked and which were shown
-        engine.audit.record("personal_data_viewed", actor=user, target="search", detail={
-            "page": "search", "filters": {k: v[:100] for k, v in f.items() if v}, "total": result["total"],
-            "shown": [i.get("business_key") or i.get("instance_id") for i in result["items"]][:100]})
+            user, result["items"], "search", detail={"filters": filters}, audit=audit)}
     if result.get("total_capped"):    # nobody counted beyond the cap: the pager says "200+", not "200"
         result = {**result, "total": f"{result['total']}+"}
     regions = sorted({d["region"] for d in engine.repository.definitions() if d.get("region")} | (

@@ -22,11 +22,9 @@ def revealed(instance_id: str) -> bool:
 def shown(user: str, instance_id: str, values: dict, page: str, audit: dict | None = None) -> tuple[dict, dict]:
     """`values` (a case) as `user` reads them on `page`, logged by the domain; and what the page
     says of them: {"full", "may_reveal" (the 显示完整信息 button), "fields" (any personal one)}."""
-    privacy = current_appeals().privacy
-    got, full = privacy.shown(user, instance_id, values, page, revealed=revealed(instance_id), audit=audit)
-    fields = bool(personal_in(values))
-    return got, {"full": full, "fields": fields, "page": page, "minutes": REVEAL_MINUTES,
-                 "may_reveal": fields and not full and privacy.may_reveal(user, instance_id)}
+    got = current_appeals().privacy.read(user, instance_id, values, page, revealed=revealed(instance_id), audit=audit)
+    return got.values, {"full": got.full, "fields": bool(personal_in(values)), "page": page,
+                        "minutes": REVEAL_MINUTES, "may_reveal": got.may_reveal}
 
 
 def grant(instance_id: str) -> None:
